@@ -1,0 +1,281 @@
+//! The `ringscope` command: builds marketplace graphs from raw event tables and reports what
+//! it found.
+
+mod exit;
+mod summary;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use exit::ConfigError;
+use ringscope_graph::{HeteroGraph, ProjectionConfig, build_marketplace, project_accounts, store};
+use ringscope_ingest::{atomic, ingest_dir};
+use ringscope_synth::{OutputFormat, SynthConfig};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Finds collusion rings in online marketplaces.
+#[derive(Parser)]
+#[command(name = "ringscope", version, about, long_about = None)]
+struct Cli {
+    /// Only print warnings and errors on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The nightly job: ingest → graph → account projection → outputs.
+    ///
+    /// With no arguments it runs on the embedded sample (graphs/sample) and writes to out/sample.
+    #[command(after_help = "Examples:\n  ringscope run\n  ringscope run --input /data/marketplace/dt=2026-11-01 --out /data/ringscope/dt=2026-11-01")]
+    Run(RunArgs),
+    /// Ingests an event directory and saves the graph store (Parquet + meta.json).
+    #[command(after_help = "Example:\n  ringscope build --input graphs/sample --out /tmp/sample-graph")]
+    Build(BuildArgs),
+    /// Prints the summary of a stored graph or a labelled benchmark dataset directory.
+    #[command(after_help = "Examples:\n  ringscope inspect /tmp/sample-graph\n  ringscope inspect ../shared/datasets/tolokers")]
+    Inspect {
+        /// A graph store or a dataset directory (nodes.csv, edges_<relation>.csv, meta.json).
+        path: PathBuf,
+    },
+    /// Writes a synthetic marketplace in the input contract.
+    #[command(after_help = "Examples:\n  ringscope synth --out /tmp/market --accounts 5000\n  ringscope synth --out /tmp/big --events 10000000 --format parquet")]
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Directory of event tables (CSV, Parquet or Hive-partitioned Parquet).
+    #[arg(long, default_value = "graphs/sample")]
+    input: PathBuf,
+    /// Output directory, replaced atomically [default: out/<input directory name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    projection: ProjectionArgs,
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// Directory of event tables.
+    #[arg(long)]
+    input: PathBuf,
+    /// Graph store directory to write (replaced atomically).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct ProjectionArgs {
+    /// Identifiers (device, IP, payment, address) used by more accounts than this link nobody.
+    #[arg(long, default_value_t = ProjectionConfig::default().max_accounts_per_identifier)]
+    hub_cap: usize,
+    /// Seconds within which two reviews of one product count as a co-review (0 disables).
+    #[arg(long, default_value_t = ProjectionConfig::default().co_review_window_secs)]
+    co_review_window: i64,
+    /// Review windows holding more reviews than this (viral bursts) link nobody.
+    #[arg(long, default_value_t = ProjectionConfig::default().max_reviews_per_window)]
+    burst_cap: usize,
+}
+
+impl ProjectionArgs {
+    fn config(&self) -> Result<ProjectionConfig> {
+        let config = ProjectionConfig {
+            max_accounts_per_identifier: self.hub_cap,
+            co_review_window_secs: self.co_review_window,
+            max_reviews_per_window: self.burst_cap,
+            ..ProjectionConfig::default()
+        };
+        config.validate().map_err(ConfigError)?;
+        Ok(config)
+    }
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Output directory (replaced atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed; the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Buyer accounts (ignored with --events).
+    #[arg(long)]
+    accounts: Option<usize>,
+    /// Scale everything so the tables hold about this many rows in total.
+    #[arg(long, conflicts_with = "accounts")]
+    events: Option<usize>,
+    /// Length of the event window in days.
+    #[arg(long)]
+    days: Option<u32>,
+    /// File format.
+    #[arg(long, value_enum, default_value = "csv")]
+    format: FormatArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FormatArg {
+    Csv,
+    Parquet,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.quiet);
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Build(args) => build(args),
+        Command::Inspect { path } => inspect(&path),
+        Command::Synth(args) => synth(args),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit::code_for(&err))
+        }
+    }
+}
+
+/// Structured JSON lines when stderr is not a terminal (nightly jobs), plain text otherwise.
+fn init_logging(quiet: bool) {
+    let default = if quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}
+
+/// `graphs/sample` relative to the working directory, else the copy in this source tree, so
+/// `ringscope run` works from anywhere inside or outside the checkout.
+fn resolve_input(input: &Path) -> PathBuf {
+    if input.exists() || input.is_absolute() {
+        return input.to_path_buf();
+    }
+    let in_repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(input);
+    if in_repo.exists() { in_repo } else { input.to_path_buf() }
+}
+
+struct Stages(Vec<(&'static str, f64)>, Instant);
+
+impl Stages {
+    fn new() -> Self {
+        Stages(Vec::new(), Instant::now())
+    }
+
+    fn done(&mut self, stage: &'static str) {
+        let secs = self.1.elapsed().as_secs_f64();
+        tracing::info!(stage, secs, "stage done");
+        self.0.push((stage, secs));
+        self.1 = Instant::now();
+    }
+}
+
+fn ingest_and_build(input: &Path, stages: &mut Stages) -> Result<(ringscope_ingest::IngestReport, HeteroGraph)> {
+    let ingested = ingest_dir(input).with_context(|| format!("ingesting {}", input.display()))?;
+    stages.done("ingest");
+    let name = input.file_name().map_or("graph".into(), |n| n.to_string_lossy().into_owned());
+    let graph = build_marketplace(&name, ingested.batch).context("building the graph")?;
+    stages.done("graph");
+    Ok((ingested.report, graph))
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).context("serialising JSON")?;
+    std::fs::write(path, text + "\n").map_err(|source| ringscope_ingest::IngestError::Write { path: path.to_path_buf(), source })?;
+    Ok(())
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    let projection_config = args.projection.config()?;
+    let input = resolve_input(&args.input);
+    let out = args.out.unwrap_or_else(|| {
+        Path::new("out").join(input.file_name().unwrap_or_else(|| "run".as_ref()))
+    });
+    let mut stages = Stages::new();
+    let (report, graph) = ingest_and_build(&input, &mut stages)?;
+    let projection = project_accounts(&graph, &projection_config);
+    stages.done("projection");
+
+    let staged = atomic::staging_dir(&out).with_context(|| format!("preparing {}", out.display()))?;
+    report.write_rejects_csv(&staged.path().join("rejects.csv"))?;
+    store::save(&graph, &staged.path().join("graph"))?;
+    let hubs_path = staged.path().join("hubs.json");
+    write_json(&hubs_path, &(&projection.hubs, &projection.bursts))?;
+    stages.done("write");
+    let summary = summary::RunSummary {
+        version: env!("CARGO_PKG_VERSION"),
+        ingest: &report,
+        graph: summary::GraphSummary::of(&graph),
+        projection: summary::ProjectionSummary::of(&projection),
+        timings: stages.0.clone(),
+    };
+    write_json(&staged.path().join("summary.json"), &summary)?;
+    atomic::replace_dir(staged, &out).map_err(|source| ringscope_ingest::IngestError::Write { path: out.clone(), source })?;
+
+    print!("{}", summary::ingest_text(&report));
+    print!("{}", summary::graph_text(&graph));
+    print!("{}", summary::projection_text(&projection));
+    println!("outputs in {}: summary.json, rejects.csv ({} rows), hubs.json, graph/", out.display(), report.total_rejected());
+    Ok(())
+}
+
+fn build(args: BuildArgs) -> Result<()> {
+    let mut stages = Stages::new();
+    let (report, graph) = ingest_and_build(&args.input, &mut stages)?;
+    let staged = atomic::staging_dir(&args.out).with_context(|| format!("preparing {}", args.out.display()))?;
+    store::save(&graph, staged.path())?;
+    report.write_rejects_csv(&staged.path().join("rejects.csv"))?;
+    write_json(&staged.path().join("ingest_report.json"), &report)?;
+    atomic::replace_dir(staged, &args.out).map_err(|source| ringscope_ingest::IngestError::Write { path: args.out.clone(), source })?;
+    stages.done("write");
+    print!("{}", summary::ingest_text(&report));
+    print!("{}", summary::graph_text(&graph));
+    println!("graph store written to {}", args.out.display());
+    Ok(())
+}
+
+fn inspect(path: &Path) -> Result<()> {
+    let graph = store::load(path).with_context(|| format!("loading {}", path.display()))?;
+    print!("{}", summary::graph_text(&graph));
+    Ok(())
+}
+
+fn synth(args: SynthArgs) -> Result<()> {
+    let mut config = match (args.events, args.accounts) {
+        (Some(events), _) => SynthConfig::for_events(events, args.seed),
+        (None, Some(accounts)) => SynthConfig::for_accounts(accounts, args.seed),
+        (None, None) => SynthConfig { seed: args.seed, ..SynthConfig::default() },
+    };
+    if let Some(days) = args.days {
+        config.days = days;
+    }
+    config.validate().map_err(ConfigError)?;
+    let format = match args.format {
+        FormatArg::Csv => OutputFormat::Csv,
+        FormatArg::Parquet => OutputFormat::Parquet,
+    };
+    let started = Instant::now();
+    let market = ringscope_synth::generate(&config);
+    ringscope_synth::write_tables(&market, &args.out, format)?;
+    println!(
+        "wrote {} buyers, {} sellers, {} products, {} orders, {} reviews, {} sessions to {} in {:.1}s",
+        market.buyer_created.len(),
+        market.seller_created.len(),
+        market.products.len(),
+        market.orders.len(),
+        market.reviews.len(),
+        market.sessions.len(),
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! Account–account "same actor" projections: accounts linked by shared identifiers (device,
+//! IP, payment, address) and by co-reviewing a product within a time window.
+//!
+//! Hubs are the reason this is more than a self-join: a carrier-NAT IP or an office Wi-Fi is
+//! shared by hundreds of honest accounts and would join them all into one blob. Identifiers used
+//! by more than [`ProjectionConfig::max_accounts_per_identifier`] accounts, and review bursts of
+//! more than [`ProjectionConfig::max_reviews_per_window`] reviews, link nobody and are reported.
+
+use crate::hetero::{HeteroGraph, NO_TIME};
+use crate::schema::{NodeKind, Rel};
+use petgraph::graph::{NodeIndex, UnGraph};
+use rustc_hash::FxHashMap;
+
+/// Rules for [`project_accounts`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProjectionConfig {
+    /// Identifier relations that link accounts (any of `used_device`, `used_ip`, `paid_with`,
+    /// `ships_to`).
+    pub identifier_relations: Vec<String>,
+    /// An identifier used by more accounts than this is a hub: it links nobody and is reported.
+    pub max_accounts_per_identifier: usize,
+    /// Two reviews of one product at most this many seconds apart are a co-review; 0 disables.
+    pub co_review_window_secs: i64,
+    /// A window holding more reviews than this is a burst (a viral product): it links nobody.
+    pub max_reviews_per_window: usize,
+}
+
+impl Default for ProjectionConfig {
+    fn default() -> Self {
+        ProjectionConfig {
+            identifier_relations: [Rel::UsedDevice, Rel::UsedIp, Rel::PaidWith, Rel::ShipsTo]
+                .map(|r| r.name().to_string())
+                .to_vec(),
+            max_accounts_per_identifier: 50,
+            co_review_window_secs: 6 * 3600,
+            max_reviews_per_window: 100,
+        }
+    }
+}
+
+impl ProjectionConfig {
+    /// Checks the rules once, when the config is loaded.
+    pub fn validate(&self) -> Result<(), String> {
+        let allowed = [Rel::UsedDevice, Rel::UsedIp, Rel::PaidWith, Rel::ShipsTo].map(Rel::name);
+        if let Some(bad) = self.identifier_relations.iter().find(|r| !allowed.contains(&r.as_str())) {
+            return Err(format!("identifier_relations: '{bad}' is not one of {}", allowed.join(", ")));
+        }
+        if self.max_accounts_per_identifier < 2 {
+            return Err("max_accounts_per_identifier must be at least 2".into());
+        }
+        if self.co_review_window_secs < 0 {
+            return Err("co_review_window_secs must be >= 0".into());
+        }
+        if self.max_reviews_per_window < 2 {
+            return Err("max_reviews_per_window must be at least 2".into());
+        }
+        Ok(())
+    }
+}
+
+/// Why two accounts are linked. Counts are of distinct shared things.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Evidence {
+    /// Shared devices.
+    pub devices: u32,
+    /// Shared IPs.
+    pub ips: u32,
+    /// Shared payment instruments.
+    pub payments: u32,
+    /// Shared shipping addresses.
+    pub addresses: u32,
+    /// Products both reviewed within the co-review window.
+    pub co_reviewed_products: u32,
+    /// Adamic–Adar style strength: each shared identifier adds `1 / ln(accounts using it)`, each
+    /// co-reviewed product `1 / ln(reviews in the window)`, so rarer evidence counts more.
+    pub weight: f32,
+}
+
+impl Evidence {
+    fn count_mut(&mut self, rel: Rel) -> &mut u32 {
+        match rel {
+            Rel::UsedDevice => &mut self.devices,
+            Rel::UsedIp => &mut self.ips,
+            Rel::PaidWith => &mut self.payments,
+            Rel::ShipsTo => &mut self.addresses,
+            _ => &mut self.co_reviewed_products,
+        }
+    }
+}
+
+/// An identifier left out for being shared by too many accounts.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Hub {
+    /// Node kind (`device`, `ip`, `payment`, `address`).
+    pub kind: String,
+    /// Its external ID.
+    pub id: String,
+    /// Accounts using it.
+    pub accounts: usize,
+}
+
+/// A review burst left out for holding too many reviews in one window.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Burst {
+    /// Product ID.
+    pub product: String,
+    /// Reviews of the product that fell inside an over-full window.
+    pub reviews: usize,
+}
+
+/// The projection: node `i` is account `i`; each edge carries its [`Evidence`].
+#[derive(Clone, Debug)]
+pub struct Projection {
+    /// Undirected account graph.
+    pub graph: UnGraph<(), Evidence>,
+    /// Hub identifiers, most-shared first.
+    pub hubs: Vec<Hub>,
+    /// Review bursts, largest first.
+    pub bursts: Vec<Burst>,
+    /// Reviews without a time, which cannot take part in co-review.
+    pub untimed_reviews: usize,
+}
+
+/// Builds the account projection of a marketplace graph (see the module docs).
+///
+/// Cost: Σ over non-hub identifiers of k² for k accounts, plus per product the pairs inside each
+/// window, which the burst cap bounds by `max_reviews_per_window` per review.
+pub fn project_accounts(graph: &HeteroGraph, config: &ProjectionConfig) -> Projection {
+    let n_accounts = graph.node_set(NodeKind::Account.name()).map_or(0, |(_, s)| s.len());
+    let mut pairs: FxHashMap<(u32, u32), Evidence> = FxHashMap::default();
+    let mut hubs = Vec::new();
+    for rel in Rel::ALL.into_iter().filter(|r| config.identifier_relations.iter().any(|n| n == r.name())) {
+        let Some(relation) = graph.relation(rel.name()) else { continue };
+        let kind = &graph.node_sets()[relation.dst_kind];
+        let csr = graph.in_csr(relation);
+        for id in 0..kind.len() as u32 {
+            let accounts = csr.neighbors(id); // distinct: identifier edges are collapsed per pair
+            let k = accounts.len();
+            if k > config.max_accounts_per_identifier {
+                hubs.push(Hub { kind: kind.kind.clone(), id: kind.ids.resolve(id).to_string(), accounts: k });
+                continue;
+            }
+            let strength = 1.0 / (k as f32).ln();
+            for (i, &a) in accounts.iter().enumerate() {
+                for &b in &accounts[i + 1..] {
+                    let e = pairs.entry(ordered(a, b)).or_default();
+                    *e.count_mut(rel) += 1;
+                    e.weight += strength;
+                }
+            }
+        }
+    }
+    hubs.sort_by(|a, b| b.accounts.cmp(&a.accounts).then_with(|| (&a.kind, &a.id).cmp(&(&b.kind, &b.id))));
+
+    let (bursts, untimed_reviews) = co_reviews(graph, config, &mut pairs);
+
+    let mut edges: Vec<((u32, u32), Evidence)> = pairs.into_iter().collect();
+    edges.sort_unstable_by_key(|(k, _)| *k);
+    let mut g = UnGraph::with_capacity(n_accounts, edges.len());
+    for _ in 0..n_accounts {
+        g.add_node(());
+    }
+    for ((a, b), ev) in edges {
+        g.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), ev);
+    }
+    Projection { graph: g, hubs, bursts, untimed_reviews }
+}
+
+fn ordered(a: u32, b: u32) -> (u32, u32) {
+    if a < b { (a, b) } else { (b, a) }
+}
+
+fn co_reviews(
+    graph: &HeteroGraph,
+    config: &ProjectionConfig,
+    pairs: &mut FxHashMap<(u32, u32), Evidence>,
+) -> (Vec<Burst>, usize) {
+    let Some(reviewed) = graph.relation(Rel::Reviewed.name()) else { return (Vec::new(), 0) };
+    let Some(times) = reviewed.time.as_ref() else { return (Vec::new(), reviewed.len()) };
+    if config.co_review_window_secs == 0 {
+        return (Vec::new(), 0);
+    }
+    let products = &graph.node_sets()[reviewed.dst_kind];
+    let csr = graph.in_csr(reviewed);
+    let window = config.co_review_window_secs;
+    let mut untimed = 0;
+    let mut bursts = Vec::new();
+    let mut events: Vec<(i64, u32)> = Vec::new();
+    let mut product_pairs: Vec<((u32, u32), f32)> = Vec::new();
+    for p in 0..products.len() as u32 {
+        events.clear();
+        for (&account, &e) in csr.neighbors(p).iter().zip(csr.edges(p)) {
+            match times[e as usize] {
+                NO_TIME => untimed += 1,
+                t => events.push((t, account)),
+            }
+        }
+        events.sort_unstable();
+        product_pairs.clear();
+        let mut in_bursts = 0usize;
+        let mut burst_until = 0usize; // events before this index are already counted in a burst
+        let mut end = 0;
+        for i in 0..events.len() {
+            end = end.max(i + 1);
+            while end < events.len() && events[end].0 - events[i].0 <= window {
+                end += 1;
+            }
+            let in_window = end - i;
+            if in_window > config.max_reviews_per_window {
+                in_bursts += end - burst_until.max(i);
+                burst_until = end;
+                continue;
+            }
+            let strength = 1.0 / (in_window.max(2) as f32).ln();
+            for j in i + 1..end {
+                if events[j].1 != events[i].1 {
+                    product_pairs.push((ordered(events[i].1, events[j].1), strength));
+                }
+            }
+        }
+        if in_bursts > 0 {
+            bursts.push(Burst { product: products.ids.resolve(p).to_string(), reviews: in_bursts });
+        }
+        // One product counts once per pair, with its strongest (sparsest-window) strength.
+        product_pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        product_pairs.dedup_by_key(|p| p.0);
+        for &(pair, strength) in &product_pairs {
+            let e = pairs.entry(pair).or_default();
+            e.co_reviewed_products += 1;
+            e.weight += strength;
+        }
+    }
+    bursts.sort_by(|a, b| b.reviews.cmp(&a.reviews).then_with(|| a.product.cmp(&b.product)));
+    (bursts, untimed)
+}

@@ -1,0 +1,443 @@
+//! Row-by-row validation of each table into an [`EventBatch`].
+//!
+//! Every row is fully checked before any of its IDs is interned, so a rejected row never
+//! creates a node.
+
+use crate::batch::EventBatch;
+use crate::contract::TableKind;
+use crate::error::{IngestError, Result};
+use crate::intern::{Interner, NO_ID};
+use crate::parse::{self, NO_TIME};
+use crate::report::{FileSummary, IngestReport, Reject, RejectKind};
+use crate::source::{Cells, Frame, locate, read_frame};
+use std::path::{Path, PathBuf};
+
+/// A validated input directory.
+#[derive(Debug)]
+pub struct Ingested {
+    /// The rows that passed.
+    pub batch: EventBatch,
+    /// What happened to every row.
+    pub report: IngestReport,
+}
+
+/// Reads, validates and interns every table in `dir`.
+///
+/// Fatal problems (missing required column, unreadable or empty file, not a table, a Parquet
+/// column of the wrong type, no reviews/orders table) return `Err`. Row problems become
+/// [`Reject`]s in the report and the row is left out.
+pub fn ingest_dir(dir: &Path) -> Result<Ingested> {
+    let (sources, ignored_files) = locate(dir)?;
+    if !sources.contains_key(&TableKind::Reviews) && !sources.contains_key(&TableKind::Orders) {
+        return Err(IngestError::NoEventTable { dir: dir.to_path_buf() });
+    }
+    let mut state = State {
+        batch: EventBatch::default(),
+        report: IngestReport {
+            input: dir.to_path_buf(),
+            ignored_files,
+            ..Default::default()
+        },
+        accounts_closed: false,
+        products_closed: false,
+    };
+    for table in TableKind::ALL {
+        let Some(source) = sources.get(&table) else { continue };
+        let mut keys = PrimaryKeys::default();
+        state.report.tables.entry(table).or_default();
+        for (path, format) in source.files() {
+            let frame = read_frame(table, &path, format)?;
+            state.ingest_frame(table, &path, &frame, &mut keys)?;
+        }
+        // Master tables are complete once read: later references must resolve against them.
+        match table {
+            TableKind::Accounts => state.accounts_closed = true,
+            TableKind::Products => state.products_closed = true,
+            _ => {}
+        }
+        tracing::debug!(table = %table, summary = ?state.report.tables[&table], "table ingested");
+    }
+    debug_assert!(state.report.tables.values().all(|t| t.reconciles()));
+    Ok(Ingested { batch: state.batch, report: state.report })
+}
+
+struct State {
+    batch: EventBatch,
+    report: IngestReport,
+    accounts_closed: bool,
+    products_closed: bool,
+}
+
+/// Primary keys seen so far in one table, with where each was first seen.
+#[derive(Default)]
+struct PrimaryKeys {
+    keys: Interner,
+    first_seen: Vec<(u32, u64)>,
+    files: Vec<PathBuf>,
+}
+
+/// Why a row was not used.
+enum RowFail {
+    Reject { column: &'static str, value: String, kind: RejectKind, reason: String },
+    /// An ID space overflowed `u32`.
+    Full { column: &'static str },
+}
+
+type RowResult<T = ()> = std::result::Result<T, RowFail>;
+
+fn reject(column: &'static str, value: &str, kind: RejectKind, reason: String) -> RowFail {
+    let value = match value.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_string(),
+    };
+    RowFail::Reject { column, value, kind, reason }
+}
+
+fn need_id<'a>(cells: &'a Cells, row: usize, column: &'static str) -> RowResult<&'a str> {
+    cells
+        .text(row)
+        .ok_or_else(|| reject(column, "", RejectKind::NullId, format!("{column} is null or empty")))
+}
+
+fn opt_text(cells: Option<&Cells>, row: usize) -> Option<&str> {
+    cells.and_then(|c| c.text(row))
+}
+
+fn opt_time(cells: Option<&Cells>, row: usize, column: &'static str) -> RowResult<i64> {
+    let bad = |value: &str, reason| reject(column, value, RejectKind::BadTimestamp, reason);
+    match cells {
+        None => Ok(NO_TIME),
+        Some(Cells::Seconds(ca)) => match ca.get(row) {
+            None => Ok(NO_TIME),
+            Some(v) => parse::check_time_range(v).map_err(|r| bad(&v.to_string(), r)),
+        },
+        Some(c) => match c.text(row) {
+            None => Ok(NO_TIME),
+            Some(s) => parse::timestamp(s).map_err(|r| bad(s, r)),
+        },
+    }
+}
+
+fn opt_value<T>(
+    cells: Option<&Cells>,
+    row: usize,
+    column: &'static str,
+    kind: RejectKind,
+    parse: fn(&str) -> Result<T, String>,
+) -> RowResult<Option<T>> {
+    match opt_text(cells, row) {
+        None => Ok(None),
+        Some(s) => parse(s).map(Some).map_err(|r| reject(column, s, kind, r)),
+    }
+}
+
+fn intern(space: &mut Interner, s: &str, column: &'static str) -> RowResult<u32> {
+    space.intern(s).ok_or(RowFail::Full { column })
+}
+
+fn intern_opt(space: &mut Interner, s: Option<&str>, column: &'static str) -> RowResult<u32> {
+    s.map_or(Ok(NO_ID), |s| intern(space, s, column))
+}
+
+/// Fails when `closed` (the master table was given) and `s` is not in it.
+fn check_known(space: &Interner, closed: bool, s: &str, column: &'static str, master: &str) -> RowResult {
+    if closed && space.get(s).is_none() {
+        return Err(reject(
+            column,
+            s,
+            RejectKind::UnknownReference,
+            format!("{column} '{s}' is not in the {master} table"),
+        ));
+    }
+    Ok(())
+}
+
+impl PrimaryKeys {
+    fn check(&self, s: &str, column: &'static str) -> RowResult {
+        match self.keys.get(s) {
+            None => Ok(()),
+            Some(id) => {
+                let (file, row) = self.first_seen[id as usize];
+                Err(reject(
+                    column,
+                    s,
+                    RejectKind::DuplicateKey,
+                    format!(
+                        "{column} '{s}' already used at {} row {row}; the first is kept",
+                        self.files[file as usize].display()
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn insert(&mut self, s: &str, column: &'static str, row: u64) -> RowResult {
+        intern(&mut self.keys, s, column)?;
+        self.first_seen.push((self.files.len() as u32 - 1, row));
+        Ok(())
+    }
+}
+
+impl State {
+    fn ingest_frame(&mut self, table: TableKind, path: &Path, frame: &Frame, keys: &mut PrimaryKeys) -> Result<()> {
+        keys.files.push(path.to_path_buf());
+        let summary = self.report.tables.get_mut(&table).expect("summary created before reading");
+        summary.files.push(FileSummary {
+            path: path.to_path_buf(),
+            rows: frame.height as u64,
+            ignored_columns: frame.extra_columns.clone(),
+        });
+        let col = |name| frame.column(name);
+        let must = |name| frame.column(name).expect("required columns checked by read_frame");
+        let mut rejects = Vec::new();
+        let mut used = 0u64;
+        for row in 0..frame.height {
+            let row_no = row as u64 + 1;
+            let outcome = match table {
+                TableKind::Accounts => self.account_row(row, row_no, must("account_id"), col("created_at"), col("kind"), col("country"), keys),
+                TableKind::Products => self.product_row(row, row_no, must("product_id"), must("seller_id"), col("category"), col("price"), keys),
+                TableKind::Reviews => self.review_row(row, row_no, frame, keys),
+                TableKind::Orders => self.order_row(row, row_no, frame, keys),
+                TableKind::Sessions => self.session_row(row, must("account_id"), col("device_id"), col("ip"), col("created_at")),
+                TableKind::Labels => self.label_row(row, row_no, must("account_id"), must("label"), col("ring_id"), col("source"), keys),
+            };
+            match outcome {
+                Ok(()) => used += 1,
+                Err(RowFail::Reject { column, value, kind, reason }) => rejects.push(Reject {
+                    table,
+                    file: path.to_path_buf(),
+                    row: row_no,
+                    column,
+                    value,
+                    kind,
+                    reason,
+                }),
+                Err(RowFail::Full { column }) => {
+                    return Err(IngestError::TooManyIds { table, file: path.to_path_buf(), column, row: row_no });
+                }
+            }
+        }
+        let summary = self.report.tables.get_mut(&table).expect("summary created before reading");
+        summary.rows_read += frame.height as u64;
+        summary.rows_used += used;
+        summary.rows_rejected += rejects.len() as u64;
+        for r in &rejects {
+            *summary.rejected_by_kind.entry(r.kind).or_default() += 1;
+        }
+        self.report.rejects.extend(rejects);
+        Ok(())
+    }
+
+    /// Checks an account reference; interning happens later in [`State::account_id`].
+    fn check_account(&self, s: &str, column: &'static str) -> RowResult {
+        check_known(&self.batch.ids.accounts, self.accounts_closed, s, column, "accounts")
+    }
+
+    fn account_id(&mut self, s: &str, column: &'static str) -> RowResult<u32> {
+        intern(&mut self.batch.ids.accounts, s, column)
+    }
+
+    /// Interns a seller, and its account when there is no accounts table to have listed it.
+    fn seller_id(&mut self, s: &str, column: &'static str) -> RowResult<u32> {
+        if !self.accounts_closed {
+            self.account_id(s, column)?;
+        }
+        intern(&mut self.batch.ids.sellers, s, column)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn account_row(
+        &mut self,
+        row: usize,
+        row_no: u64,
+        id: &Cells,
+        created: Option<&Cells>,
+        kind: Option<&Cells>,
+        country: Option<&Cells>,
+        keys: &mut PrimaryKeys,
+    ) -> RowResult {
+        let id = need_id(id, row, "account_id")?;
+        keys.check(id, "account_id")?;
+        let created_at = opt_time(created, row, "created_at")?;
+        let kind = opt_value(kind, row, "kind", RejectKind::WrongType, parse::account_kind)?.unwrap_or_default();
+        let country = opt_text(country, row);
+        keys.insert(id, "account_id", row_no)?;
+        let b = &mut self.batch;
+        let account = intern(&mut b.ids.accounts, id, "account_id")?;
+        let country = intern_opt(&mut b.ids.countries, country, "country")?;
+        b.accounts.account.push(account);
+        b.accounts.created_at.push(created_at);
+        b.accounts.kind.push(kind);
+        b.accounts.country.push(country);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn product_row(
+        &mut self,
+        row: usize,
+        row_no: u64,
+        id: &Cells,
+        seller: &Cells,
+        category: Option<&Cells>,
+        price: Option<&Cells>,
+        keys: &mut PrimaryKeys,
+    ) -> RowResult {
+        let id = need_id(id, row, "product_id")?;
+        keys.check(id, "product_id")?;
+        let seller = need_id(seller, row, "seller_id")?;
+        self.check_account(seller, "seller_id")?;
+        let price = opt_value(price, row, "price", RejectKind::WrongType, parse::non_negative)?;
+        let category = opt_text(category, row);
+        keys.insert(id, "product_id", row_no)?;
+        let seller = self.seller_id(seller, "seller_id")?;
+        let b = &mut self.batch;
+        let product = intern(&mut b.ids.products, id, "product_id")?;
+        let category = intern_opt(&mut b.ids.categories, category, "category")?;
+        b.products.product.push(product);
+        b.products.seller.push(seller);
+        b.products.category.push(category);
+        b.products.price.push(price.unwrap_or(f32::NAN));
+        Ok(())
+    }
+
+    fn check_product(&self, s: &str, column: &'static str) -> RowResult {
+        check_known(&self.batch.ids.products, self.products_closed, s, column, "products")
+    }
+
+    fn review_row(&mut self, row: usize, row_no: u64, f: &Frame, keys: &mut PrimaryKeys) -> RowResult {
+        let id = need_id(f.column("review_id").expect("required"), row, "review_id")?;
+        keys.check(id, "review_id")?;
+        let account = need_id(f.column("account_id").expect("required"), row, "account_id")?;
+        self.check_account(account, "account_id")?;
+        let product = need_id(f.column("product_id").expect("required"), row, "product_id")?;
+        self.check_product(product, "product_id")?;
+        let rating = match opt_text(f.column("rating"), row) {
+            None => 0,
+            Some(s) => match s.trim().parse::<f64>() {
+                Err(_) => {
+                    return Err(reject("rating", s, RejectKind::WrongType, format!("rating '{s}' is not a number")));
+                }
+                Ok(_) => parse::rating(s).map_err(|r| reject("rating", s, RejectKind::RatingOutOfRange, r))?,
+            },
+        };
+        let created_at = opt_time(f.column("created_at"), row, "created_at")?;
+        let seller = opt_text(f.column("seller_id"), row);
+        if let Some(s) = seller {
+            self.check_account(s, "seller_id")?;
+        }
+        let verified = opt_value(f.column("verified_purchase"), row, "verified_purchase", RejectKind::WrongType, parse::boolean)?;
+        keys.insert(id, "review_id", row_no)?;
+        let account = self.account_id(account, "account_id")?;
+        let seller = match seller {
+            Some(s) => self.seller_id(s, "seller_id")?,
+            None => NO_ID,
+        };
+        let b = &mut self.batch;
+        let product = intern(&mut b.ids.products, product, "product_id")?;
+        b.reviews.account.push(account);
+        b.reviews.product.push(product);
+        b.reviews.rating.push(rating);
+        b.reviews.created_at.push(created_at);
+        b.reviews.seller.push(seller);
+        b.reviews.verified.push(verified.map_or(2, u8::from));
+        Ok(())
+    }
+
+    fn order_row(&mut self, row: usize, row_no: u64, f: &Frame, keys: &mut PrimaryKeys) -> RowResult {
+        let id = need_id(f.column("order_id").expect("required"), row, "order_id")?;
+        keys.check(id, "order_id")?;
+        let buyer = need_id(f.column("buyer_id").expect("required"), row, "buyer_id")?;
+        self.check_account(buyer, "buyer_id")?;
+        let seller = need_id(f.column("seller_id").expect("required"), row, "seller_id")?;
+        self.check_account(seller, "seller_id")?;
+        let product = opt_text(f.column("product_id"), row);
+        if let Some(p) = product {
+            self.check_product(p, "product_id")?;
+        }
+        let amount = opt_value(f.column("amount"), row, "amount", RejectKind::WrongType, parse::non_negative)?;
+        let created_at = opt_time(f.column("created_at"), row, "created_at")?;
+        let [device, ip, payment, address] =
+            ["device_id", "ip", "payment_id", "address_id"].map(|c| opt_text(f.column(c), row));
+        keys.insert(id, "order_id", row_no)?;
+        let buyer = self.account_id(buyer, "buyer_id")?;
+        let seller = self.seller_id(seller, "seller_id")?;
+        let ids = &mut self.batch.ids;
+        let product = intern_opt(&mut ids.products, product, "product_id")?;
+        let device = intern_opt(&mut ids.devices, device, "device_id")?;
+        let ip = intern_opt(&mut ids.ips, ip, "ip")?;
+        let payment = intern_opt(&mut ids.payments, payment, "payment_id")?;
+        let address = intern_opt(&mut ids.addresses, address, "address_id")?;
+        let o = &mut self.batch.orders;
+        o.buyer.push(buyer);
+        o.seller.push(seller);
+        o.product.push(product);
+        o.amount.push(amount.unwrap_or(f32::NAN));
+        o.created_at.push(created_at);
+        o.device.push(device);
+        o.ip.push(ip);
+        o.payment.push(payment);
+        o.address.push(address);
+        Ok(())
+    }
+
+    fn session_row(
+        &mut self,
+        row: usize,
+        account: &Cells,
+        device: Option<&Cells>,
+        ip: Option<&Cells>,
+        created: Option<&Cells>,
+    ) -> RowResult {
+        let account = need_id(account, row, "account_id")?;
+        self.check_account(account, "account_id")?;
+        let created_at = opt_time(created, row, "created_at")?;
+        let account = self.account_id(account, "account_id")?;
+        let ids = &mut self.batch.ids;
+        let device = intern_opt(&mut ids.devices, opt_text(device, row), "device_id")?;
+        let ip = intern_opt(&mut ids.ips, opt_text(ip, row), "ip")?;
+        let s = &mut self.batch.sessions;
+        s.account.push(account);
+        s.device.push(device);
+        s.ip.push(ip);
+        s.created_at.push(created_at);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn label_row(
+        &mut self,
+        row: usize,
+        row_no: u64,
+        account: &Cells,
+        label: &Cells,
+        ring: Option<&Cells>,
+        source: Option<&Cells>,
+        keys: &mut PrimaryKeys,
+    ) -> RowResult {
+        let account = need_id(account, row, "account_id")?;
+        keys.check(account, "account_id")?;
+        let Some(id) = self.batch.ids.accounts.get(account) else {
+            return Err(reject(
+                "account_id",
+                account,
+                RejectKind::UnknownReference,
+                format!("account_id '{account}' appears in no accounts or event row"),
+            ));
+        };
+        let label = match label.text(row) {
+            None => return Err(reject("label", "", RejectKind::WrongType, "label is null or empty".into())),
+            Some(s) => parse::label(s).map_err(|r| reject("label", s, RejectKind::WrongType, r))?,
+        };
+        keys.insert(account, "account_id", row_no)?;
+        let ids = &mut self.batch.ids;
+        let ring = intern_opt(&mut ids.rings, opt_text(ring, row), "ring_id")?;
+        let source = intern_opt(&mut ids.label_sources, opt_text(source, row), "source")?;
+        let l = &mut self.batch.labels;
+        l.account.push(id);
+        l.label.push(label);
+        l.ring.push(ring);
+        l.source.push(source);
+        Ok(())
+    }
+}
