@@ -1,1 +1,235 @@
-fn main() {}
+//! End-to-end tests of the `ringscope` binary: exit codes, outputs and their atomicity.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ringscope(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ringscope"))
+        .args(args)
+        .current_dir(cwd)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("ringscope runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    fs::create_dir_all(dir).unwrap();
+    for (name, content) in files {
+        fs::write(dir.join(name), content).unwrap();
+    }
+}
+
+fn repo_sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../graphs/sample")
+}
+
+fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn run_without_arguments_uses_the_embedded_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ringscope(&["run"], tmp.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("outputs in out/sample"), "{stdout}");
+    let dir = tmp.path().join("out/sample");
+    let s = summary(&dir);
+    for (table, t) in s["ingest"]["tables"].as_object().unwrap() {
+        let (read, used, rejected) = (
+            t["rows_read"].as_u64().unwrap(),
+            t["rows_used"].as_u64().unwrap(),
+            t["rows_rejected"].as_u64().unwrap(),
+        );
+        assert_eq!(read, used + rejected, "{table} reconciles");
+        assert!(read > 0, "{table} has rows");
+    }
+    assert!(s["graph"]["nodes"].as_array().unwrap().len() == 7);
+    assert!(
+        s["projection"]["hubs"].as_u64().unwrap() > 0,
+        "the sample's carrier-NAT IPs are capped"
+    );
+    let graph = ringscope_graph::store::load(&dir.join("graph")).unwrap();
+    assert_eq!(graph.relations().len(), 9);
+}
+
+#[test]
+fn same_input_gives_byte_identical_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = repo_sample();
+    let sample = sample.to_str().unwrap();
+    for out in ["a", "b"] {
+        let o = ringscope(&["run", "--input", sample, "--out", out], tmp.path());
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for file in [
+        "rejects.csv",
+        "hubs.json",
+        "graph/meta.json",
+        "graph/edges_reviewed.parquet",
+        "graph/nodes_account.parquet",
+    ] {
+        assert_eq!(
+            fs::read(a.join(file)).unwrap(),
+            fs::read(b.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let (mut sa, mut sb) = (summary(&a), summary(&b));
+    sa["timings"] = serde_json::Value::Null;
+    sb["timings"] = serde_json::Value::Null;
+    assert_eq!(sa, sb, "summaries differ beyond timings");
+}
+
+#[test]
+fn bad_rows_are_reported_and_the_run_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_files(
+        &tmp.path().join("in"),
+        &[
+            ("accounts.csv", "account_id\na1\na2\n"),
+            (
+                "reviews.csv",
+                "review_id,account_id,product_id,rating,created_at\nr1,a1,p1,5,2026-11-01\nr2,a3,p1,5,2026-11-01\nr3,a2,p1,9,2026-11-01\nr4,a2,p1,4,soon\n",
+            ),
+        ],
+    );
+    let o = ringscope(&["run", "--input", "in", "--out", "out"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rejects = fs::read_to_string(tmp.path().join("out/rejects.csv")).unwrap();
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines.len(), 4, "{rejects}");
+    assert!(
+        lines[1].contains(",2,account_id,a3,unknown_reference,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains(",3,rating,9,rating_out_of_range,"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].contains(",4,created_at,soon,bad_timestamp,"),
+        "{}",
+        lines[3]
+    );
+    let s = summary(&tmp.path().join("out"));
+    assert_eq!(s["ingest"]["tables"]["reviews"]["rows_used"], 1);
+    assert!(text(&o.stdout).contains("rejects.csv (3 rows)"));
+}
+
+#[test]
+fn fatal_bad_input_exits_65_and_keeps_the_previous_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_files(
+        &tmp.path().join("good"),
+        &[("orders.csv", "order_id,buyer_id,seller_id\no1,a1,s1\n")],
+    );
+    write_files(
+        &tmp.path().join("bad"),
+        &[("orders.csv", "order_id,buyer_id,amount\no1,a1,3\n")],
+    );
+    assert!(
+        ringscope(&["run", "--input", "good", "--out", "out"], tmp.path())
+            .status
+            .success()
+    );
+    let before = fs::read(tmp.path().join("out/summary.json")).unwrap();
+    let o = ringscope(&["run", "--input", "bad", "--out", "out"], tmp.path());
+    assert_eq!(o.status.code(), Some(65));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("orders.csv") && err.contains("seller_id"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(tmp.path().join("out/summary.json")).unwrap(),
+        before,
+        "previous output intact"
+    );
+    let leftovers: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        3,
+        "no staging directory left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn missing_input_exits_66_and_bad_config_exits_78() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ringscope(
+        &["run", "--input", "/nonexistent/day", "--out", "out"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(66), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("/nonexistent/day"));
+    let o = ringscope(&["run", "--hub-cap", "1", "--out", "out"], tmp.path());
+    assert_eq!(o.status.code(), Some(78), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("max_accounts_per_identifier"));
+    assert!(
+        !tmp.path().join("out").exists(),
+        "nothing is written on a config error"
+    );
+}
+
+#[test]
+fn synth_build_and_inspect_round_trip_through_parquet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ringscope(
+        &[
+            "synth",
+            "--out",
+            "market",
+            "--accounts",
+            "200",
+            "--format",
+            "parquet",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(tmp.path().join("market/orders.parquet").is_file());
+    let o = ringscope(&["build", "--input", "market", "--out", "g"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let built = text(&o.stdout);
+    let o = ringscope(&["inspect", "g"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let graph_line = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("graph "))
+            .map(|l| l.split(',').take(2).collect::<String>())
+    };
+    assert_eq!(
+        graph_line(&built),
+        graph_line(&text(&o.stdout)),
+        "inspect sees the graph build wrote"
+    );
+    assert!(
+        tmp.path().join("g/rejects.csv").is_file()
+            && tmp.path().join("g/ingest_report.json").is_file()
+    );
+    let o = ringscope(&["inspect", "market"], tmp.path());
+    assert_eq!(
+        o.status.code(),
+        Some(65),
+        "event tables are not a graph store: {}",
+        text(&o.stderr)
+    );
+    assert!(text(&o.stderr).contains("not a ringscope graph store"));
+    assert_eq!(
+        ringscope(&["inspect", "nowhere"], tmp.path()).status.code(),
+        Some(66)
+    );
+}

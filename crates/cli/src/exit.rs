@@ -34,7 +34,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<GraphError>() {
             return match e {
-                GraphError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => NO_INPUT,
+                GraphError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                    NO_INPUT
+                }
                 GraphError::Io { .. } => IO_ERROR,
                 _ => DATA_ERROR,
             };
@@ -42,7 +44,10 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<ConfigError>().is_some() {
             return CONFIG_ERROR;
         }
-        if cause.downcast_ref::<ringscope_synth::SynthError>().is_some() {
+        if cause
+            .downcast_ref::<ringscope_synth::SynthError>()
+            .is_some()
+        {
             return IO_ERROR;
         }
     }

@@ -31,19 +31,27 @@ enum Command {
     /// The nightly job: ingest → graph → account projection → outputs.
     ///
     /// With no arguments it runs on the embedded sample (graphs/sample) and writes to out/sample.
-    #[command(after_help = "Examples:\n  ringscope run\n  ringscope run --input /data/marketplace/dt=2026-11-01 --out /data/ringscope/dt=2026-11-01")]
+    #[command(
+        after_help = "Examples:\n  ringscope run\n  ringscope run --input /data/marketplace/dt=2026-11-01 --out /data/ringscope/dt=2026-11-01"
+    )]
     Run(RunArgs),
     /// Ingests an event directory and saves the graph store (Parquet + meta.json).
-    #[command(after_help = "Example:\n  ringscope build --input graphs/sample --out /tmp/sample-graph")]
+    #[command(
+        after_help = "Example:\n  ringscope build --input graphs/sample --out /tmp/sample-graph"
+    )]
     Build(BuildArgs),
     /// Prints the summary of a stored graph or a labelled benchmark dataset directory.
-    #[command(after_help = "Examples:\n  ringscope inspect /tmp/sample-graph\n  ringscope inspect ../shared/datasets/tolokers")]
+    #[command(
+        after_help = "Examples:\n  ringscope inspect /tmp/sample-graph\n  ringscope inspect ../shared/datasets/tolokers"
+    )]
     Inspect {
         /// A graph store or a dataset directory (nodes.csv, edges_<relation>.csv, meta.json).
         path: PathBuf,
     },
     /// Writes a synthetic marketplace in the input contract.
-    #[command(after_help = "Examples:\n  ringscope synth --out /tmp/market --accounts 5000\n  ringscope synth --out /tmp/big --events 10000000 --format parquet")]
+    #[command(
+        after_help = "Examples:\n  ringscope synth --out /tmp/market --accounts 5000\n  ringscope synth --out /tmp/big --events 10000000 --format parquet"
+    )]
     Synth(SynthArgs),
 }
 
@@ -146,7 +154,9 @@ fn init_logging(quiet: bool) {
     let default = if quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::io::stderr().is_terminal() {
         builder.init();
     } else {
@@ -160,8 +170,14 @@ fn resolve_input(input: &Path) -> PathBuf {
     if input.exists() || input.is_absolute() {
         return input.to_path_buf();
     }
-    let in_repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(input);
-    if in_repo.exists() { in_repo } else { input.to_path_buf() }
+    let in_repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(input);
+    if in_repo.exists() {
+        in_repo
+    } else {
+        input.to_path_buf()
+    }
 }
 
 struct Stages(Vec<(&'static str, f64)>, Instant);
@@ -179,10 +195,15 @@ impl Stages {
     }
 }
 
-fn ingest_and_build(input: &Path, stages: &mut Stages) -> Result<(ringscope_ingest::IngestReport, HeteroGraph)> {
+fn ingest_and_build(
+    input: &Path,
+    stages: &mut Stages,
+) -> Result<(ringscope_ingest::IngestReport, HeteroGraph)> {
     let ingested = ingest_dir(input).with_context(|| format!("ingesting {}", input.display()))?;
     stages.done("ingest");
-    let name = input.file_name().map_or("graph".into(), |n| n.to_string_lossy().into_owned());
+    let name = input
+        .file_name()
+        .map_or("graph".into(), |n| n.to_string_lossy().into_owned());
     let graph = build_marketplace(&name, ingested.batch).context("building the graph")?;
     stages.done("graph");
     Ok((ingested.report, graph))
@@ -190,7 +211,10 @@ fn ingest_and_build(input: &Path, stages: &mut Stages) -> Result<(ringscope_inge
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value).context("serialising JSON")?;
-    std::fs::write(path, text + "\n").map_err(|source| ringscope_ingest::IngestError::Write { path: path.to_path_buf(), source })?;
+    std::fs::write(path, text + "\n").map_err(|source| ringscope_ingest::IngestError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(())
 }
 
@@ -205,7 +229,8 @@ fn run(args: RunArgs) -> Result<()> {
     let projection = project_accounts(&graph, &projection_config);
     stages.done("projection");
 
-    let staged = atomic::staging_dir(&out).with_context(|| format!("preparing {}", out.display()))?;
+    let staged =
+        atomic::staging_dir(&out).with_context(|| format!("preparing {}", out.display()))?;
     report.write_rejects_csv(&staged.path().join("rejects.csv"))?;
     store::save(&graph, &staged.path().join("graph"))?;
     let hubs_path = staged.path().join("hubs.json");
@@ -219,23 +244,36 @@ fn run(args: RunArgs) -> Result<()> {
         timings: stages.0.clone(),
     };
     write_json(&staged.path().join("summary.json"), &summary)?;
-    atomic::replace_dir(staged, &out).map_err(|source| ringscope_ingest::IngestError::Write { path: out.clone(), source })?;
+    atomic::replace_dir(staged, &out).map_err(|source| ringscope_ingest::IngestError::Write {
+        path: out.clone(),
+        source,
+    })?;
 
     print!("{}", summary::ingest_text(&report));
     print!("{}", summary::graph_text(&graph));
     print!("{}", summary::projection_text(&projection));
-    println!("outputs in {}: summary.json, rejects.csv ({} rows), hubs.json, graph/", out.display(), report.total_rejected());
+    println!(
+        "outputs in {}: summary.json, rejects.csv ({} rows), hubs.json, graph/",
+        out.display(),
+        report.total_rejected()
+    );
     Ok(())
 }
 
 fn build(args: BuildArgs) -> Result<()> {
     let mut stages = Stages::new();
     let (report, graph) = ingest_and_build(&args.input, &mut stages)?;
-    let staged = atomic::staging_dir(&args.out).with_context(|| format!("preparing {}", args.out.display()))?;
+    let staged = atomic::staging_dir(&args.out)
+        .with_context(|| format!("preparing {}", args.out.display()))?;
     store::save(&graph, staged.path())?;
     report.write_rejects_csv(&staged.path().join("rejects.csv"))?;
     write_json(&staged.path().join("ingest_report.json"), &report)?;
-    atomic::replace_dir(staged, &args.out).map_err(|source| ringscope_ingest::IngestError::Write { path: args.out.clone(), source })?;
+    atomic::replace_dir(staged, &args.out).map_err(|source| {
+        ringscope_ingest::IngestError::Write {
+            path: args.out.clone(),
+            source,
+        }
+    })?;
     stages.done("write");
     print!("{}", summary::ingest_text(&report));
     print!("{}", summary::graph_text(&graph));
@@ -253,7 +291,10 @@ fn synth(args: SynthArgs) -> Result<()> {
     let mut config = match (args.events, args.accounts) {
         (Some(events), _) => SynthConfig::for_events(events, args.seed),
         (None, Some(accounts)) => SynthConfig::for_accounts(accounts, args.seed),
-        (None, None) => SynthConfig { seed: args.seed, ..SynthConfig::default() },
+        (None, None) => SynthConfig {
+            seed: args.seed,
+            ..SynthConfig::default()
+        },
     };
     if let Some(days) = args.days {
         config.days = days;

@@ -40,7 +40,14 @@ impl GraphSummary {
             relations: g
                 .relations()
                 .iter()
-                .map(|r| (r.name.clone(), sets[r.src_kind].kind.clone(), sets[r.dst_kind].kind.clone(), r.len()))
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        sets[r.src_kind].kind.clone(),
+                        sets[r.dst_kind].kind.clone(),
+                        r.len(),
+                    )
+                })
                 .collect(),
             heap_bytes: g.heap_bytes(),
         }
@@ -67,7 +74,11 @@ impl ProjectionSummary {
     pub fn of(p: &Projection) -> Self {
         ProjectionSummary {
             pairs: p.graph.edge_count(),
-            linked_accounts: p.graph.node_indices().filter(|&n| p.graph.neighbors(n).next().is_some()).count(),
+            linked_accounts: p
+                .graph
+                .node_indices()
+                .filter(|&n| p.graph.neighbors(n).next().is_some())
+                .count(),
             hubs: p.hubs.len(),
             bursts: p.bursts.len(),
             untimed_reviews: p.untimed_reviews,
@@ -79,13 +90,21 @@ impl ProjectionSummary {
 pub fn ingest_text(report: &IngestReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "ingest {}", report.input.display());
-    let _ = writeln!(s, "  {:<10} {:>5} {:>12} {:>12} {:>10}  rejected by reason", "table", "files", "read", "used", "rejected");
+    let _ = writeln!(
+        s,
+        "  {:<10} {:>5} {:>12} {:>12} {:>10}  rejected by reason",
+        "table", "files", "read", "used", "rejected"
+    );
     for table in TableKind::ALL {
         let Some(t) = report.tables.get(&table) else {
             let _ = writeln!(s, "  {:<10} (absent)", table.name());
             continue;
         };
-        let reasons: Vec<String> = t.rejected_by_kind.iter().map(|(k, n)| format!("{} {n}", k.name())).collect();
+        let reasons: Vec<String> = t
+            .rejected_by_kind
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.name()))
+            .collect();
         let _ = writeln!(
             s,
             "  {:<10} {:>5} {:>12} {:>12} {:>10}  {}",
@@ -97,11 +116,21 @@ pub fn ingest_text(report: &IngestReport) -> String {
             reasons.join(", ")
         );
         for f in t.files.iter().filter(|f| !f.ignored_columns.is_empty()) {
-            let _ = writeln!(s, "  {:<10} {} has columns outside the contract (ignored): {}", "", f.path.display(), f.ignored_columns.join(", "));
+            let _ = writeln!(
+                s,
+                "  {:<10} {} has columns outside the contract (ignored): {}",
+                "",
+                f.path.display(),
+                f.ignored_columns.join(", ")
+            );
         }
     }
     for f in &report.ignored_files {
-        let _ = writeln!(s, "  warning: {} matches no table and was not read", f.display());
+        let _ = writeln!(
+            s,
+            "  warning: {} matches no table and was not read",
+            f.display()
+        );
     }
     s
 }
@@ -129,7 +158,12 @@ pub fn graph_text(g: &HeteroGraph) -> String {
         if let Some(y) = &set.labels {
             let pos = y.iter().filter(|&&v| v == 1).count();
             let neg = y.iter().filter(|&&v| v == 0).count();
-            let _ = writeln!(s, "  labels on {}: {pos} fraud, {neg} benign, {} unlabelled", set.kind, y.len() - pos - neg);
+            let _ = writeln!(
+                s,
+                "  labels on {}: {pos} fraud, {neg} benign, {} unlabelled",
+                set.kind,
+                y.len() - pos - neg
+            );
         }
         if let Some(f) = &set.features {
             let _ = writeln!(s, "  features on {}: {}", set.kind, f.names.len());
@@ -142,17 +176,33 @@ pub fn graph_text(g: &HeteroGraph) -> String {
 pub fn projection_text(p: &Projection) -> String {
     let sum = ProjectionSummary::of(p);
     let mut s = String::new();
-    let _ = writeln!(s, "account projection: {} linked pairs over {} accounts", sum.pairs, sum.linked_accounts);
+    let _ = writeln!(
+        s,
+        "account projection: {} linked pairs over {} accounts",
+        sum.pairs, sum.linked_accounts
+    );
     let _ = writeln!(s, "  hub identifiers capped: {}", sum.hubs);
     for h in p.hubs.iter().take(5) {
-        let _ = writeln!(s, "    {} {} shared by {} accounts", h.kind, h.id, h.accounts);
+        let _ = writeln!(
+            s,
+            "    {} {} shared by {} accounts",
+            h.kind, h.id, h.accounts
+        );
     }
     let _ = writeln!(s, "  review bursts capped: {}", sum.bursts);
     for b in p.bursts.iter().take(3) {
-        let _ = writeln!(s, "    product {}: {} reviews in over-full windows", b.product, b.reviews);
+        let _ = writeln!(
+            s,
+            "    product {}: {} reviews in over-full windows",
+            b.product, b.reviews
+        );
     }
     if sum.untimed_reviews > 0 {
-        let _ = writeln!(s, "  reviews without a time (no co-review evidence): {}", sum.untimed_reviews);
+        let _ = writeln!(
+            s,
+            "  reviews without a time (no co-review evidence): {}",
+            sum.untimed_reviews
+        );
     }
     s
 }

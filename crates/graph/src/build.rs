@@ -12,7 +12,15 @@ use ringscope_ingest::{EventBatch, Interner, NO_ID};
 /// (`used_device`, `used_ip`, `paid_with`, `ships_to`) are collapsed to one edge per distinct
 /// account–identifier pair with the use count as weight and the first use as time.
 pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
-    let EventBatch { ids, accounts, products, reviews, orders, sessions, labels } = batch;
+    let EventBatch {
+        ids,
+        accounts,
+        products,
+        reviews,
+        orders,
+        sessions,
+        labels,
+    } = batch;
     let n_accounts = ids.accounts.len();
 
     let mut account_set = NodeSet::new(NodeKind::Account.name(), ids.accounts);
@@ -23,12 +31,20 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
         for (i, &a) in accounts.account.iter().enumerate() {
             let a = a as usize;
             created[a] = (accounts.created_at[i] != NO_TIME).then_some(accounts.created_at[i]);
-            kind[a] = Some(accounts.kind[i].as_str()).filter(|s| !s.is_empty()).map(str::to_string);
+            kind[a] = Some(accounts.kind[i].as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
             country[a] = text(&ids.countries, accounts.country[i]);
         }
-        account_set.attrs.push(("created_at".into(), AttrValues::Int(created)));
-        account_set.attrs.push(("kind".into(), AttrValues::Text(kind)));
-        account_set.attrs.push(("country".into(), AttrValues::Text(country)));
+        account_set
+            .attrs
+            .push(("created_at".into(), AttrValues::Int(created)));
+        account_set
+            .attrs
+            .push(("kind".into(), AttrValues::Text(kind)));
+        account_set
+            .attrs
+            .push(("country".into(), AttrValues::Text(country)));
     }
     if !labels.account.is_empty() {
         let mut y = vec![-1i8; n_accounts];
@@ -40,8 +56,12 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
             source[a as usize] = text(&ids.label_sources, labels.source[i]);
         }
         account_set.labels = Some(y);
-        account_set.attrs.push(("ring_id".into(), AttrValues::Text(ring)));
-        account_set.attrs.push(("label_source".into(), AttrValues::Text(source)));
+        account_set
+            .attrs
+            .push(("ring_id".into(), AttrValues::Text(ring)));
+        account_set
+            .attrs
+            .push(("label_source".into(), AttrValues::Text(source)));
     }
 
     let mut product_set = NodeSet::new(NodeKind::Product.name(), ids.products);
@@ -53,8 +73,12 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
             category[p as usize] = text(&ids.categories, products.category[i]);
             price[p as usize] = Some(products.price[i]).filter(|v| !v.is_nan());
         }
-        product_set.attrs.push(("category".into(), AttrValues::Text(category)));
-        product_set.attrs.push(("price".into(), AttrValues::Float(price)));
+        product_set
+            .attrs
+            .push(("category".into(), AttrValues::Text(category)));
+        product_set
+            .attrs
+            .push(("price".into(), AttrValues::Float(price)));
     }
 
     let seller_accounts: Vec<(u32, u32)> = ids
@@ -81,11 +105,19 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
             Rel::Reviewed => (
                 reviews.account.clone(),
                 reviews.product.clone(),
-                Some(reviews.rating.iter().map(|&r| if r == 0 { f32::NAN } else { f32::from(r) }).collect()),
+                Some(
+                    reviews
+                        .rating
+                        .iter()
+                        .map(|&r| if r == 0 { f32::NAN } else { f32::from(r) })
+                        .collect(),
+                ),
                 Some(reviews.created_at.clone()),
             ),
             Rel::Ordered => {
-                let keep: Vec<usize> = (0..orders.product.len()).filter(|&i| orders.product[i] != NO_ID).collect();
+                let keep: Vec<usize> = (0..orders.product.len())
+                    .filter(|&i| orders.product[i] != NO_ID)
+                    .collect();
                 (
                     keep.iter().map(|&i| orders.buyer[i]).collect(),
                     keep.iter().map(|&i| orders.product[i]).collect(),
@@ -111,18 +143,55 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
                     .collect();
                 pairs.par_sort_unstable();
                 pairs.dedup();
-                (pairs.iter().map(|&k| (k >> 32) as u32).collect(), pairs.iter().map(|&k| k as u32).collect(), None, None)
+                (
+                    pairs.iter().map(|&k| (k >> 32) as u32).collect(),
+                    pairs.iter().map(|&k| k as u32).collect(),
+                    None,
+                    None,
+                )
             }
             Rel::UsedDevice => collapse(
-                orders.buyer.iter().zip(&orders.device).zip(&orders.created_at)
-                    .chain(sessions.account.iter().zip(&sessions.device).zip(&sessions.created_at)),
+                orders
+                    .buyer
+                    .iter()
+                    .zip(&orders.device)
+                    .zip(&orders.created_at)
+                    .chain(
+                        sessions
+                            .account
+                            .iter()
+                            .zip(&sessions.device)
+                            .zip(&sessions.created_at),
+                    ),
             ),
             Rel::UsedIp => collapse(
-                orders.buyer.iter().zip(&orders.ip).zip(&orders.created_at)
-                    .chain(sessions.account.iter().zip(&sessions.ip).zip(&sessions.created_at)),
+                orders
+                    .buyer
+                    .iter()
+                    .zip(&orders.ip)
+                    .zip(&orders.created_at)
+                    .chain(
+                        sessions
+                            .account
+                            .iter()
+                            .zip(&sessions.ip)
+                            .zip(&sessions.created_at),
+                    ),
             ),
-            Rel::PaidWith => collapse(orders.buyer.iter().zip(&orders.payment).zip(&orders.created_at)),
-            Rel::ShipsTo => collapse(orders.buyer.iter().zip(&orders.address).zip(&orders.created_at)),
+            Rel::PaidWith => collapse(
+                orders
+                    .buyer
+                    .iter()
+                    .zip(&orders.payment)
+                    .zip(&orders.created_at),
+            ),
+            Rel::ShipsTo => collapse(
+                orders
+                    .buyer
+                    .iter()
+                    .zip(&orders.address)
+                    .zip(&orders.created_at),
+            ),
             Rel::Operates => (
                 seller_accounts.iter().map(|p| p.0).collect(),
                 seller_accounts.iter().map(|p| p.1).collect(),
@@ -130,7 +199,15 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
                 None,
             ),
         };
-        relations.push(Relation::new(rel.name(), size(s), size(d), src, dst, weight, time)?);
+        relations.push(Relation::new(
+            rel.name(),
+            size(s),
+            size(d),
+            src,
+            dst,
+            weight,
+            time,
+        )?);
     }
     HeteroGraph::new(name, sets, relations)
 }

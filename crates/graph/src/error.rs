@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum GraphError {
     /// An edge endpoint is not a node of its kind.
-    #[error("relation {relation}: edge {edge} has {side} node {node}, but there are only {num_nodes} nodes")]
+    #[error(
+        "relation {relation}: edge {edge} has {side} node {node}, but there are only {num_nodes} nodes"
+    )]
     NodeOutOfRange {
         /// Relation name.
         relation: String,

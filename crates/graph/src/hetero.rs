@@ -65,7 +65,13 @@ pub struct NodeSet {
 impl NodeSet {
     /// A node set with IDs only.
     pub fn new(kind: impl Into<String>, ids: Interner) -> Self {
-        NodeSet { kind: kind.into(), ids, labels: None, features: None, attrs: Vec::new() }
+        NodeSet {
+            kind: kind.into(),
+            ids,
+            labels: None,
+            features: None,
+            attrs: Vec::new(),
+        }
     }
 
     /// Number of nodes.
@@ -86,8 +92,15 @@ impl NodeSet {
     fn heap_bytes(&self) -> usize {
         self.ids.heap_bytes()
             + self.labels.as_ref().map_or(0, Vec::capacity)
-            + self.features.as_ref().map_or(0, |f| f.values.capacity() * 4)
-            + self.attrs.iter().map(|(_, v)| v.heap_bytes()).sum::<usize>()
+            + self
+                .features
+                .as_ref()
+                .map_or(0, |f| f.values.capacity() * 4)
+            + self
+                .attrs
+                .iter()
+                .map(|(_, v)| v.heap_bytes())
+                .sum::<usize>()
     }
 }
 
@@ -122,7 +135,11 @@ impl Csr {
             edge_ids[*slot] = e as u32;
             *slot += 1;
         }
-        Csr { offsets, neighbors, edge_ids }
+        Csr {
+            offsets,
+            neighbors,
+            edge_ids,
+        }
     }
 
     /// Neighbours of `v`.
@@ -220,10 +237,14 @@ impl Relation {
             || weight.as_ref().is_some_and(|w| w.len() != n)
             || time.as_ref().is_some_and(|t| t.len() != n)
         {
-            return Err(GraphError::Invalid(format!("relation {name}: columns differ in length")));
+            return Err(GraphError::Invalid(format!(
+                "relation {name}: columns differ in length"
+            )));
         }
         if n > u32::MAX as usize {
-            return Err(GraphError::Invalid(format!("relation {name}: more than u32::MAX edges")));
+            return Err(GraphError::Invalid(format!(
+                "relation {name}: more than u32::MAX edges"
+            )));
         }
         check_bounds(&name, "src", &src, num_src)?;
         check_bounds(&name, "dst", &dst, num_dst)?;
@@ -285,16 +306,27 @@ pub struct HeteroGraph {
 
 impl HeteroGraph {
     /// A graph from node sets and relations; relation endpoints must index `node_sets`.
-    pub fn new(name: impl Into<String>, node_sets: Vec<NodeSet>, relations: Vec<Relation>) -> Result<Self> {
+    pub fn new(
+        name: impl Into<String>,
+        node_sets: Vec<NodeSet>,
+        relations: Vec<Relation>,
+    ) -> Result<Self> {
         for set in &node_sets {
             let n = set.len();
             let wrong = |what: &str, len: usize| {
-                GraphError::Invalid(format!("node set {}: {what} has {len} values for {n} nodes", set.kind))
+                GraphError::Invalid(format!(
+                    "node set {}: {what} has {len} values for {n} nodes",
+                    set.kind
+                ))
             };
             if let Some(y) = set.labels.as_ref().filter(|y| y.len() != n) {
                 return Err(wrong("labels", y.len()));
             }
-            if let Some(f) = set.features.as_ref().filter(|f| f.values.len() != n * f.names.len()) {
+            if let Some(f) = set
+                .features
+                .as_ref()
+                .filter(|f| f.values.len() != n * f.names.len())
+            {
                 return Err(wrong("features", f.values.len()));
             }
             if let Some((name, v)) = set.attrs.iter().find(|(_, v)| v.len() != n) {
@@ -315,7 +347,11 @@ impl HeteroGraph {
             check_bounds(&r.name, "src", &r.src, node_sets[r.src_kind].len())?;
             check_bounds(&r.name, "dst", &r.dst, node_sets[r.dst_kind].len())?;
         }
-        Ok(HeteroGraph { name: name.into(), node_sets, relations })
+        Ok(HeteroGraph {
+            name: name.into(),
+            node_sets,
+            relations,
+        })
     }
 
     /// All node sets.
@@ -330,7 +366,10 @@ impl HeteroGraph {
 
     /// The node set called `kind`, with its index.
     pub fn node_set(&self, kind: &str) -> Option<(usize, &NodeSet)> {
-        self.node_sets.iter().enumerate().find(|(_, n)| n.kind == kind)
+        self.node_sets
+            .iter()
+            .enumerate()
+            .find(|(_, n)| n.kind == kind)
     }
 
     /// The relation called `name`.
@@ -362,8 +401,15 @@ impl HeteroGraph {
 
     /// Heap bytes held by the graph, CSR indexes built so far included.
     pub fn heap_bytes(&self) -> usize {
-        self.node_sets.iter().map(NodeSet::heap_bytes).sum::<usize>()
-            + self.relations.iter().map(Relation::heap_bytes).sum::<usize>()
+        self.node_sets
+            .iter()
+            .map(NodeSet::heap_bytes)
+            .sum::<usize>()
+            + self
+                .relations
+                .iter()
+                .map(Relation::heap_bytes)
+                .sum::<usize>()
     }
 
     /// A copy as a petgraph directed graph, for petgraph's algorithms (BFS, components,
@@ -375,7 +421,10 @@ impl HeteroGraph {
         for (kind, set) in self.node_sets.iter().enumerate() {
             base.push(g.node_count());
             for index in 0..set.len() as u32 {
-                g.add_node(NodeRef { kind: kind as u16, index });
+                g.add_node(NodeRef {
+                    kind: kind as u16,
+                    index,
+                });
             }
         }
         for (relation, r) in self.relations.iter().enumerate() {
@@ -383,7 +432,10 @@ impl HeteroGraph {
                 g.add_edge(
                     petgraph::graph::NodeIndex::new(base[r.src_kind] + s as usize),
                     petgraph::graph::NodeIndex::new(base[r.dst_kind] + d as usize),
-                    EdgeRef { relation: relation as u16, edge: edge as u32 },
+                    EdgeRef {
+                        relation: relation as u16,
+                        edge: edge as u32,
+                    },
                 );
             }
         }
@@ -414,7 +466,12 @@ mod tests {
     use super::*;
 
     fn ids(n: usize) -> Interner {
-        (0..n).map(|i| i.to_string()).collect::<Vec<_>>().iter().map(String::as_str).collect()
+        (0..n)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect()
     }
 
     #[test]
@@ -429,9 +486,19 @@ mod tests {
 
     #[test]
     fn out_of_range_endpoints_are_refused() {
-        let err = Relation::new("r", (0, 3), (1, 2), vec![0, 1], vec![1, 2], None, None).unwrap_err();
+        let err =
+            Relation::new("r", (0, 3), (1, 2), vec![0, 1], vec![1, 2], None, None).unwrap_err();
         assert!(
-            matches!(err, GraphError::NodeOutOfRange { side: "dst", edge: 1, node: 2, num_nodes: 2, .. }),
+            matches!(
+                err,
+                GraphError::NodeOutOfRange {
+                    side: "dst",
+                    edge: 1,
+                    node: 2,
+                    num_nodes: 2,
+                    ..
+                }
+            ),
             "{err}"
         );
         let sets = vec![NodeSet::new("a", ids(2))];
@@ -445,7 +512,16 @@ mod tests {
     #[test]
     fn petgraph_copy_keeps_every_edge_and_its_endpoints() {
         let sets = vec![NodeSet::new("a", ids(3)), NodeSet::new("b", ids(2))];
-        let r = Relation::new("ab", (0, 3), (1, 2), vec![0, 2, 2], vec![1, 0, 1], None, None).unwrap();
+        let r = Relation::new(
+            "ab",
+            (0, 3),
+            (1, 2),
+            vec![0, 2, 2],
+            vec![1, 0, 1],
+            None,
+            None,
+        )
+        .unwrap();
         let g = HeteroGraph::new("g", sets, vec![r]).unwrap();
         let pg = g.to_petgraph();
         assert_eq!(pg.node_count(), 5);
@@ -454,6 +530,10 @@ mod tests {
         let (s, d) = pg.edge_endpoints(e).unwrap();
         assert_eq!(pg[s], NodeRef { kind: 0, index: 2 });
         assert_eq!(pg[d], NodeRef { kind: 1, index: 0 });
-        assert_eq!(petgraph::algo::connected_components(&pg), 1);
+        assert_eq!(
+            petgraph::algo::connected_components(&pg),
+            2,
+            "a1 is isolated, the rest is one component"
+        );
     }
 }

@@ -43,8 +43,15 @@ impl ProjectionConfig {
     /// Checks the rules once, when the config is loaded.
     pub fn validate(&self) -> Result<(), String> {
         let allowed = [Rel::UsedDevice, Rel::UsedIp, Rel::PaidWith, Rel::ShipsTo].map(Rel::name);
-        if let Some(bad) = self.identifier_relations.iter().find(|r| !allowed.contains(&r.as_str())) {
-            return Err(format!("identifier_relations: '{bad}' is not one of {}", allowed.join(", ")));
+        if let Some(bad) = self
+            .identifier_relations
+            .iter()
+            .find(|r| !allowed.contains(&r.as_str()))
+        {
+            return Err(format!(
+                "identifier_relations: '{bad}' is not one of {}",
+                allowed.join(", ")
+            ));
         }
         if self.max_accounts_per_identifier < 2 {
             return Err("max_accounts_per_identifier must be at least 2".into());
@@ -127,18 +134,29 @@ pub struct Projection {
 /// Cost: Σ over non-hub identifiers of k² for k accounts, plus per product the pairs inside each
 /// window, which the burst cap bounds by `max_reviews_per_window` per review.
 pub fn project_accounts(graph: &HeteroGraph, config: &ProjectionConfig) -> Projection {
-    let n_accounts = graph.node_set(NodeKind::Account.name()).map_or(0, |(_, s)| s.len());
+    let n_accounts = graph
+        .node_set(NodeKind::Account.name())
+        .map_or(0, |(_, s)| s.len());
     let mut pairs: FxHashMap<(u32, u32), Evidence> = FxHashMap::default();
     let mut hubs = Vec::new();
-    for rel in Rel::ALL.into_iter().filter(|r| config.identifier_relations.iter().any(|n| n == r.name())) {
-        let Some(relation) = graph.relation(rel.name()) else { continue };
+    for rel in Rel::ALL
+        .into_iter()
+        .filter(|r| config.identifier_relations.iter().any(|n| n == r.name()))
+    {
+        let Some(relation) = graph.relation(rel.name()) else {
+            continue;
+        };
         let kind = &graph.node_sets()[relation.dst_kind];
         let csr = graph.in_csr(relation);
         for id in 0..kind.len() as u32 {
             let accounts = csr.neighbors(id); // distinct: identifier edges are collapsed per pair
             let k = accounts.len();
             if k > config.max_accounts_per_identifier {
-                hubs.push(Hub { kind: kind.kind.clone(), id: kind.ids.resolve(id).to_string(), accounts: k });
+                hubs.push(Hub {
+                    kind: kind.kind.clone(),
+                    id: kind.ids.resolve(id).to_string(),
+                    accounts: k,
+                });
                 continue;
             }
             let strength = 1.0 / (k as f32).ln();
@@ -151,7 +169,11 @@ pub fn project_accounts(graph: &HeteroGraph, config: &ProjectionConfig) -> Proje
             }
         }
     }
-    hubs.sort_by(|a, b| b.accounts.cmp(&a.accounts).then_with(|| (&a.kind, &a.id).cmp(&(&b.kind, &b.id))));
+    hubs.sort_by(|a, b| {
+        b.accounts
+            .cmp(&a.accounts)
+            .then_with(|| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)))
+    });
 
     let (bursts, untimed_reviews) = co_reviews(graph, config, &mut pairs);
 
@@ -164,7 +186,12 @@ pub fn project_accounts(graph: &HeteroGraph, config: &ProjectionConfig) -> Proje
     for ((a, b), ev) in edges {
         g.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), ev);
     }
-    Projection { graph: g, hubs, bursts, untimed_reviews }
+    Projection {
+        graph: g,
+        hubs,
+        bursts,
+        untimed_reviews,
+    }
 }
 
 fn ordered(a: u32, b: u32) -> (u32, u32) {
@@ -176,8 +203,12 @@ fn co_reviews(
     config: &ProjectionConfig,
     pairs: &mut FxHashMap<(u32, u32), Evidence>,
 ) -> (Vec<Burst>, usize) {
-    let Some(reviewed) = graph.relation(Rel::Reviewed.name()) else { return (Vec::new(), 0) };
-    let Some(times) = reviewed.time.as_ref() else { return (Vec::new(), reviewed.len()) };
+    let Some(reviewed) = graph.relation(Rel::Reviewed.name()) else {
+        return (Vec::new(), 0);
+    };
+    let Some(times) = reviewed.time.as_ref() else {
+        return (Vec::new(), reviewed.len());
+    };
     if config.co_review_window_secs == 0 {
         return (Vec::new(), 0);
     }
@@ -188,6 +219,7 @@ fn co_reviews(
     let mut bursts = Vec::new();
     let mut events: Vec<(i64, u32)> = Vec::new();
     let mut product_pairs: Vec<((u32, u32), f32)> = Vec::new();
+    let (mut window_end, mut in_burst): (Vec<usize>, Vec<bool>) = (Vec::new(), Vec::new());
     for p in 0..products.len() as u32 {
         events.clear();
         for (&account, &e) in csr.neighbors(p).iter().zip(csr.edges(p)) {
@@ -197,30 +229,39 @@ fn co_reviews(
             }
         }
         events.sort_unstable();
-        product_pairs.clear();
-        let mut in_bursts = 0usize;
-        let mut burst_until = 0usize; // events before this index are already counted in a burst
-        let mut end = 0;
+        // Pass 1: each review's forward window; every review inside an over-full window is a
+        // burst review and links nobody.
+        window_end.clear();
+        in_burst.clear();
+        in_burst.resize(events.len(), false);
+        let (mut end, mut marked_until) = (0, 0);
         for i in 0..events.len() {
             end = end.max(i + 1);
             while end < events.len() && events[end].0 - events[i].0 <= window {
                 end += 1;
             }
-            let in_window = end - i;
-            if in_window > config.max_reviews_per_window {
-                in_bursts += end - burst_until.max(i);
-                burst_until = end;
-                continue;
+            window_end.push(end);
+            if end - i > config.max_reviews_per_window {
+                in_burst[marked_until.max(i)..end].fill(true);
+                marked_until = end;
             }
-            let strength = 1.0 / (in_window.max(2) as f32).ln();
-            for j in i + 1..end {
+        }
+        // Pass 2: pairs of non-burst reviews by different accounts within the window.
+        product_pairs.clear();
+        for i in (0..events.len()).filter(|&i| !in_burst[i]) {
+            let strength = 1.0 / ((window_end[i] - i).max(2) as f32).ln();
+            for j in (i + 1..window_end[i]).filter(|&j| !in_burst[j]) {
                 if events[j].1 != events[i].1 {
                     product_pairs.push((ordered(events[i].1, events[j].1), strength));
                 }
             }
         }
+        let in_bursts = in_burst.iter().filter(|&&b| b).count();
         if in_bursts > 0 {
-            bursts.push(Burst { product: products.ids.resolve(p).to_string(), reviews: in_bursts });
+            bursts.push(Burst {
+                product: products.ids.resolve(p).to_string(),
+                reviews: in_bursts,
+            });
         }
         // One product counts once per pair, with its strongest (sparsest-window) strength.
         product_pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
@@ -231,6 +272,10 @@ fn co_reviews(
             e.weight += strength;
         }
     }
-    bursts.sort_by(|a, b| b.reviews.cmp(&a.reviews).then_with(|| a.product.cmp(&b.product)));
+    bursts.sort_by(|a, b| {
+        b.reviews
+            .cmp(&a.reviews)
+            .then_with(|| a.product.cmp(&b.product))
+    });
     (bursts, untimed)
 }

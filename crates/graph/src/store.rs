@@ -60,11 +60,17 @@ struct RelationMeta {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GraphError + '_ {
-    move |source| GraphError::Io { path: path.to_path_buf(), source }
+    move |source| GraphError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn bad(file: &Path, message: impl Into<String>) -> GraphError {
-    GraphError::BadFile { file: file.to_path_buf(), message: message.into() }
+    GraphError::BadFile {
+        file: file.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 /// Saves `graph` under `dir`, replacing what is there atomically (see
@@ -80,9 +86,15 @@ pub fn save(graph: &HeteroGraph, dir: &Path) -> Result<()> {
         relations: Vec::new(),
     };
     for set in graph.node_sets() {
-        let mut cols = vec![Column::new("id".into(), set.ids.iter().collect::<Vec<&str>>())];
+        let mut cols = vec![Column::new(
+            "id".into(),
+            set.ids.iter().collect::<Vec<&str>>(),
+        )];
         if let Some(y) = &set.labels {
-            cols.push(Column::new("label".into(), y.iter().map(|&v| i32::from(v)).collect::<Vec<i32>>()));
+            cols.push(Column::new(
+                "label".into(),
+                y.iter().map(|&v| i32::from(v)).collect::<Vec<i32>>(),
+            ));
         }
         let mut attrs = Vec::new();
         for (name, values) in &set.attrs {
@@ -114,7 +126,10 @@ pub fn save(graph: &HeteroGraph, dir: &Path) -> Result<()> {
         });
     }
     for r in graph.relations() {
-        let mut cols = vec![Column::new("src".into(), &r.src), Column::new("dst".into(), &r.dst)];
+        let mut cols = vec![
+            Column::new("src".into(), &r.src),
+            Column::new("dst".into(), &r.dst),
+        ];
         if let Some(w) = &r.weight {
             cols.push(Column::new("weight".into(), w));
         }
@@ -142,22 +157,43 @@ pub fn save(graph: &HeteroGraph, dir: &Path) -> Result<()> {
 fn write_parquet(path: &Path, cols: Vec<Column>) -> Result<()> {
     let mut df = DataFrame::new_infer_height(cols).map_err(|e| bad(path, e.to_string()))?;
     let file = fs::File::create(path).map_err(io(path))?;
-    ParquetWriter::new(file).finish(&mut df).map_err(|e| bad(path, e.to_string()))?;
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .map_err(|e| bad(path, e.to_string()))?;
     Ok(())
 }
 
 /// Loads a graph from a ringscope store directory or a labelled benchmark directory
 /// (detected by `meta.json`'s `format`, else by the presence of `nodes.csv`).
 pub fn load(dir: &Path) -> Result<HeteroGraph> {
+    if !dir.is_dir() {
+        let source = std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory");
+        return Err(GraphError::Io {
+            path: dir.to_path_buf(),
+            source,
+        });
+    }
     let meta_path = dir.join("meta.json");
+    if !meta_path.is_file() {
+        return Err(bad(
+            &meta_path,
+            "missing: not a ringscope graph store or a labelled dataset directory",
+        ));
+    }
     let text = fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(&meta_path, format!("not JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(&meta_path, format!("not JSON: {e}")))?;
     if value.get("format").and_then(|f| f.as_str()) == Some(FORMAT) {
         load_store(dir, &meta_path, value)
     } else if dir.join("nodes.csv").is_file() {
         load_dataset(dir, &meta_path, &value)
     } else {
-        Err(bad(&meta_path, format!("neither a ringscope graph (format = \"{FORMAT}\") nor a dataset with nodes.csv")))
+        Err(bad(
+            &meta_path,
+            format!(
+                "neither a ringscope graph (format = \"{FORMAT}\") nor a dataset with nodes.csv"
+            ),
+        ))
     }
 }
 
@@ -165,23 +201,38 @@ fn read_parquet(path: &Path) -> Result<DataFrame> {
     if !path.is_file() {
         return Err(bad(path, "missing"));
     }
-    LazyFrame::scan_parquet(PlRefPath::new(path.to_string_lossy().as_ref()), ScanArgsParquet::default())
-        .and_then(|lf| lf.collect())
-        .map_err(|e| bad(path, format!("unreadable Parquet: {e}")))
+    LazyFrame::scan_parquet(
+        PlRefPath::new(path.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )
+    .and_then(|lf| lf.collect())
+    .map_err(|e| bad(path, format!("unreadable Parquet: {e}")))
 }
 
 fn typed<'a>(df: &'a DataFrame, path: &Path, name: &str, dtype: &DataType) -> Result<&'a Column> {
-    let col = df.column(name).map_err(|_| bad(path, format!("no column '{name}'")))?;
+    let col = df
+        .column(name)
+        .map_err(|_| bad(path, format!("no column '{name}'")))?;
     if col.dtype() != dtype {
-        return Err(bad(path, format!("column '{name}' has type {}, expected {dtype}", col.dtype())));
+        return Err(bad(
+            path,
+            format!("column '{name}' has type {}, expected {dtype}", col.dtype()),
+        ));
     }
     Ok(col)
 }
 
 fn load_store(dir: &Path, meta_path: &Path, value: serde_json::Value) -> Result<HeteroGraph> {
-    let version = value.get("schema_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    let version = value
+        .get("schema_version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0) as u32;
     if version != SCHEMA_VERSION {
-        return Err(GraphError::SchemaVersion { file: meta_path.to_path_buf(), found: version, expected: SCHEMA_VERSION });
+        return Err(GraphError::SchemaVersion {
+            file: meta_path.to_path_buf(),
+            found: version,
+            expected: SCHEMA_VERSION,
+        });
     }
     let meta: Meta = serde_json::from_value(value).map_err(|e| bad(meta_path, e.to_string()))?;
     let mut sets = Vec::new();
@@ -189,28 +240,59 @@ fn load_store(dir: &Path, meta_path: &Path, value: serde_json::Value) -> Result<
         let path = dir.join(format!("nodes_{}.parquet", k.name));
         let df = read_parquet(&path)?;
         if df.height() != k.count {
-            return Err(bad(&path, format!("{} rows, meta.json says {}", df.height(), k.count)));
+            return Err(bad(
+                &path,
+                format!("{} rows, meta.json says {}", df.height(), k.count),
+            ));
         }
         let pe = |e: PolarsError| bad(&path, e.to_string());
-        let ids_col = typed(&df, &path, "id", &DataType::String)?.str().map_err(pe)?;
+        let ids_col = typed(&df, &path, "id", &DataType::String)?
+            .str()
+            .map_err(pe)?;
         let mut ids = Interner::new();
         for (row, id) in ids_col.iter().enumerate() {
             let id = id.ok_or_else(|| bad(&path, format!("column 'id' row {}: null", row + 1)))?;
             if ids.intern(id) != Some(row as u32) {
-                return Err(bad(&path, format!("column 'id' row {}: duplicate id '{id}'", row + 1)));
+                return Err(bad(
+                    &path,
+                    format!("column 'id' row {}: duplicate id '{id}'", row + 1),
+                ));
             }
         }
         let mut set = NodeSet::new(k.name.clone(), ids);
         if k.labelled {
-            let y = typed(&df, &path, "label", &DataType::Int32)?.i32().map_err(pe)?;
-            set.labels = Some(y.iter().map(|v| v.map_or(-1, |v| v.clamp(-1, 1) as i8)).collect());
+            let y = typed(&df, &path, "label", &DataType::Int32)?
+                .i32()
+                .map_err(pe)?;
+            set.labels = Some(
+                y.iter()
+                    .map(|v| v.map_or(-1, |v| v.clamp(-1, 1) as i8))
+                    .collect(),
+            );
         }
         for (name, t) in &k.attrs {
             let values = match t {
-                AttrType::Int => AttrValues::Int(typed(&df, &path, name, &DataType::Int64)?.i64().map_err(pe)?.iter().collect()),
-                AttrType::Float => AttrValues::Float(typed(&df, &path, name, &DataType::Float32)?.f32().map_err(pe)?.iter().collect()),
+                AttrType::Int => AttrValues::Int(
+                    typed(&df, &path, name, &DataType::Int64)?
+                        .i64()
+                        .map_err(pe)?
+                        .iter()
+                        .collect(),
+                ),
+                AttrType::Float => AttrValues::Float(
+                    typed(&df, &path, name, &DataType::Float32)?
+                        .f32()
+                        .map_err(pe)?
+                        .iter()
+                        .collect(),
+                ),
                 AttrType::Text => AttrValues::Text(
-                    typed(&df, &path, name, &DataType::String)?.str().map_err(pe)?.iter().map(|s| s.map(str::to_string)).collect(),
+                    typed(&df, &path, name, &DataType::String)?
+                        .str()
+                        .map_err(pe)?
+                        .iter()
+                        .map(|s| s.map(str::to_string))
+                        .collect(),
                 ),
             };
             set.attrs.push((name.clone(), values));
@@ -219,45 +301,86 @@ fn load_store(dir: &Path, meta_path: &Path, value: serde_json::Value) -> Result<
             let d = k.features.len();
             let mut values = vec![0f32; k.count * d];
             for (j, name) in k.features.iter().enumerate() {
-                let col = typed(&df, &path, name, &DataType::Float32)?.f32().map_err(pe)?;
+                let col = typed(&df, &path, name, &DataType::Float32)?
+                    .f32()
+                    .map_err(pe)?;
                 for (i, v) in col.iter().enumerate() {
-                    values[i * d + j] = v.ok_or_else(|| bad(&path, format!("column '{name}' row {}: null", i + 1)))?;
+                    values[i * d + j] = v.ok_or_else(|| {
+                        bad(&path, format!("column '{name}' row {}: null", i + 1))
+                    })?;
                 }
             }
-            set.features = Some(Features { names: k.features.clone(), values });
+            set.features = Some(Features {
+                names: k.features.clone(),
+                values,
+            });
         }
         sets.push(set);
     }
     let kind_index = |name: &str| {
-        sets.iter().position(|s| s.kind == name).ok_or_else(|| bad(meta_path, format!("relation endpoint kind '{name}' is not a node kind")))
+        sets.iter().position(|s| s.kind == name).ok_or_else(|| {
+            bad(
+                meta_path,
+                format!("relation endpoint kind '{name}' is not a node kind"),
+            )
+        })
     };
     let mut relations = Vec::new();
     for r in &meta.relations {
         let path = dir.join(format!("edges_{}.parquet", r.name));
         let df = read_parquet(&path)?;
         if df.height() != r.edges {
-            return Err(bad(&path, format!("{} rows, meta.json says {}", df.height(), r.edges)));
+            return Err(bad(
+                &path,
+                format!("{} rows, meta.json says {}", df.height(), r.edges),
+            ));
         }
         let pe = |e: PolarsError| bad(&path, e.to_string());
         let u32s = |name: &str| -> Result<Vec<u32>> {
-            let col = typed(&df, &path, name, &DataType::UInt32)?.u32().map_err(pe)?;
+            let col = typed(&df, &path, name, &DataType::UInt32)?
+                .u32()
+                .map_err(pe)?;
             col.iter()
                 .enumerate()
-                .map(|(row, v)| v.ok_or_else(|| bad(&path, format!("column '{name}' row {}: null", row + 1))))
+                .map(|(row, v)| {
+                    v.ok_or_else(|| bad(&path, format!("column '{name}' row {}: null", row + 1)))
+                })
                 .collect()
         };
         let (src, dst) = (u32s("src")?, u32s("dst")?);
         let weight = match r.weight {
-            true => Some(typed(&df, &path, "weight", &DataType::Float32)?.f32().map_err(pe)?.iter().map(|v| v.unwrap_or(f32::NAN)).collect()),
+            true => Some(
+                typed(&df, &path, "weight", &DataType::Float32)?
+                    .f32()
+                    .map_err(pe)?
+                    .iter()
+                    .map(|v| v.unwrap_or(f32::NAN))
+                    .collect(),
+            ),
             false => None,
         };
         let time = match r.time {
-            true => Some(typed(&df, &path, "time", &DataType::Int64)?.i64().map_err(pe)?.iter().map(|v| v.unwrap_or(NO_TIME)).collect()),
+            true => Some(
+                typed(&df, &path, "time", &DataType::Int64)?
+                    .i64()
+                    .map_err(pe)?
+                    .iter()
+                    .map(|v| v.unwrap_or(NO_TIME))
+                    .collect(),
+            ),
             false => None,
         };
         let (s, d) = (kind_index(&r.src)?, kind_index(&r.dst)?);
-        let rel = Relation::new(r.name.clone(), (s, sets[s].len()), (d, sets[d].len()), src, dst, weight, time)
-            .map_err(|e| bad(&path, e.to_string()))?;
+        let rel = Relation::new(
+            r.name.clone(),
+            (s, sets[s].len()),
+            (d, sets[d].len()),
+            src,
+            dst,
+            weight,
+            time,
+        )
+        .map_err(|e| bad(&path, e.to_string()))?;
         relations.push(rel);
     }
     HeteroGraph::new(meta.name, sets, relations)
@@ -265,7 +388,11 @@ fn load_store(dir: &Path, meta_path: &Path, value: serde_json::Value) -> Result<
 
 /// Whether a dataset's `meta.json` says each undirected edge is stored once.
 fn stored_once(meta: &serde_json::Value) -> bool {
-    let note = meta.pointer("/notes/edge_storage").and_then(|v| v.as_str()).unwrap_or("").to_ascii_lowercase();
+    let note = meta
+        .pointer("/notes/edge_storage")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     note.contains("undirected") && note.contains("once")
 }
 
@@ -278,29 +405,52 @@ fn read_csv(path: &Path) -> Result<DataFrame> {
         .map_err(|e| bad(path, format!("unreadable CSV: {e}")))
 }
 
-fn parse_cells<T>(df: &DataFrame, path: &Path, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>> {
-    let col = typed(df, path, name, &DataType::String)?.str().map_err(|e| bad(path, e.to_string()))?;
+fn parse_cells<T>(
+    df: &DataFrame,
+    path: &Path,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>> {
+    let col = typed(df, path, name, &DataType::String)?
+        .str()
+        .map_err(|e| bad(path, e.to_string()))?;
     col.iter()
         .enumerate()
         .map(|(row, v)| {
             v.and_then(&parse).ok_or_else(|| {
-                bad(path, format!("column '{name}' row {}: cannot read '{}'", row + 1, v.unwrap_or("")))
+                bad(
+                    path,
+                    format!(
+                        "column '{name}' row {}: cannot read '{}'",
+                        row + 1,
+                        v.unwrap_or("")
+                    ),
+                )
             })
         })
         .collect()
 }
 
 fn load_dataset(dir: &Path, meta_path: &Path, meta: &serde_json::Value) -> Result<HeteroGraph> {
-    let name = meta.get("name").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| {
-        dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-    });
+    let name = meta
+        .get("name")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
     let nodes_path = dir.join("nodes.csv");
     let nodes = read_csv(&nodes_path)?;
     let ids: Vec<String> = parse_cells(&nodes, &nodes_path, "id", |s| Some(s.to_string()))?;
     let mut interner = Interner::new();
     for (row, id) in ids.iter().enumerate() {
         if interner.intern(id) != Some(row as u32) {
-            return Err(bad(&nodes_path, format!("column 'id' row {}: duplicate id '{id}'", row + 1)));
+            return Err(bad(
+                &nodes_path,
+                format!("column 'id' row {}: duplicate id '{id}'", row + 1),
+            ));
         }
     }
     let labels: Vec<i8> = parse_cells(&nodes, &nodes_path, "label", |s| match s.trim() {
@@ -319,7 +469,9 @@ fn load_dataset(dir: &Path, meta_path: &Path, meta: &serde_json::Value) -> Resul
     let d = feature_names.len();
     let mut values = vec![0f32; n * d];
     for (j, fname) in feature_names.iter().enumerate() {
-        let col = parse_cells(&nodes, &nodes_path, fname, |s| s.trim().parse::<f32>().ok().filter(|v| v.is_finite()))?;
+        let col = parse_cells(&nodes, &nodes_path, fname, |s| {
+            s.trim().parse::<f32>().ok().filter(|v| v.is_finite())
+        })?;
         for (i, v) in col.into_iter().enumerate() {
             values[i * d + j] = v;
         }
@@ -327,7 +479,10 @@ fn load_dataset(dir: &Path, meta_path: &Path, meta: &serde_json::Value) -> Resul
     let mut set = NodeSet::new("node", interner);
     set.labels = Some(labels);
     if d > 0 {
-        set.features = Some(Features { names: feature_names, values });
+        set.features = Some(Features {
+            names: feature_names,
+            values,
+        });
     }
 
     let mut edge_files: Vec<PathBuf> = fs::read_dir(dir)
@@ -345,38 +500,71 @@ fn load_dataset(dir: &Path, meta_path: &Path, meta: &serde_json::Value) -> Resul
     let symmetrise = stored_once(meta);
     let mut relations = Vec::new();
     for path in edge_files {
-        let rel_name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").trim_start_matches("edges_").to_string();
+        let rel_name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .trim_start_matches("edges_")
+            .to_string();
         let df = read_csv(&path)?;
         let node = |s: &str| set.ids.get(s.trim());
         let mut src = parse_cells(&df, &path, "src", node)?;
         let mut dst = parse_cells(&df, &path, "dst", node)?;
         let has = |c: &str| df.get_column_names().iter().any(|n| n.as_str() == c);
         let mut weight = match has("weight") {
-            true => Some(parse_cells(&df, &path, "weight", |s| s.trim().parse::<f32>().ok())?),
+            true => Some(parse_cells(&df, &path, "weight", |s| {
+                s.trim().parse::<f32>().ok()
+            })?),
             false => None,
         };
         let mut time = match has("timestamp") {
-            true => Some(parse_cells(&df, &path, "timestamp", |s| s.trim().parse::<f64>().ok().map(|t| t.floor() as i64))?),
+            true => Some(parse_cells(&df, &path, "timestamp", |s| {
+                s.trim().parse::<f64>().ok().map(|t| t.floor() as i64)
+            })?),
             false => None,
         };
         if symmetrise {
             let loops: Vec<bool> = src.iter().zip(&dst).map(|(a, b)| a == b).collect();
             let rev = |col: &[u32], other: &[u32]| -> Vec<u32> {
-                other.iter().zip(col).zip(&loops).filter(|(_, l)| !**l).map(|((o, _), _)| *o).collect()
+                other
+                    .iter()
+                    .zip(col)
+                    .zip(&loops)
+                    .filter(|(_, l)| !**l)
+                    .map(|((o, _), _)| *o)
+                    .collect()
             };
             let (rs, rd) = (rev(&src, &dst), rev(&dst, &src));
             if let Some(w) = weight.as_mut() {
-                let extra: Vec<f32> = w.iter().zip(&loops).filter(|(_, l)| !**l).map(|(v, _)| *v).collect();
+                let extra: Vec<f32> = w
+                    .iter()
+                    .zip(&loops)
+                    .filter(|(_, l)| !**l)
+                    .map(|(v, _)| *v)
+                    .collect();
                 w.extend(extra);
             }
             if let Some(t) = time.as_mut() {
-                let extra: Vec<i64> = t.iter().zip(&loops).filter(|(_, l)| !**l).map(|(v, _)| *v).collect();
+                let extra: Vec<i64> = t
+                    .iter()
+                    .zip(&loops)
+                    .filter(|(_, l)| !**l)
+                    .map(|(v, _)| *v)
+                    .collect();
                 t.extend(extra);
             }
             src.extend(rs);
             dst.extend(rd);
         }
-        relations.push(Relation::new(rel_name, (0, n), (0, n), src, dst, weight, time)?);
+        relations.push(Relation::new(
+            rel_name,
+            (0, n),
+            (0, n),
+            src,
+            dst,
+            weight,
+            time,
+        )?);
     }
     HeteroGraph::new(name, vec![set], relations)
 }

@@ -6,9 +6,14 @@ use std::path::{Path, PathBuf};
 
 /// A temporary directory beside `dir`, to be filled and then passed to [`replace_dir`].
 pub fn staging_dir(dir: &Path) -> io::Result<tempfile::TempDir> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent)?;
-    tempfile::Builder::new().prefix(".staging-").tempdir_in(parent)
+    tempfile::Builder::new()
+        .prefix(".staging-")
+        .tempdir_in(parent)
 }
 
 /// Moves the fully written `staged` directory to `dir`, replacing what was there.
@@ -52,6 +57,10 @@ mod tests {
         assert!(!dir.join("old.txt").exists());
         assert_eq!(fs::read_to_string(dir.join("new.txt")).unwrap(), "new");
         let leftovers: Vec<_> = fs::read_dir(root.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "no staging or .old directory is left behind");
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "no staging or .old directory is left behind"
+        );
     }
 }

@@ -21,13 +21,20 @@ pub struct Interner {
 
 impl Default for Interner {
     fn default() -> Self {
-        Interner { arena: Vec::new(), starts: vec![0], table: HashTable::new(), hasher: DefaultHashBuilder::default() }
+        Interner {
+            arena: Vec::new(),
+            starts: vec![0],
+            table: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+        }
     }
 }
 
 impl std::fmt::Debug for Interner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Interner").field("len", &self.len()).finish()
+        f.debug_struct("Interner")
+            .field("len", &self.len())
+            .finish()
     }
 }
 

@@ -21,7 +21,9 @@ mod report;
 mod source;
 mod tables;
 
-pub use batch::{AccountRows, EventBatch, IdSpaces, LabelRows, OrderRows, ProductRows, ReviewRows, SessionRows};
+pub use batch::{
+    AccountRows, EventBatch, IdSpaces, LabelRows, OrderRows, ProductRows, ReviewRows, SessionRows,
+};
 pub use contract::{ColumnType, TableKind};
 pub use error::{IngestError, Result};
 pub use intern::{Interner, NO_ID};

@@ -26,9 +26,13 @@ pub fn timestamp(s: &str) -> Result<i64, String> {
     } else if let Ok(t) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z") {
         t.timestamp()
     } else if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(NO_TIME)
+        d.and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp())
+            .unwrap_or(NO_TIME)
     } else {
-        return Err(format!("'{s}' is not an ISO-8601 timestamp or unix seconds"));
+        return Err(format!(
+            "'{s}' is not an ISO-8601 timestamp or unix seconds"
+        ));
     };
     check_time_range(secs)
 }
@@ -38,14 +42,20 @@ pub fn check_time_range(secs: i64) -> Result<i64, String> {
     if TIME_RANGE.contains(&secs) {
         Ok(secs)
     } else if secs >= TIME_RANGE.end && secs / 1000 < TIME_RANGE.end {
-        Err(format!("{secs} is after 2100 as unix seconds (milliseconds?)"))
+        Err(format!(
+            "{secs} is after 2100 as unix seconds (milliseconds?)"
+        ))
     } else {
         Err(format!("{secs} is outside 1970..2100 as unix seconds"))
     }
 }
 
 fn unix_seconds(s: &str) -> Option<i64> {
-    if !s.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'-') {
+    if !s
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || b == b'-')
+    {
         return None;
     }
     if let Ok(v) = s.parse::<i64>() {
@@ -154,7 +164,13 @@ mod tests {
 
     #[test]
     fn bad_timestamps_are_rejected_with_a_reason() {
-        for s in ["yesterday", "2026-13-01", "2026-11-01T25:00:00", "", "1e400"] {
+        for s in [
+            "yesterday",
+            "2026-13-01",
+            "2026-11-01T25:00:00",
+            "",
+            "1e400",
+        ] {
             assert!(timestamp(s).is_err(), "{s}");
         }
         let ms = timestamp("1793521800000").unwrap_err();

@@ -114,8 +114,14 @@ impl IngestReport {
     /// Writes `rejects.csv` (header only when nothing was rejected) atomically: a temporary file
     /// in the same directory is renamed into place, so readers never see half a report.
     pub fn write_rejects_csv(&self, path: &Path) -> Result<()> {
-        let err = |source| IngestError::Write { path: path.to_path_buf(), source };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let err = |source| IngestError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
         {
             let mut w = std::io::BufWriter::new(tmp.as_file_mut());
@@ -140,7 +146,9 @@ impl IngestReport {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(err)?;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(err)?;
         }
         tmp.persist(path).map_err(|e| err(e.error))?;
         Ok(())

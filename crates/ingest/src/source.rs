@@ -56,7 +56,9 @@ pub enum Format {
 /// The tables found in `dir`, and the entries that matched no table (reported, never silently skipped).
 pub fn locate(dir: &Path) -> Result<(BTreeMap<TableKind, TableSource>, Vec<PathBuf>)> {
     if !dir.is_dir() {
-        return Err(IngestError::MissingInput { dir: dir.to_path_buf() });
+        return Err(IngestError::MissingInput {
+            dir: dir.to_path_buf(),
+        });
     }
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(|e| IngestError::Unreadable {
@@ -164,7 +166,10 @@ pub(crate) enum Cells {
 
 impl Frame {
     pub fn column(&self, name: &str) -> Option<&Cells> {
-        self.columns.iter().find(|(n, _)| *n == name).map(|(_, c)| c)
+        self.columns
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| c)
     }
 }
 
@@ -193,11 +198,15 @@ pub(crate) fn read_frame(table: TableKind, path: &Path, format: Format) -> Resul
     };
     let meta = fs::metadata(path).map_err(|e| unreadable(e.to_string()))?;
     if meta.len() == 0 {
-        return Err(IngestError::EmptyFile { table, file: path.to_path_buf() });
+        return Err(IngestError::EmptyFile {
+            table,
+            file: path.to_path_buf(),
+        });
     }
     let mut file = fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
     let mut head = vec![0u8; 4096.min(meta.len() as usize)];
-    file.read_exact(&mut head).map_err(|e| unreadable(e.to_string()))?;
+    file.read_exact(&mut head)
+        .map_err(|e| unreadable(e.to_string()))?;
     let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
     let df = match format {
         Format::Csv => {
@@ -213,7 +222,9 @@ pub(crate) fn read_frame(table: TableKind, path: &Path, format: Format) -> Resul
             }
             let first = head.iter().copied().find(|b| !b.is_ascii_whitespace());
             if matches!(first, Some(b'{') | Some(b'[')) {
-                return Err(not_a_table("looks like JSON, expected CSV with a header row"));
+                return Err(not_a_table(
+                    "looks like JSON, expected CSV with a header row",
+                ));
             }
             LazyCsvReader::new(pl_path)
                 .with_has_header(true)
@@ -246,7 +257,11 @@ pub(crate) fn read_frame(table: TableKind, path: &Path, format: Format) -> Resul
 }
 
 fn frame_from(table: TableKind, path: &Path, df: DataFrame) -> Result<Frame> {
-    let found: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let found: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     for &column in table.required_columns() {
         if !found.iter().any(|f| f == column) {
             return Err(IngestError::MissingColumn {
@@ -263,13 +278,21 @@ fn frame_from(table: TableKind, path: &Path, df: DataFrame) -> Result<Frame> {
         .chain(table.optional_columns())
         .copied()
         .collect();
-    let extra_columns = found.iter().filter(|f| !known.contains(&f.as_str())).cloned().collect();
+    let extra_columns = found
+        .iter()
+        .filter(|f| !known.contains(&f.as_str()))
+        .cloned()
+        .collect();
     let mut columns = Vec::new();
     for name in known {
         let Ok(col) = df.column(name) else { continue };
         columns.push((name, cells(table, path, name, col)?));
     }
-    Ok(Frame { height: df.height(), columns, extra_columns })
+    Ok(Frame {
+        height: df.height(),
+        columns,
+        extra_columns,
+    })
 }
 
 /// Converts a column to [`Cells`], or fails if its physical type cannot hold the contract type.

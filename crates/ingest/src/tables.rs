@@ -29,7 +29,9 @@ pub struct Ingested {
 pub fn ingest_dir(dir: &Path) -> Result<Ingested> {
     let (sources, ignored_files) = locate(dir)?;
     if !sources.contains_key(&TableKind::Reviews) && !sources.contains_key(&TableKind::Orders) {
-        return Err(IngestError::NoEventTable { dir: dir.to_path_buf() });
+        return Err(IngestError::NoEventTable {
+            dir: dir.to_path_buf(),
+        });
     }
     let mut state = State {
         batch: EventBatch::default(),
@@ -42,7 +44,9 @@ pub fn ingest_dir(dir: &Path) -> Result<Ingested> {
         products_closed: false,
     };
     for table in TableKind::ALL {
-        let Some(source) = sources.get(&table) else { continue };
+        let Some(source) = sources.get(&table) else {
+            continue;
+        };
         let mut keys = PrimaryKeys::default();
         state.report.tables.entry(table).or_default();
         for (path, format) in source.files() {
@@ -58,7 +62,10 @@ pub fn ingest_dir(dir: &Path) -> Result<Ingested> {
         tracing::debug!(table = %table, summary = ?state.report.tables[&table], "table ingested");
     }
     debug_assert!(state.report.tables.values().all(|t| t.reconciles()));
-    Ok(Ingested { batch: state.batch, report: state.report })
+    Ok(Ingested {
+        batch: state.batch,
+        report: state.report,
+    })
 }
 
 struct State {
@@ -78,7 +85,12 @@ struct PrimaryKeys {
 
 /// Why a row was not used.
 enum RowFail {
-    Reject { column: &'static str, value: String, kind: RejectKind, reason: String },
+    Reject {
+        column: &'static str,
+        value: String,
+        kind: RejectKind,
+        reason: String,
+    },
     /// An ID space overflowed `u32`.
     Full { column: &'static str },
 }
@@ -90,13 +102,23 @@ fn reject(column: &'static str, value: &str, kind: RejectKind, reason: String) -
         Some((cut, _)) => format!("{}…", &value[..cut]),
         None => value.to_string(),
     };
-    RowFail::Reject { column, value, kind, reason }
+    RowFail::Reject {
+        column,
+        value,
+        kind,
+        reason,
+    }
 }
 
 fn need_id<'a>(cells: &'a Cells, row: usize, column: &'static str) -> RowResult<&'a str> {
-    cells
-        .text(row)
-        .ok_or_else(|| reject(column, "", RejectKind::NullId, format!("{column} is null or empty")))
+    cells.text(row).ok_or_else(|| {
+        reject(
+            column,
+            "",
+            RejectKind::NullId,
+            format!("{column} is null or empty"),
+        )
+    })
 }
 
 fn opt_text(cells: Option<&Cells>, row: usize) -> Option<&str> {
@@ -140,7 +162,13 @@ fn intern_opt(space: &mut Interner, s: Option<&str>, column: &'static str) -> Ro
 }
 
 /// Fails when `closed` (the master table was given) and `s` is not in it.
-fn check_known(space: &Interner, closed: bool, s: &str, column: &'static str, master: &str) -> RowResult {
+fn check_known(
+    space: &Interner,
+    closed: bool,
+    s: &str,
+    column: &'static str,
+    master: &str,
+) -> RowResult {
     if closed && space.get(s).is_none() {
         return Err(reject(
             column,
@@ -179,31 +207,80 @@ impl PrimaryKeys {
 }
 
 impl State {
-    fn ingest_frame(&mut self, table: TableKind, path: &Path, frame: &Frame, keys: &mut PrimaryKeys) -> Result<()> {
+    fn ingest_frame(
+        &mut self,
+        table: TableKind,
+        path: &Path,
+        frame: &Frame,
+        keys: &mut PrimaryKeys,
+    ) -> Result<()> {
         keys.files.push(path.to_path_buf());
-        let summary = self.report.tables.get_mut(&table).expect("summary created before reading");
+        let summary = self
+            .report
+            .tables
+            .get_mut(&table)
+            .expect("summary created before reading");
         summary.files.push(FileSummary {
             path: path.to_path_buf(),
             rows: frame.height as u64,
             ignored_columns: frame.extra_columns.clone(),
         });
         let col = |name| frame.column(name);
-        let must = |name| frame.column(name).expect("required columns checked by read_frame");
+        let must = |name| {
+            frame
+                .column(name)
+                .expect("required columns checked by read_frame")
+        };
         let mut rejects = Vec::new();
         let mut used = 0u64;
         for row in 0..frame.height {
             let row_no = row as u64 + 1;
             let outcome = match table {
-                TableKind::Accounts => self.account_row(row, row_no, must("account_id"), col("created_at"), col("kind"), col("country"), keys),
-                TableKind::Products => self.product_row(row, row_no, must("product_id"), must("seller_id"), col("category"), col("price"), keys),
+                TableKind::Accounts => self.account_row(
+                    row,
+                    row_no,
+                    must("account_id"),
+                    col("created_at"),
+                    col("kind"),
+                    col("country"),
+                    keys,
+                ),
+                TableKind::Products => self.product_row(
+                    row,
+                    row_no,
+                    must("product_id"),
+                    must("seller_id"),
+                    col("category"),
+                    col("price"),
+                    keys,
+                ),
                 TableKind::Reviews => self.review_row(row, row_no, frame, keys),
                 TableKind::Orders => self.order_row(row, row_no, frame, keys),
-                TableKind::Sessions => self.session_row(row, must("account_id"), col("device_id"), col("ip"), col("created_at")),
-                TableKind::Labels => self.label_row(row, row_no, must("account_id"), must("label"), col("ring_id"), col("source"), keys),
+                TableKind::Sessions => self.session_row(
+                    row,
+                    must("account_id"),
+                    col("device_id"),
+                    col("ip"),
+                    col("created_at"),
+                ),
+                TableKind::Labels => self.label_row(
+                    row,
+                    row_no,
+                    must("account_id"),
+                    must("label"),
+                    col("ring_id"),
+                    col("source"),
+                    keys,
+                ),
             };
             match outcome {
                 Ok(()) => used += 1,
-                Err(RowFail::Reject { column, value, kind, reason }) => rejects.push(Reject {
+                Err(RowFail::Reject {
+                    column,
+                    value,
+                    kind,
+                    reason,
+                }) => rejects.push(Reject {
                     table,
                     file: path.to_path_buf(),
                     row: row_no,
@@ -213,11 +290,20 @@ impl State {
                     reason,
                 }),
                 Err(RowFail::Full { column }) => {
-                    return Err(IngestError::TooManyIds { table, file: path.to_path_buf(), column, row: row_no });
+                    return Err(IngestError::TooManyIds {
+                        table,
+                        file: path.to_path_buf(),
+                        column,
+                        row: row_no,
+                    });
                 }
             }
         }
-        let summary = self.report.tables.get_mut(&table).expect("summary created before reading");
+        let summary = self
+            .report
+            .tables
+            .get_mut(&table)
+            .expect("summary created before reading");
         summary.rows_read += frame.height as u64;
         summary.rows_used += used;
         summary.rows_rejected += rejects.len() as u64;
@@ -230,7 +316,13 @@ impl State {
 
     /// Checks an account reference; interning happens later in [`State::account_id`].
     fn check_account(&self, s: &str, column: &'static str) -> RowResult {
-        check_known(&self.batch.ids.accounts, self.accounts_closed, s, column, "accounts")
+        check_known(
+            &self.batch.ids.accounts,
+            self.accounts_closed,
+            s,
+            column,
+            "accounts",
+        )
     }
 
     fn account_id(&mut self, s: &str, column: &'static str) -> RowResult<u32> {
@@ -259,7 +351,14 @@ impl State {
         let id = need_id(id, row, "account_id")?;
         keys.check(id, "account_id")?;
         let created_at = opt_time(created, row, "created_at")?;
-        let kind = opt_value(kind, row, "kind", RejectKind::WrongType, parse::account_kind)?.unwrap_or_default();
+        let kind = opt_value(
+            kind,
+            row,
+            "kind",
+            RejectKind::WrongType,
+            parse::account_kind,
+        )?
+        .unwrap_or_default();
         let country = opt_text(country, row);
         keys.insert(id, "account_id", row_no)?;
         let b = &mut self.batch;
@@ -287,7 +386,13 @@ impl State {
         keys.check(id, "product_id")?;
         let seller = need_id(seller, row, "seller_id")?;
         self.check_account(seller, "seller_id")?;
-        let price = opt_value(price, row, "price", RejectKind::WrongType, parse::non_negative)?;
+        let price = opt_value(
+            price,
+            row,
+            "price",
+            RejectKind::WrongType,
+            parse::non_negative,
+        )?;
         let category = opt_text(category, row);
         keys.insert(id, "product_id", row_no)?;
         let seller = self.seller_id(seller, "seller_id")?;
@@ -302,10 +407,22 @@ impl State {
     }
 
     fn check_product(&self, s: &str, column: &'static str) -> RowResult {
-        check_known(&self.batch.ids.products, self.products_closed, s, column, "products")
+        check_known(
+            &self.batch.ids.products,
+            self.products_closed,
+            s,
+            column,
+            "products",
+        )
     }
 
-    fn review_row(&mut self, row: usize, row_no: u64, f: &Frame, keys: &mut PrimaryKeys) -> RowResult {
+    fn review_row(
+        &mut self,
+        row: usize,
+        row_no: u64,
+        f: &Frame,
+        keys: &mut PrimaryKeys,
+    ) -> RowResult {
         let id = need_id(f.column("review_id").expect("required"), row, "review_id")?;
         keys.check(id, "review_id")?;
         let account = need_id(f.column("account_id").expect("required"), row, "account_id")?;
@@ -316,9 +433,15 @@ impl State {
             None => 0,
             Some(s) => match s.trim().parse::<f64>() {
                 Err(_) => {
-                    return Err(reject("rating", s, RejectKind::WrongType, format!("rating '{s}' is not a number")));
+                    return Err(reject(
+                        "rating",
+                        s,
+                        RejectKind::WrongType,
+                        format!("rating '{s}' is not a number"),
+                    ));
                 }
-                Ok(_) => parse::rating(s).map_err(|r| reject("rating", s, RejectKind::RatingOutOfRange, r))?,
+                Ok(_) => parse::rating(s)
+                    .map_err(|r| reject("rating", s, RejectKind::RatingOutOfRange, r))?,
             },
         };
         let created_at = opt_time(f.column("created_at"), row, "created_at")?;
@@ -326,7 +449,13 @@ impl State {
         if let Some(s) = seller {
             self.check_account(s, "seller_id")?;
         }
-        let verified = opt_value(f.column("verified_purchase"), row, "verified_purchase", RejectKind::WrongType, parse::boolean)?;
+        let verified = opt_value(
+            f.column("verified_purchase"),
+            row,
+            "verified_purchase",
+            RejectKind::WrongType,
+            parse::boolean,
+        )?;
         keys.insert(id, "review_id", row_no)?;
         let account = self.account_id(account, "account_id")?;
         let seller = match seller {
@@ -344,7 +473,13 @@ impl State {
         Ok(())
     }
 
-    fn order_row(&mut self, row: usize, row_no: u64, f: &Frame, keys: &mut PrimaryKeys) -> RowResult {
+    fn order_row(
+        &mut self,
+        row: usize,
+        row_no: u64,
+        f: &Frame,
+        keys: &mut PrimaryKeys,
+    ) -> RowResult {
         let id = need_id(f.column("order_id").expect("required"), row, "order_id")?;
         keys.check(id, "order_id")?;
         let buyer = need_id(f.column("buyer_id").expect("required"), row, "buyer_id")?;
@@ -355,7 +490,13 @@ impl State {
         if let Some(p) = product {
             self.check_product(p, "product_id")?;
         }
-        let amount = opt_value(f.column("amount"), row, "amount", RejectKind::WrongType, parse::non_negative)?;
+        let amount = opt_value(
+            f.column("amount"),
+            row,
+            "amount",
+            RejectKind::WrongType,
+            parse::non_negative,
+        )?;
         let created_at = opt_time(f.column("created_at"), row, "created_at")?;
         let [device, ip, payment, address] =
             ["device_id", "ip", "payment_id", "address_id"].map(|c| opt_text(f.column(c), row));
@@ -426,7 +567,14 @@ impl State {
             ));
         };
         let label = match label.text(row) {
-            None => return Err(reject("label", "", RejectKind::WrongType, "label is null or empty".into())),
+            None => {
+                return Err(reject(
+                    "label",
+                    "",
+                    RejectKind::WrongType,
+                    "label is null or empty".into(),
+                ));
+            }
             Some(s) => parse::label(s).map_err(|r| reject("label", s, RejectKind::WrongType, r))?,
         };
         keys.insert(account, "account_id", row_no)?;

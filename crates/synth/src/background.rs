@@ -7,8 +7,24 @@ use rand_chacha::ChaCha8Rng;
 const DAY: i64 = 86_400;
 /// Accounts are created over the three years before the window ends.
 const ACCOUNT_HORIZON: i64 = 3 * 365 * DAY;
-const COUNTRIES: [(&str, f64); 6] = [("DE", 0.35), ("FR", 0.2), ("PL", 0.15), ("ES", 0.12), ("IT", 0.1), ("NL", 0.08)];
-const CATEGORIES: [&str; 8] = ["electronics", "home", "fashion", "beauty", "toys", "sports", "books", "garden"];
+const COUNTRIES: [(&str, f64); 6] = [
+    ("DE", 0.35),
+    ("FR", 0.2),
+    ("PL", 0.15),
+    ("ES", 0.12),
+    ("IT", 0.1),
+    ("NL", 0.08),
+];
+const CATEGORIES: [&str; 8] = [
+    "electronics",
+    "home",
+    "fashion",
+    "beauty",
+    "toys",
+    "sports",
+    "books",
+    "garden",
+];
 /// Honest star ratings lean positive (shares of 1..=5 stars).
 const RATING_SHARES: [f64; 5] = [0.06, 0.05, 0.1, 0.24, 0.55];
 
@@ -150,12 +166,13 @@ pub fn generate(config: &SynthConfig) -> Marketplace {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let end = config.end_time;
     let start = end - i64::from(config.days) * DAY;
-    let mut m = Marketplace::default();
 
     // Sellers and products: a few sellers list many products; product popularity is Zipf.
-    m.seller_created = (0..config.sellers).map(|_| end - ACCOUNT_HORIZON + rng.random_range(0..ACCOUNT_HORIZON / 2)).collect();
+    let seller_created = (0..config.sellers)
+        .map(|_| end - ACCOUNT_HORIZON + rng.random_range(0..ACCOUNT_HORIZON / 2))
+        .collect();
     let seller_zipf = Zipf::new(config.sellers, 1.0);
-    m.products = (0..config.products)
+    let products = (0..config.products)
         .map(|_| {
             let seller = seller_zipf.sample(&mut rng) as u32;
             let category = rng.random_range(0..CATEGORIES.len()) as u8;
@@ -166,11 +183,20 @@ pub fn generate(config: &SynthConfig) -> Marketplace {
     let product_zipf = Zipf::new(config.products, 1.1);
 
     // Accounts are created over time, more of them recently.
-    m.buyer_created = (0..config.accounts)
+    let buyer_created = (0..config.accounts)
         .map(|_| end - (ACCOUNT_HORIZON as f64 * rng.random::<f64>().powf(1.5)) as i64)
         .collect();
     let country_shares: Vec<f64> = COUNTRIES.iter().map(|c| c.1).collect();
-    m.buyer_country = (0..config.accounts).map(|_| pick_weighted(&mut rng, &country_shares) as u8).collect();
+    let buyer_country = (0..config.accounts)
+        .map(|_| pick_weighted(&mut rng, &country_shares) as u8)
+        .collect();
+    let mut m = Marketplace {
+        buyer_created,
+        buyer_country,
+        seller_created,
+        products,
+        ..Marketplace::default()
+    };
 
     // Households of 1..=5 share an address, a home IP, often a device and sometimes a card.
     let mut identities = Vec::with_capacity(config.accounts);
@@ -225,13 +251,32 @@ pub fn generate(config: &SynthConfig) -> Marketplace {
         for _ in 0..exp_count(&mut rng, config.orders_per_account) {
             let product = product_zipf.sample(&mut rng) as u32;
             let time = rng.random_range(active_from..end);
-            let (order, review) = purchase(&mut rng, &m.products, buyer as u32, product, time, end, config.review_rate);
-            m.orders.push(Order { device: device_of(&mut rng, id), ip: ip_of(&mut rng, id), payment: id.payment, address: id.address, ..order });
+            let (order, review) = purchase(
+                &mut rng,
+                &m.products,
+                buyer as u32,
+                product,
+                time,
+                end,
+                config.review_rate,
+            );
+            m.orders.push(Order {
+                device: device_of(&mut rng, id),
+                ip: ip_of(&mut rng, id),
+                payment: id.payment,
+                address: id.address,
+                ..order
+            });
             m.reviews.extend(review);
         }
         for _ in 0..exp_count(&mut rng, config.sessions_per_account) {
             let time = rng.random_range(active_from..end);
-            m.sessions.push(Session { buyer: buyer as u32, device: device_of(&mut rng, id), ip: ip_of(&mut rng, id), time });
+            m.sessions.push(Session {
+                buyer: buyer as u32,
+                device: device_of(&mut rng, id),
+                ip: ip_of(&mut rng, id),
+                time,
+            });
         }
     }
 
@@ -243,8 +288,22 @@ pub fn generate(config: &SynthConfig) -> Marketplace {
             let buyer = rng.random_range(0..config.accounts);
             let id = &identities[buyer];
             let time = burst_start + rng.random_range(0..6 * 3600);
-            let (order, review) = purchase(&mut rng, &m.products, buyer as u32, product, time, time + 3600, 1.0);
-            m.orders.push(Order { device: device_of(&mut rng, id), ip: ip_of(&mut rng, id), payment: id.payment, address: id.address, ..order });
+            let (order, review) = purchase(
+                &mut rng,
+                &m.products,
+                buyer as u32,
+                product,
+                time,
+                time + 3600,
+                1.0,
+            );
+            m.orders.push(Order {
+                device: device_of(&mut rng, id),
+                ip: ip_of(&mut rng, id),
+                payment: id.payment,
+                address: id.address,
+                ..order
+            });
             if let Some(mut r) = review {
                 r.rating = r.rating.max(4);
                 m.reviews.push(r);
@@ -267,7 +326,17 @@ fn purchase(
     let (seller, _, price) = products[product as usize];
     let quantity = 1 + pick_weighted(rng, &[0.8, 0.15, 0.05]);
     let amount = ((price * quantity as f32) * 100.0).round() / 100.0;
-    let order = Order { buyer, product, seller, amount, time, device: 0, ip: 0, payment: 0, address: 0 };
+    let order = Order {
+        buyer,
+        product,
+        seller,
+        amount,
+        time,
+        device: 0,
+        ip: 0,
+        payment: 0,
+        address: 0,
+    };
     let review = rng.random_bool(review_rate).then(|| {
         let delay = exp_count(rng, 3.0 * DAY as f64) as i64;
         Review {

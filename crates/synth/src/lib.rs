@@ -82,7 +82,8 @@ impl SynthConfig {
     pub fn for_events(events: usize, seed: u64) -> Self {
         let base = SynthConfig::default();
         // Rows per buyer: orders, their reviews, sessions, plus an accounts and a labels row.
-        let per_account = base.orders_per_account * (1.0 + base.review_rate) + base.sessions_per_account + 2.0;
+        let per_account =
+            base.orders_per_account * (1.0 + base.review_rate) + base.sessions_per_account + 2.0;
         SynthConfig::for_accounts((events as f64 / per_account) as usize, seed)
     }
 
@@ -94,7 +95,10 @@ impl SynthConfig {
         if self.days == 0 {
             return Err("days must be positive".into());
         }
-        for (name, p) in [("review_rate", self.review_rate), ("hub_share", self.hub_share)] {
+        for (name, p) in [
+            ("review_rate", self.review_rate),
+            ("hub_share", self.hub_share),
+        ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!("{name} must be within 0..=1, got {p}"));
             }

@@ -1,8 +1,8 @@
 //! Rendering a [`Marketplace`] as contract tables (CSV with ISO-8601 times, or Parquet with
 //! unix-second times, so both accepted time forms are exercised).
 
-use crate::background::Marketplace;
 use crate::SynthError;
+use crate::background::Marketplace;
 use chrono::DateTime;
 use polars::prelude::*;
 use ringscope_ingest::atomic;
@@ -73,7 +73,12 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
                     Text("buyer".into()),
                     Text(Marketplace::country_name(m.buyer_country[i]).into()),
                 ],
-                Some(s) => vec![Text(seller_id(s as u32)), Time(m.seller_created[s]), Text("seller".into()), Text("DE".into())],
+                Some(s) => vec![
+                    Text(seller_id(s as u32)),
+                    Time(m.seller_created[s]),
+                    Text("seller".into()),
+                    Text("DE".into()),
+                ],
             }),
         },
         Table {
@@ -82,12 +87,25 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
             len: m.products.len(),
             row: Box::new(|i| {
                 let (s, c, price) = m.products[i];
-                vec![Text(product_id(i as u32)), Text(seller_id(s)), Text(Marketplace::category_name(c).into()), Real(price)]
+                vec![
+                    Text(product_id(i as u32)),
+                    Text(seller_id(s)),
+                    Text(Marketplace::category_name(c).into()),
+                    Real(price),
+                ]
             }),
         },
         Table {
             name: "reviews",
-            columns: &["review_id", "account_id", "product_id", "rating", "created_at", "seller_id", "verified_purchase"],
+            columns: &[
+                "review_id",
+                "account_id",
+                "product_id",
+                "rating",
+                "created_at",
+                "seller_id",
+                "verified_purchase",
+            ],
             len: m.reviews.len(),
             row: Box::new(|i| {
                 let r = &m.reviews[i];
@@ -104,7 +122,18 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
         },
         Table {
             name: "orders",
-            columns: &["order_id", "buyer_id", "seller_id", "product_id", "amount", "created_at", "device_id", "ip", "payment_id", "address_id"],
+            columns: &[
+                "order_id",
+                "buyer_id",
+                "seller_id",
+                "product_id",
+                "amount",
+                "created_at",
+                "device_id",
+                "ip",
+                "payment_id",
+                "address_id",
+            ],
             len: m.orders.len(),
             row: Box::new(|i| {
                 let o = &m.orders[i];
@@ -128,21 +157,36 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
             len: m.sessions.len(),
             row: Box::new(|i| {
                 let s = &m.sessions[i];
-                vec![Text(buyer_id(s.buyer)), Text(format!("d{:07}", s.device)), Text(ip(m, s.ip)), Time(s.time)]
+                vec![
+                    Text(buyer_id(s.buyer)),
+                    Text(format!("d{:07}", s.device)),
+                    Text(ip(m, s.ip)),
+                    Time(s.time),
+                ]
             }),
         },
         Table {
             name: "labels",
             columns: &["account_id", "label", "ring_id", "source"],
             len: buyers,
-            row: Box::new(|i| vec![Text(buyer_id(i as u32)), Int(0), Text(String::new()), Text("synth".into())]),
+            row: Box::new(|i| {
+                vec![
+                    Text(buyer_id(i as u32)),
+                    Int(0),
+                    Text(String::new()),
+                    Text("synth".into()),
+                ]
+            }),
         },
     ]
 }
 
 /// Writes every table of `m` into `dir` (replacing it atomically).
 pub fn write_tables(m: &Marketplace, dir: &Path, format: OutputFormat) -> Result<(), SynthError> {
-    let err = |path: &Path, message: String| SynthError { path: path.to_path_buf(), message };
+    let err = |path: &Path, message: String| SynthError {
+        path: path.to_path_buf(),
+        message,
+    };
     let staged = atomic::staging_dir(dir).map_err(|e| err(dir, e.to_string()))?;
     for table in tables(m) {
         match format {
@@ -188,7 +232,11 @@ fn write_parquet(table: Table<'_>, path: &Path) -> PolarsResult<()> {
         Real(Vec<f32>),
         Text(Vec<Option<String>>),
     }
-    let first = (table.len > 0).then(|| (table.row)(0)).unwrap_or_default();
+    let first = if table.len > 0 {
+        (table.row)(0)
+    } else {
+        Vec::new()
+    };
     let mut builders: Vec<Builder> = (0..table.columns.len())
         .map(|j| match first.get(j) {
             Some(Cell::Int(_)) | Some(Cell::Time(_)) => Builder::Int(Vec::with_capacity(table.len)),
