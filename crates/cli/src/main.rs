@@ -277,6 +277,15 @@ fn build(args: BuildArgs) -> Result<()> {
     stages.done("write");
     print!("{}", summary::ingest_text(&report));
     print!("{}", summary::graph_text(&graph));
+    let columns = graph.heap_bytes();
+    graph.index_all();
+    stages.done("index");
+    let per_edge = |bytes: usize| bytes as f64 / graph.num_edges().max(1) as f64;
+    println!(
+        "memory: {:.1} bytes/edge as stored, {:.1} bytes/edge with CSR in both directions",
+        per_edge(columns),
+        per_edge(graph.heap_bytes())
+    );
     println!("graph store written to {}", args.out.display());
     Ok(())
 }

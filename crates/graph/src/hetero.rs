@@ -389,6 +389,14 @@ impl HeteroGraph {
             .get_or_init(|| Csr::build(self.node_sets[rel.dst_kind].len(), &rel.dst, &rel.src))
     }
 
+    /// Builds the CSR index of every relation in both directions (otherwise built on first use).
+    pub fn index_all(&self) {
+        for r in &self.relations {
+            self.out_csr(r);
+            self.in_csr(r);
+        }
+    }
+
     /// Total nodes over all kinds.
     pub fn num_nodes(&self) -> usize {
         self.node_sets.iter().map(NodeSet::len).sum()

@@ -264,11 +264,15 @@ fn load_store(dir: &Path, meta_path: &Path, value: serde_json::Value) -> Result<
             let y = typed(&df, &path, "label", &DataType::Int32)?
                 .i32()
                 .map_err(pe)?;
-            set.labels = Some(
-                y.iter()
-                    .map(|v| v.map_or(-1, |v| v.clamp(-1, 1) as i8))
-                    .collect(),
-            );
+            let labels = y.iter().enumerate().map(|(row, v)| match v {
+                None => Ok(-1),
+                Some(v @ -1..=1) => Ok(v as i8),
+                Some(v) => Err(bad(
+                    &path,
+                    format!("column 'label' row {}: {v} is not -1, 0 or 1", row + 1),
+                )),
+            });
+            set.labels = Some(labels.collect::<Result<_>>()?);
         }
         for (name, t) in &k.attrs {
             let values = match t {

@@ -395,3 +395,29 @@ fn every_shared_dataset_loads() {
         assert_eq!(g.relations().len(), relations.len(), "{name}");
     }
 }
+
+#[test]
+fn stored_labels_outside_minus_one_to_one_are_refused() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("meta.json"), r#"{"name": "tiny"}"#).unwrap();
+    fs::write(dir.path().join("nodes.csv"), "id,label\na,1\nb,0\n").unwrap();
+    fs::write(dir.path().join("edges_homo.csv"), "src,dst\na,b\n").unwrap();
+    let g = store::load(dir.path()).unwrap();
+    let out = dir.path().join("store");
+    store::save(&g, &out).unwrap();
+    let nodes = out.join("nodes_node.parquet");
+    let mut df = DataFrame::new_infer_height(vec![
+        Column::new("id".into(), ["a", "b"]),
+        Column::new("label".into(), [1i32, 7]),
+    ])
+    .unwrap();
+    ParquetWriter::new(fs::File::create(&nodes).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let err = store::load(&out).unwrap_err().to_string();
+    assert!(
+        err.contains("nodes_node.parquet") && err.contains("'label' row 2"),
+        "{err}"
+    );
+}

@@ -206,6 +206,108 @@ impl PrimaryKeys {
     }
 }
 
+/// Checks one row of a file and, if it passes, appends it to the batch.
+type RowChecker<'f> = Box<dyn FnMut(&mut State, usize, u64, &mut PrimaryKeys) -> RowResult + 'f>;
+
+struct ReviewColumns<'f> {
+    id: &'f Cells,
+    account: &'f Cells,
+    product: &'f Cells,
+    rating: Option<&'f Cells>,
+    created_at: Option<&'f Cells>,
+    seller: Option<&'f Cells>,
+    verified: Option<&'f Cells>,
+}
+
+struct OrderColumns<'f> {
+    id: &'f Cells,
+    buyer: &'f Cells,
+    seller: &'f Cells,
+    product: Option<&'f Cells>,
+    amount: Option<&'f Cells>,
+    created_at: Option<&'f Cells>,
+    /// device_id, ip, payment_id, address_id.
+    identifiers: [Option<&'f Cells>; 4],
+}
+
+/// Resolves `table`'s columns in `frame` once, so the per-row work does no name lookups.
+fn row_checker(table: TableKind, frame: &Frame) -> RowChecker<'_> {
+    let col = |name| frame.column(name);
+    let must = |name| {
+        frame
+            .column(name)
+            .expect("required columns checked by read_frame")
+    };
+    match table {
+        TableKind::Accounts => {
+            let (id, created, kind, country) = (
+                must("account_id"),
+                col("created_at"),
+                col("kind"),
+                col("country"),
+            );
+            Box::new(move |s, row, row_no, keys| {
+                s.account_row(row, row_no, id, created, kind, country, keys)
+            })
+        }
+        TableKind::Products => {
+            let (id, seller, category, price) = (
+                must("product_id"),
+                must("seller_id"),
+                col("category"),
+                col("price"),
+            );
+            Box::new(move |s, row, row_no, keys| {
+                s.product_row(row, row_no, id, seller, category, price, keys)
+            })
+        }
+        TableKind::Reviews => {
+            let c = ReviewColumns {
+                id: must("review_id"),
+                account: must("account_id"),
+                product: must("product_id"),
+                rating: col("rating"),
+                created_at: col("created_at"),
+                seller: col("seller_id"),
+                verified: col("verified_purchase"),
+            };
+            Box::new(move |s, row, row_no, keys| s.review_row(row, row_no, &c, keys))
+        }
+        TableKind::Orders => {
+            let c = OrderColumns {
+                id: must("order_id"),
+                buyer: must("buyer_id"),
+                seller: must("seller_id"),
+                product: col("product_id"),
+                amount: col("amount"),
+                created_at: col("created_at"),
+                identifiers: ["device_id", "ip", "payment_id", "address_id"].map(col),
+            };
+            Box::new(move |s, row, row_no, keys| s.order_row(row, row_no, &c, keys))
+        }
+        TableKind::Sessions => {
+            let (account, device, ip, created) = (
+                must("account_id"),
+                col("device_id"),
+                col("ip"),
+                col("created_at"),
+            );
+            Box::new(move |s, row, _, _| s.session_row(row, account, device, ip, created))
+        }
+        TableKind::Labels => {
+            let (account, label, ring, source) = (
+                must("account_id"),
+                must("label"),
+                col("ring_id"),
+                col("source"),
+            );
+            Box::new(move |s, row, row_no, keys| {
+                s.label_row(row, row_no, account, label, ring, source, keys)
+            })
+        }
+    }
+}
+
 impl State {
     fn ingest_frame(
         &mut self,
@@ -225,54 +327,12 @@ impl State {
             rows: frame.height as u64,
             ignored_columns: frame.extra_columns.clone(),
         });
-        let col = |name| frame.column(name);
-        let must = |name| {
-            frame
-                .column(name)
-                .expect("required columns checked by read_frame")
-        };
+        let mut check_row = row_checker(table, frame);
         let mut rejects = Vec::new();
         let mut used = 0u64;
         for row in 0..frame.height {
             let row_no = row as u64 + 1;
-            let outcome = match table {
-                TableKind::Accounts => self.account_row(
-                    row,
-                    row_no,
-                    must("account_id"),
-                    col("created_at"),
-                    col("kind"),
-                    col("country"),
-                    keys,
-                ),
-                TableKind::Products => self.product_row(
-                    row,
-                    row_no,
-                    must("product_id"),
-                    must("seller_id"),
-                    col("category"),
-                    col("price"),
-                    keys,
-                ),
-                TableKind::Reviews => self.review_row(row, row_no, frame, keys),
-                TableKind::Orders => self.order_row(row, row_no, frame, keys),
-                TableKind::Sessions => self.session_row(
-                    row,
-                    must("account_id"),
-                    col("device_id"),
-                    col("ip"),
-                    col("created_at"),
-                ),
-                TableKind::Labels => self.label_row(
-                    row,
-                    row_no,
-                    must("account_id"),
-                    must("label"),
-                    col("ring_id"),
-                    col("source"),
-                    keys,
-                ),
-            };
+            let outcome = check_row(self, row, row_no, keys);
             match outcome {
                 Ok(()) => used += 1,
                 Err(RowFail::Reject {
@@ -420,16 +480,16 @@ impl State {
         &mut self,
         row: usize,
         row_no: u64,
-        f: &Frame,
+        f: &ReviewColumns,
         keys: &mut PrimaryKeys,
     ) -> RowResult {
-        let id = need_id(f.column("review_id").expect("required"), row, "review_id")?;
+        let id = need_id(f.id, row, "review_id")?;
         keys.check(id, "review_id")?;
-        let account = need_id(f.column("account_id").expect("required"), row, "account_id")?;
+        let account = need_id(f.account, row, "account_id")?;
         self.check_account(account, "account_id")?;
-        let product = need_id(f.column("product_id").expect("required"), row, "product_id")?;
+        let product = need_id(f.product, row, "product_id")?;
         self.check_product(product, "product_id")?;
-        let rating = match opt_text(f.column("rating"), row) {
+        let rating = match opt_text(f.rating, row) {
             None => 0,
             Some(s) => match s.trim().parse::<f64>() {
                 Err(_) => {
@@ -444,13 +504,13 @@ impl State {
                     .map_err(|r| reject("rating", s, RejectKind::RatingOutOfRange, r))?,
             },
         };
-        let created_at = opt_time(f.column("created_at"), row, "created_at")?;
-        let seller = opt_text(f.column("seller_id"), row);
+        let created_at = opt_time(f.created_at, row, "created_at")?;
+        let seller = opt_text(f.seller, row);
         if let Some(s) = seller {
             self.check_account(s, "seller_id")?;
         }
         let verified = opt_value(
-            f.column("verified_purchase"),
+            f.verified,
             row,
             "verified_purchase",
             RejectKind::WrongType,
@@ -477,29 +537,28 @@ impl State {
         &mut self,
         row: usize,
         row_no: u64,
-        f: &Frame,
+        f: &OrderColumns,
         keys: &mut PrimaryKeys,
     ) -> RowResult {
-        let id = need_id(f.column("order_id").expect("required"), row, "order_id")?;
+        let id = need_id(f.id, row, "order_id")?;
         keys.check(id, "order_id")?;
-        let buyer = need_id(f.column("buyer_id").expect("required"), row, "buyer_id")?;
+        let buyer = need_id(f.buyer, row, "buyer_id")?;
         self.check_account(buyer, "buyer_id")?;
-        let seller = need_id(f.column("seller_id").expect("required"), row, "seller_id")?;
+        let seller = need_id(f.seller, row, "seller_id")?;
         self.check_account(seller, "seller_id")?;
-        let product = opt_text(f.column("product_id"), row);
+        let product = opt_text(f.product, row);
         if let Some(p) = product {
             self.check_product(p, "product_id")?;
         }
         let amount = opt_value(
-            f.column("amount"),
+            f.amount,
             row,
             "amount",
             RejectKind::WrongType,
             parse::non_negative,
         )?;
-        let created_at = opt_time(f.column("created_at"), row, "created_at")?;
-        let [device, ip, payment, address] =
-            ["device_id", "ip", "payment_id", "address_id"].map(|c| opt_text(f.column(c), row));
+        let created_at = opt_time(f.created_at, row, "created_at")?;
+        let [device, ip, payment, address] = f.identifiers.map(|c| opt_text(c, row));
         keys.insert(id, "order_id", row_no)?;
         let buyer = self.account_id(buyer, "buyer_id")?;
         let seller = self.seller_id(seller, "seller_id")?;
