@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use exit::ConfigError;
 use ringscope_graph::{HeteroGraph, ProjectionConfig, build_marketplace, project_accounts, store};
 use ringscope_ingest::{atomic, ingest_dir};
-use ringscope_synth::{OutputFormat, SynthConfig};
+use ringscope_synth::{Difficulty, OutputFormat, SynthConfig};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -123,6 +123,19 @@ struct SynthArgs {
     /// File format.
     #[arg(long, value_enum, default_value = "csv")]
     format: FormatArg,
+    /// How hard the planted rings are to tell from honest buyers.
+    #[arg(long, value_enum, default_value = "medium")]
+    difficulty: DifficultyArg,
+    /// Share of buyer accounts that belong to planted rings (0 = honest background only).
+    #[arg(long, default_value_t = SynthConfig::default().fraud_rate)]
+    fraud_rate: f64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DifficultyArg {
+    Easy,
+    Medium,
+    Hard,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -308,6 +321,12 @@ fn synth(args: SynthArgs) -> Result<()> {
     if let Some(days) = args.days {
         config.days = days;
     }
+    config.fraud_rate = args.fraud_rate;
+    config = config.with_difficulty(match args.difficulty {
+        DifficultyArg::Easy => Difficulty::Easy,
+        DifficultyArg::Medium => Difficulty::Medium,
+        DifficultyArg::Hard => Difficulty::Hard,
+    });
     config.validate().map_err(ConfigError)?;
     let format = match args.format {
         FormatArg::Csv => OutputFormat::Csv,
@@ -316,9 +335,11 @@ fn synth(args: SynthArgs) -> Result<()> {
     let started = Instant::now();
     let market = ringscope_synth::generate(&config);
     ringscope_synth::write_tables(&market, &args.out, format)?;
+    let planted = market.buyer_created.len() - market.honest_buyers;
     println!(
-        "wrote {} buyers, {} sellers, {} products, {} orders, {} reviews, {} sessions to {} in {:.1}s",
+        "wrote {} buyers ({planted} in {} planted rings), {} sellers, {} products, {} orders, {} reviews, {} sessions to {} in {:.1}s",
         market.buyer_created.len(),
+        market.rings.len(),
         market.seller_created.len(),
         market.products.len(),
         market.orders.len(),

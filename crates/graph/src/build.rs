@@ -1,10 +1,10 @@
 //! Building the marketplace [`HeteroGraph`] from a validated [`EventBatch`].
 
 use crate::error::Result;
-use crate::hetero::{AttrValues, HeteroGraph, NO_TIME, NodeSet, Relation};
+use crate::hetero::{AttrValues, HeteroGraph, NO_TIME, NodeSet, Relation, TextValues};
 use crate::schema::{NodeKind, Rel};
 use rayon::prelude::*;
-use ringscope_ingest::{EventBatch, Interner, NO_ID};
+use ringscope_ingest::{EventBatch, NO_ID};
 
 /// Builds the marketplace graph. Node sets follow [`NodeKind::ALL`], relations [`Rel::ALL`].
 ///
@@ -24,61 +24,79 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
     let n_accounts = ids.accounts.len();
 
     let mut account_set = NodeSet::new(NodeKind::Account.name(), ids.accounts);
+    // Text attributes reuse ingest's interners as their dictionaries.
+    let by_node = |rows: &[u32], codes: &[u32], n: usize| {
+        let mut per_node = vec![NO_ID; n];
+        for (&node, &code) in rows.iter().zip(codes) {
+            per_node[node as usize] = code;
+        }
+        per_node
+    };
     if !accounts.account.is_empty() {
         let mut created = vec![None; n_accounts];
         let mut kind = vec![None; n_accounts];
-        let mut country = vec![None; n_accounts];
         for (i, &a) in accounts.account.iter().enumerate() {
             let a = a as usize;
             created[a] = (accounts.created_at[i] != NO_TIME).then_some(accounts.created_at[i]);
-            kind[a] = Some(accounts.kind[i].as_str())
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
-            country[a] = text(&ids.countries, accounts.country[i]);
+            kind[a] = Some(accounts.kind[i].as_str()).filter(|s| !s.is_empty());
         }
-        account_set
-            .attrs
-            .push(("created_at".into(), AttrValues::Int(created)));
-        account_set
-            .attrs
-            .push(("kind".into(), AttrValues::Text(kind)));
-        account_set
-            .attrs
-            .push(("country".into(), AttrValues::Text(country)));
+        let country = by_node(&accounts.account, &accounts.country, n_accounts);
+        account_set.attrs.extend([
+            ("created_at".into(), AttrValues::Int(created)),
+            ("kind".into(), AttrValues::Text(TextValues::encode(kind))),
+            (
+                "country".into(),
+                AttrValues::Text(TextValues {
+                    dict: ids.countries,
+                    codes: country,
+                }),
+            ),
+        ]);
     }
     if !labels.account.is_empty() {
         let mut y = vec![-1i8; n_accounts];
-        let mut ring = vec![None; n_accounts];
-        let mut source = vec![None; n_accounts];
-        for (i, &a) in labels.account.iter().enumerate() {
-            y[a as usize] = labels.label[i] as i8;
-            ring[a as usize] = text(&ids.rings, labels.ring[i]);
-            source[a as usize] = text(&ids.label_sources, labels.source[i]);
+        for (&a, &label) in labels.account.iter().zip(&labels.label) {
+            y[a as usize] = label as i8;
         }
         account_set.labels = Some(y);
-        account_set
-            .attrs
-            .push(("ring_id".into(), AttrValues::Text(ring)));
-        account_set
-            .attrs
-            .push(("label_source".into(), AttrValues::Text(source)));
+        let ring = by_node(&labels.account, &labels.ring, n_accounts);
+        let source = by_node(&labels.account, &labels.source, n_accounts);
+        account_set.attrs.extend([
+            (
+                "ring_id".into(),
+                AttrValues::Text(TextValues {
+                    dict: ids.rings,
+                    codes: ring,
+                }),
+            ),
+            (
+                "label_source".into(),
+                AttrValues::Text(TextValues {
+                    dict: ids.label_sources,
+                    codes: source,
+                }),
+            ),
+        ]);
     }
 
     let mut product_set = NodeSet::new(NodeKind::Product.name(), ids.products);
     if !products.product.is_empty() {
         let n = product_set.len();
-        let mut category = vec![None; n];
         let mut price = vec![None; n];
-        for (i, &p) in products.product.iter().enumerate() {
-            category[p as usize] = text(&ids.categories, products.category[i]);
-            price[p as usize] = Some(products.price[i]).filter(|v| !v.is_nan());
+        for (&p, &v) in products.product.iter().zip(&products.price) {
+            price[p as usize] = Some(v).filter(|v| !v.is_nan());
         }
-        product_set
-            .attrs
-            .push(("category".into(), AttrValues::Text(category)));
-        product_set
-            .attrs
-            .push(("price".into(), AttrValues::Float(price)));
+        let category = by_node(&products.product, &products.category, n);
+        product_set.attrs.extend([
+            (
+                "category".into(),
+                AttrValues::Text(TextValues {
+                    dict: ids.categories,
+                    codes: category,
+                }),
+            ),
+            ("price".into(), AttrValues::Float(price)),
+        ]);
     }
 
     let seller_accounts: Vec<(u32, u32)> = ids
@@ -216,10 +234,6 @@ type Columns = (Vec<u32>, Vec<u32>, Option<Vec<f32>>, Option<Vec<i64>>);
 
 fn pack(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
-}
-
-fn text(space: &Interner, id: u32) -> Option<String> {
-    (id != NO_ID).then(|| space.resolve(id).to_string())
 }
 
 /// One edge per distinct (account, identifier) pair, sorted by pair; weight = uses,

@@ -1,7 +1,7 @@
 //! The heterogeneous graph: typed node sets and per-relation columnar edge lists with CSR.
 
 use crate::error::{GraphError, Result};
-use ringscope_ingest::Interner;
+use ringscope_ingest::{Interner, NO_ID};
 use std::sync::OnceLock;
 
 /// Marks an absent edge time (same sentinel as ingest).
@@ -14,8 +14,53 @@ pub enum AttrValues {
     Int(Vec<Option<i64>>),
     /// Reals.
     Float(Vec<Option<f32>>),
-    /// Text.
-    Text(Vec<Option<String>>),
+    /// Text, dictionary-encoded: most attributes (country, kind, ring) repeat a few values.
+    Text(TextValues),
+}
+
+/// Dictionary-encoded text values: node `i` has `dict.resolve(codes[i])`, or none for [`NO_ID`].
+#[derive(Clone, Debug, Default)]
+pub struct TextValues {
+    /// The distinct values.
+    pub dict: Interner,
+    /// Per node: index into `dict`, or [`NO_ID`].
+    pub codes: Vec<u32>,
+}
+
+impl TextValues {
+    /// Encodes `values`.
+    pub fn encode<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Self {
+        let mut t = TextValues::default();
+        for v in values {
+            let code = v.map_or(NO_ID, |v| {
+                t.dict
+                    .intern(v)
+                    .expect("fewer than u32::MAX distinct values")
+            });
+            t.codes.push(code);
+        }
+        t
+    }
+
+    /// The value of node `i`.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match self.codes[i] {
+            NO_ID => None,
+            code => Some(self.dict.resolve(code)),
+        }
+    }
+
+    /// Values in node order.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        (0..self.codes.len()).map(|i| self.get(i))
+    }
+}
+
+impl PartialEq for TextValues {
+    /// Same value per node, whatever the dictionary order.
+    fn eq(&self, other: &Self) -> bool {
+        self.codes.len() == other.codes.len() && self.iter().eq(other.iter())
+    }
 }
 
 impl AttrValues {
@@ -23,7 +68,7 @@ impl AttrValues {
         match self {
             AttrValues::Int(v) => v.len(),
             AttrValues::Float(v) => v.len(),
-            AttrValues::Text(v) => v.len(),
+            AttrValues::Text(v) => v.codes.len(),
         }
     }
 
@@ -31,9 +76,7 @@ impl AttrValues {
         match self {
             AttrValues::Int(v) => v.capacity() * 16,
             AttrValues::Float(v) => v.capacity() * 8,
-            AttrValues::Text(v) => {
-                v.capacity() * 24 + v.iter().flatten().map(String::capacity).sum::<usize>()
-            }
+            AttrValues::Text(v) => v.codes.capacity() * 4 + v.dict.heap_bytes(),
         }
     }
 }
@@ -108,7 +151,7 @@ impl NodeSet {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Csr {
     /// `offsets[v]..offsets[v + 1]` indexes `neighbors` and `edge_ids` for node `v`.
-    pub offsets: Vec<usize>,
+    pub offsets: Vec<u32>,
     /// The other endpoint of each edge.
     pub neighbors: Vec<u32>,
     /// The edge's index in the relation's `src`/`dst`/`weight`/`time` columns.
@@ -119,7 +162,8 @@ impl Csr {
     /// Groups edges `keys[e] → others[e]` by key with a stable counting sort (O(E + N)),
     /// so each node's neighbours keep edge order.
     pub fn build(num_keys: usize, keys: &[u32], others: &[u32]) -> Csr {
-        let mut offsets = vec![0usize; num_keys + 1];
+        // Relation::new caps a relation at u32::MAX edges, so u32 offsets cannot overflow.
+        let mut offsets = vec![0u32; num_keys + 1];
         for &k in keys {
             offsets[k as usize + 1] += 1;
         }
@@ -131,8 +175,8 @@ impl Csr {
         let mut edge_ids = vec![0u32; keys.len()];
         for (e, (&k, &o)) in keys.iter().zip(others).enumerate() {
             let slot = &mut cursor[k as usize];
-            neighbors[*slot] = o;
-            edge_ids[*slot] = e as u32;
+            neighbors[*slot as usize] = o;
+            edge_ids[*slot as usize] = e as u32;
             *slot += 1;
         }
         Csr {
@@ -142,23 +186,27 @@ impl Csr {
         }
     }
 
+    fn range(&self, v: u32) -> std::ops::Range<usize> {
+        self.offsets[v as usize] as usize..self.offsets[v as usize + 1] as usize
+    }
+
     /// Neighbours of `v`.
     pub fn neighbors(&self, v: u32) -> &[u32] {
-        &self.neighbors[self.offsets[v as usize]..self.offsets[v as usize + 1]]
+        &self.neighbors[self.range(v)]
     }
 
     /// Edge ids of `v`'s edges, aligned with [`Csr::neighbors`].
     pub fn edges(&self, v: u32) -> &[u32] {
-        &self.edge_ids[self.offsets[v as usize]..self.offsets[v as usize + 1]]
+        &self.edge_ids[self.range(v)]
     }
 
     /// Number of edges at `v`.
     pub fn degree(&self, v: u32) -> usize {
-        self.offsets[v as usize + 1] - self.offsets[v as usize]
+        self.range(v).len()
     }
 
     fn heap_bytes(&self) -> usize {
-        self.offsets.capacity() * 8 + self.neighbors.capacity() * 4 + self.edge_ids.capacity() * 4
+        self.offsets.capacity() * 4 + self.neighbors.capacity() * 4 + self.edge_ids.capacity() * 4
     }
 }
 
@@ -489,7 +537,7 @@ mod tests {
         assert_eq!(csr.edges(2), &[0, 2, 4]);
         assert_eq!(csr.neighbors(0), &[8]);
         assert_eq!(csr.degree(3), 0);
-        assert_eq!(csr.offsets, vec![0, 1, 2, 5, 5]);
+        assert_eq!(csr.offsets, vec![0u32, 1, 2, 5, 5]);
     }
 
     #[test]

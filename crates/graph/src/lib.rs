@@ -23,6 +23,7 @@ pub use build::build_marketplace;
 pub use error::{GraphError, Result};
 pub use hetero::{
     AttrValues, Csr, EdgeRef, Features, HeteroGraph, NO_TIME, NodeRef, NodeSet, Relation,
+    TextValues,
 };
 pub use projection::{Burst, Evidence, Hub, Projection, ProjectionConfig, project_accounts};
 pub use schema::{NodeKind, Rel, SCHEMA_VERSION};

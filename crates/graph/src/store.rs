@@ -9,7 +9,7 @@
 //!   `time` (int64 unix seconds, null when unknown).
 
 use crate::error::{GraphError, Result};
-use crate::hetero::{AttrValues, Features, HeteroGraph, NO_TIME, NodeSet, Relation};
+use crate::hetero::{AttrValues, Features, HeteroGraph, NO_TIME, NodeSet, Relation, TextValues};
 use crate::schema::SCHEMA_VERSION;
 use polars::prelude::*;
 use ringscope_ingest::{Interner, atomic};
@@ -101,7 +101,10 @@ pub fn save(graph: &HeteroGraph, dir: &Path) -> Result<()> {
             let (col, t) = match values {
                 AttrValues::Int(v) => (Column::new(name.into(), v), AttrType::Int),
                 AttrValues::Float(v) => (Column::new(name.into(), v), AttrType::Float),
-                AttrValues::Text(v) => (Column::new(name.into(), v), AttrType::Text),
+                AttrValues::Text(v) => (
+                    Column::new(name.into(), v.iter().collect::<Vec<Option<&str>>>()),
+                    AttrType::Text,
+                ),
             };
             cols.push(col);
             attrs.push((name.clone(), t));
@@ -290,14 +293,12 @@ fn load_store(dir: &Path, meta_path: &Path, value: serde_json::Value) -> Result<
                         .iter()
                         .collect(),
                 ),
-                AttrType::Text => AttrValues::Text(
+                AttrType::Text => AttrValues::Text(TextValues::encode(
                     typed(&df, &path, name, &DataType::String)?
                         .str()
                         .map_err(pe)?
-                        .iter()
-                        .map(|s| s.map(str::to_string))
-                        .collect(),
-                ),
+                        .iter(),
+                )),
             };
             set.attrs.push((name.clone(), values));
         }

@@ -59,34 +59,50 @@ impl Interner {
     /// # Panics
     /// If `id` was not returned by this interner (a bug, not bad input).
     pub fn resolve(&self, id: u32) -> &str {
-        let i = id as usize;
-        let bytes = &self.arena[self.starts[i] as usize..self.starts[i + 1] as usize];
         // Only whole `&str`s are ever pushed, so every slice is valid UTF-8.
-        std::str::from_utf8(bytes).expect("interner arena holds whole UTF-8 strings")
+        std::str::from_utf8(self.bytes(id)).expect("interner arena holds whole UTF-8 strings")
+    }
+
+    fn bytes(&self, id: u32) -> &[u8] {
+        let i = id as usize;
+        &self.arena[self.starts[i] as usize..self.starts[i + 1] as usize]
     }
 
     /// The id of `s`, if it was interned.
     pub fn get(&self, s: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(s);
-        self.table.find(hash, |&id| self.resolve(id) == s).copied()
+        self.lookup(s).0
     }
 
     /// The id of `s`, interning it first if new; `None` once `u32::MAX - 1` ids are taken.
     pub fn intern(&mut self, s: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(s);
-        if let Some(&id) = self.table.find(hash, |&id| self.resolve(id) == s) {
-            return Some(id);
-        }
+        let (found, hash) = self.lookup(s);
+        found.or_else(|| self.insert_new(s, hash))
+    }
+
+    /// The id of `s` if interned, and its hash for a following [`Interner::insert_new`].
+    pub fn lookup(&self, s: &str) -> (Option<u32>, u64) {
+        let bytes = s.as_bytes();
+        let hash = self.hasher.hash_one(bytes);
+        (
+            self.table
+                .find(hash, |&id| self.bytes(id) == bytes)
+                .copied(),
+            hash,
+        )
+    }
+
+    /// Interns `s`, known to be absent, with the `hash` that [`Interner::lookup`] returned.
+    /// Skips the second probe-and-compare of [`Interner::intern`].
+    pub fn insert_new(&mut self, s: &str, hash: u64) -> Option<u32> {
+        debug_assert!(self.get(s).is_none(), "insert_new of an interned string");
+        let s = s.as_bytes();
         let id = u32::try_from(self.len()).ok().filter(|&id| id != NO_ID)?;
-        self.arena.extend_from_slice(s.as_bytes());
+        self.arena.extend_from_slice(s);
         self.starts.push(self.arena.len() as u64);
         let (arena, starts, hasher) = (&self.arena, &self.starts, &self.hasher);
         self.table.insert_unique(hash, id, |&other| {
             let o = other as usize;
-            hasher.hash_one(
-                std::str::from_utf8(&arena[starts[o] as usize..starts[o + 1] as usize])
-                    .expect("interner arena holds whole UTF-8 strings"),
-            )
+            hasher.hash_one(&arena[starts[o] as usize..starts[o + 1] as usize])
         });
         Some(id)
     }

@@ -42,6 +42,7 @@ pub fn ingest_dir(dir: &Path) -> Result<Ingested> {
         },
         accounts_closed: false,
         products_closed: false,
+        accepted: Vec::new(),
     };
     for table in TableKind::ALL {
         let Some(source) = sources.get(&table) else {
@@ -50,8 +51,12 @@ pub fn ingest_dir(dir: &Path) -> Result<Ingested> {
         let mut keys = PrimaryKeys::default();
         state.report.tables.entry(table).or_default();
         for (path, format) in source.files() {
+            let started = std::time::Instant::now();
             let frame = read_frame(table, &path, format)?;
+            let read_secs = started.elapsed().as_secs_f64();
             state.ingest_frame(table, &path, &frame, &mut keys)?;
+            tracing::debug!(table = %table, file = %path.display(), rows = frame.height, read_secs,
+                check_secs = started.elapsed().as_secs_f64() - read_secs, "file ingested");
         }
         // Master tables are complete once read: later references must resolve against them.
         match table {
@@ -73,6 +78,8 @@ struct State {
     report: IngestReport,
     accounts_closed: bool,
     products_closed: bool,
+    /// Rows of the current file that passed, for the deferred identifier interning.
+    accepted: Vec<u32>,
 }
 
 /// Primary keys seen so far in one table, with where each was first seen.
@@ -161,30 +168,69 @@ fn intern_opt(space: &mut Interner, s: Option<&str>, column: &'static str) -> Ro
     s.map_or(Ok(NO_ID), |s| intern(space, s, column))
 }
 
+/// A checked reference to an ID space: `id` is known when the master table was given (one
+/// lookup serves both the check and the row), otherwise the text is interned once the whole row
+/// has passed.
+#[derive(Clone, Copy)]
+struct Ref<'a> {
+    text: &'a str,
+    id: Option<u32>,
+}
+
 /// Fails when `closed` (the master table was given) and `s` is not in it.
-fn check_known(
+fn check_known<'a>(
     space: &Interner,
     closed: bool,
-    s: &str,
+    s: &'a str,
     column: &'static str,
     master: &str,
-) -> RowResult {
-    if closed && space.get(s).is_none() {
-        return Err(reject(
+) -> RowResult<Ref<'a>> {
+    if !closed {
+        return Ok(Ref { text: s, id: None });
+    }
+    match space.get(s) {
+        Some(id) => Ok(Ref {
+            text: s,
+            id: Some(id),
+        }),
+        None => Err(reject(
             column,
             s,
             RejectKind::UnknownReference,
             format!("{column} '{s}' is not in the {master} table"),
-        ));
+        )),
     }
-    Ok(())
+}
+
+/// The id of a checked reference, interning it if its space is open.
+fn resolve(space: &mut Interner, r: Ref, column: &'static str) -> RowResult<u32> {
+    r.id.map_or_else(|| intern(space, r.text, column), Ok)
+}
+
+/// Interns an optional ID column over `rows`; absent or empty cells are [`NO_ID`].
+fn intern_column(
+    space: &mut Interner,
+    cells: Option<&Cells>,
+    column: &'static str,
+    rows: &[u32],
+) -> std::result::Result<Vec<u32>, (&'static str, u32)> {
+    let Some(cells) = cells else {
+        return Ok(vec![NO_ID; rows.len()]);
+    };
+    rows.iter()
+        .map(|&row| match cells.text(row as usize) {
+            None => Ok(NO_ID),
+            Some(s) => space.intern(s).ok_or((column, row)),
+        })
+        .collect()
 }
 
 impl PrimaryKeys {
-    fn check(&self, s: &str, column: &'static str) -> RowResult {
-        match self.keys.get(s) {
-            None => Ok(()),
-            Some(id) => {
+    /// Fails on a key seen before; otherwise returns its hash for [`PrimaryKeys::insert`].
+    fn check(&self, s: &str, column: &'static str) -> RowResult<u64> {
+        match self.keys.lookup(s) {
+            (None, hash) => Ok(hash),
+            (Some(id), _) => {
                 let (file, row) = self.first_seen[id as usize];
                 Err(reject(
                     column,
@@ -199,8 +245,10 @@ impl PrimaryKeys {
         }
     }
 
-    fn insert(&mut self, s: &str, column: &'static str, row: u64) -> RowResult {
-        intern(&mut self.keys, s, column)?;
+    fn insert(&mut self, s: &str, hash: u64, column: &'static str, row: u64) -> RowResult {
+        self.keys
+            .insert_new(s, hash)
+            .ok_or(RowFail::Full { column })?;
         self.first_seen.push((self.files.len() as u32 - 1, row));
         Ok(())
     }
@@ -226,8 +274,6 @@ struct OrderColumns<'f> {
     product: Option<&'f Cells>,
     amount: Option<&'f Cells>,
     created_at: Option<&'f Cells>,
-    /// device_id, ip, payment_id, address_id.
-    identifiers: [Option<&'f Cells>; 4],
 }
 
 /// Resolves `table`'s columns in `frame` once, so the per-row work does no name lookups.
@@ -281,18 +327,12 @@ fn row_checker(table: TableKind, frame: &Frame) -> RowChecker<'_> {
                 product: col("product_id"),
                 amount: col("amount"),
                 created_at: col("created_at"),
-                identifiers: ["device_id", "ip", "payment_id", "address_id"].map(col),
             };
             Box::new(move |s, row, row_no, keys| s.order_row(row, row_no, &c, keys))
         }
         TableKind::Sessions => {
-            let (account, device, ip, created) = (
-                must("account_id"),
-                col("device_id"),
-                col("ip"),
-                col("created_at"),
-            );
-            Box::new(move |s, row, _, _| s.session_row(row, account, device, ip, created))
+            let (account, created) = (must("account_id"), col("created_at"));
+            Box::new(move |s, row, _, _| s.session_row(row, account, created))
         }
         TableKind::Labels => {
             let (account, label, ring, source) = (
@@ -359,6 +399,7 @@ impl State {
                 }
             }
         }
+        self.intern_identifiers(table, path, frame)?;
         let summary = self
             .report
             .tables
@@ -374,8 +415,54 @@ impl State {
         Ok(())
     }
 
+    /// Interns the device, IP, payment and address columns of the rows that passed. These ID
+    /// spaces depend on nothing else, so this runs after the row checks, two spaces per core,
+    /// each still in row order (IDs stay deterministic).
+    fn intern_identifiers(&mut self, table: TableKind, path: &Path, frame: &Frame) -> Result<()> {
+        let rows = std::mem::take(&mut self.accepted);
+        let ids = &mut self.batch.ids;
+        let full = |(column, row): (&'static str, u32)| IngestError::TooManyIds {
+            table,
+            file: path.to_path_buf(),
+            column,
+            row: u64::from(row) + 1,
+        };
+        let run = |space: &mut Interner, column: &'static str| {
+            intern_column(space, frame.column(column), column, &rows)
+        };
+        match table {
+            TableKind::Orders => {
+                let ((device, ip), (payment, address)) = rayon::join(
+                    || (run(&mut ids.devices, "device_id"), run(&mut ids.ips, "ip")),
+                    || {
+                        (
+                            run(&mut ids.payments, "payment_id"),
+                            run(&mut ids.addresses, "address_id"),
+                        )
+                    },
+                );
+                let o = &mut self.batch.orders;
+                o.device.extend(device.map_err(full)?);
+                o.ip.extend(ip.map_err(full)?);
+                o.payment.extend(payment.map_err(full)?);
+                o.address.extend(address.map_err(full)?);
+            }
+            TableKind::Sessions => {
+                let (device, ip) = rayon::join(
+                    || run(&mut ids.devices, "device_id"),
+                    || run(&mut ids.ips, "ip"),
+                );
+                let s = &mut self.batch.sessions;
+                s.device.extend(device.map_err(full)?);
+                s.ip.extend(ip.map_err(full)?);
+            }
+            _ => debug_assert!(rows.is_empty()),
+        }
+        Ok(())
+    }
+
     /// Checks an account reference; interning happens later in [`State::account_id`].
-    fn check_account(&self, s: &str, column: &'static str) -> RowResult {
+    fn check_account<'a>(&self, s: &'a str, column: &'static str) -> RowResult<Ref<'a>> {
         check_known(
             &self.batch.ids.accounts,
             self.accounts_closed,
@@ -385,16 +472,14 @@ impl State {
         )
     }
 
-    fn account_id(&mut self, s: &str, column: &'static str) -> RowResult<u32> {
-        intern(&mut self.batch.ids.accounts, s, column)
+    fn account_id(&mut self, r: Ref, column: &'static str) -> RowResult<u32> {
+        resolve(&mut self.batch.ids.accounts, r, column)
     }
 
     /// Interns a seller, and its account when there is no accounts table to have listed it.
-    fn seller_id(&mut self, s: &str, column: &'static str) -> RowResult<u32> {
-        if !self.accounts_closed {
-            self.account_id(s, column)?;
-        }
-        intern(&mut self.batch.ids.sellers, s, column)
+    fn seller_id(&mut self, r: Ref, column: &'static str) -> RowResult<u32> {
+        self.account_id(r, column)?;
+        intern(&mut self.batch.ids.sellers, r.text, column)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -409,7 +494,7 @@ impl State {
         keys: &mut PrimaryKeys,
     ) -> RowResult {
         let id = need_id(id, row, "account_id")?;
-        keys.check(id, "account_id")?;
+        let key_hash = keys.check(id, "account_id")?;
         let created_at = opt_time(created, row, "created_at")?;
         let kind = opt_value(
             kind,
@@ -420,7 +505,7 @@ impl State {
         )?
         .unwrap_or_default();
         let country = opt_text(country, row);
-        keys.insert(id, "account_id", row_no)?;
+        keys.insert(id, key_hash, "account_id", row_no)?;
         let b = &mut self.batch;
         let account = intern(&mut b.ids.accounts, id, "account_id")?;
         let country = intern_opt(&mut b.ids.countries, country, "country")?;
@@ -443,9 +528,9 @@ impl State {
         keys: &mut PrimaryKeys,
     ) -> RowResult {
         let id = need_id(id, row, "product_id")?;
-        keys.check(id, "product_id")?;
+        let key_hash = keys.check(id, "product_id")?;
         let seller = need_id(seller, row, "seller_id")?;
-        self.check_account(seller, "seller_id")?;
+        let seller = self.check_account(seller, "seller_id")?;
         let price = opt_value(
             price,
             row,
@@ -454,7 +539,7 @@ impl State {
             parse::non_negative,
         )?;
         let category = opt_text(category, row);
-        keys.insert(id, "product_id", row_no)?;
+        keys.insert(id, key_hash, "product_id", row_no)?;
         let seller = self.seller_id(seller, "seller_id")?;
         let b = &mut self.batch;
         let product = intern(&mut b.ids.products, id, "product_id")?;
@@ -466,7 +551,7 @@ impl State {
         Ok(())
     }
 
-    fn check_product(&self, s: &str, column: &'static str) -> RowResult {
+    fn check_product<'a>(&self, s: &'a str, column: &'static str) -> RowResult<Ref<'a>> {
         check_known(
             &self.batch.ids.products,
             self.products_closed,
@@ -484,11 +569,11 @@ impl State {
         keys: &mut PrimaryKeys,
     ) -> RowResult {
         let id = need_id(f.id, row, "review_id")?;
-        keys.check(id, "review_id")?;
+        let key_hash = keys.check(id, "review_id")?;
         let account = need_id(f.account, row, "account_id")?;
-        self.check_account(account, "account_id")?;
+        let account = self.check_account(account, "account_id")?;
         let product = need_id(f.product, row, "product_id")?;
-        self.check_product(product, "product_id")?;
+        let product = self.check_product(product, "product_id")?;
         let rating = match opt_text(f.rating, row) {
             None => 0,
             Some(s) => match s.trim().parse::<f64>() {
@@ -505,10 +590,10 @@ impl State {
             },
         };
         let created_at = opt_time(f.created_at, row, "created_at")?;
-        let seller = opt_text(f.seller, row);
-        if let Some(s) = seller {
-            self.check_account(s, "seller_id")?;
-        }
+        let seller = match opt_text(f.seller, row) {
+            Some(s) => Some(self.check_account(s, "seller_id")?),
+            None => None,
+        };
         let verified = opt_value(
             f.verified,
             row,
@@ -516,14 +601,14 @@ impl State {
             RejectKind::WrongType,
             parse::boolean,
         )?;
-        keys.insert(id, "review_id", row_no)?;
+        keys.insert(id, key_hash, "review_id", row_no)?;
         let account = self.account_id(account, "account_id")?;
         let seller = match seller {
             Some(s) => self.seller_id(s, "seller_id")?,
             None => NO_ID,
         };
         let b = &mut self.batch;
-        let product = intern(&mut b.ids.products, product, "product_id")?;
+        let product = resolve(&mut b.ids.products, product, "product_id")?;
         b.reviews.account.push(account);
         b.reviews.product.push(product);
         b.reviews.rating.push(rating);
@@ -541,15 +626,15 @@ impl State {
         keys: &mut PrimaryKeys,
     ) -> RowResult {
         let id = need_id(f.id, row, "order_id")?;
-        keys.check(id, "order_id")?;
+        let key_hash = keys.check(id, "order_id")?;
         let buyer = need_id(f.buyer, row, "buyer_id")?;
-        self.check_account(buyer, "buyer_id")?;
+        let buyer = self.check_account(buyer, "buyer_id")?;
         let seller = need_id(f.seller, row, "seller_id")?;
-        self.check_account(seller, "seller_id")?;
-        let product = opt_text(f.product, row);
-        if let Some(p) = product {
-            self.check_product(p, "product_id")?;
-        }
+        let seller = self.check_account(seller, "seller_id")?;
+        let product = match opt_text(f.product, row) {
+            Some(p) => Some(self.check_product(p, "product_id")?),
+            None => None,
+        };
         let amount = opt_value(
             f.amount,
             row,
@@ -558,48 +643,32 @@ impl State {
             parse::non_negative,
         )?;
         let created_at = opt_time(f.created_at, row, "created_at")?;
-        let [device, ip, payment, address] = f.identifiers.map(|c| opt_text(c, row));
-        keys.insert(id, "order_id", row_no)?;
+        keys.insert(id, key_hash, "order_id", row_no)?;
         let buyer = self.account_id(buyer, "buyer_id")?;
         let seller = self.seller_id(seller, "seller_id")?;
         let ids = &mut self.batch.ids;
-        let product = intern_opt(&mut ids.products, product, "product_id")?;
-        let device = intern_opt(&mut ids.devices, device, "device_id")?;
-        let ip = intern_opt(&mut ids.ips, ip, "ip")?;
-        let payment = intern_opt(&mut ids.payments, payment, "payment_id")?;
-        let address = intern_opt(&mut ids.addresses, address, "address_id")?;
+        let product = match product {
+            Some(p) => resolve(&mut ids.products, p, "product_id")?,
+            None => NO_ID,
+        };
+        self.accepted.push(row as u32);
         let o = &mut self.batch.orders;
         o.buyer.push(buyer);
         o.seller.push(seller);
         o.product.push(product);
         o.amount.push(amount.unwrap_or(f32::NAN));
         o.created_at.push(created_at);
-        o.device.push(device);
-        o.ip.push(ip);
-        o.payment.push(payment);
-        o.address.push(address);
         Ok(())
     }
 
-    fn session_row(
-        &mut self,
-        row: usize,
-        account: &Cells,
-        device: Option<&Cells>,
-        ip: Option<&Cells>,
-        created: Option<&Cells>,
-    ) -> RowResult {
+    fn session_row(&mut self, row: usize, account: &Cells, created: Option<&Cells>) -> RowResult {
         let account = need_id(account, row, "account_id")?;
-        self.check_account(account, "account_id")?;
+        let account = self.check_account(account, "account_id")?;
         let created_at = opt_time(created, row, "created_at")?;
         let account = self.account_id(account, "account_id")?;
-        let ids = &mut self.batch.ids;
-        let device = intern_opt(&mut ids.devices, opt_text(device, row), "device_id")?;
-        let ip = intern_opt(&mut ids.ips, opt_text(ip, row), "ip")?;
+        self.accepted.push(row as u32);
         let s = &mut self.batch.sessions;
         s.account.push(account);
-        s.device.push(device);
-        s.ip.push(ip);
         s.created_at.push(created_at);
         Ok(())
     }
@@ -616,7 +685,7 @@ impl State {
         keys: &mut PrimaryKeys,
     ) -> RowResult {
         let account = need_id(account, row, "account_id")?;
-        keys.check(account, "account_id")?;
+        let key_hash = keys.check(account, "account_id")?;
         let Some(id) = self.batch.ids.accounts.get(account) else {
             return Err(reject(
                 "account_id",
@@ -636,7 +705,7 @@ impl State {
             }
             Some(s) => parse::label(s).map_err(|r| reject("label", s, RejectKind::WrongType, r))?,
         };
-        keys.insert(account, "account_id", row_no)?;
+        keys.insert(account, key_hash, "account_id", row_no)?;
         let ids = &mut self.batch.ids;
         let ring = intern_opt(&mut ids.rings, opt_text(ring, row), "ring_id")?;
         let source = intern_opt(&mut ids.label_sources, opt_text(source, row), "source")?;

@@ -1,8 +1,10 @@
-//! The honest background population.
+//! The honest background population, and the identifier model shared with planted attacks.
 
 use crate::SynthConfig;
+use crate::attacks::{PlantedRing, plant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::HashSet;
 
 const DAY: i64 = 86_400;
 /// Accounts are created over the three years before the window ends.
@@ -27,26 +29,47 @@ const CATEGORIES: [&str; 8] = [
 ];
 /// Honest star ratings lean positive (shares of 1..=5 stars).
 const RATING_SHARES: [f64; 5] = [0.06, 0.05, 0.1, 0.24, 0.55];
+/// First octets of the residential ISP ranges homes (and ring subnets, and proxies) live in.
+const ISP_OCTETS: [u8; 8] = [31, 46, 79, 81, 84, 88, 93, 95];
 
-/// A generated marketplace as typed columns; IDs are indices rendered to strings on write.
+/// A generated marketplace as typed columns. Indices are rendered to IDs on write.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Marketplace {
-    /// Buyer accounts' creation times (index = buyer number).
+    /// Per buyer: creation time. Honest buyers come first, then ring members.
     pub buyer_created: Vec<i64>,
-    /// Buyer accounts' country index into the country list.
+    /// Per buyer: country index.
     pub buyer_country: Vec<u8>,
+    /// Per buyer: own payment instrument.
+    pub buyer_payment: Vec<u32>,
+    /// Per buyer: own shipping address.
+    pub buyer_address: Vec<u32>,
+    /// Buyers `0..honest_buyers` are honest.
+    pub honest_buyers: usize,
     /// Seller accounts' creation times.
     pub seller_created: Vec<i64>,
     /// Per product: seller, category index, price.
     pub products: Vec<(u32, u8, f32)>,
-    /// Orders in time order within each buyer.
+    /// Orders (in generation order; written sorted by time).
     pub orders: Vec<Order>,
     /// Reviews.
     pub reviews: Vec<Review>,
     /// Sessions.
     pub sessions: Vec<Session>,
-    /// Home IPs per household, then hub IPs: `ip < home_ips` is a home IP.
-    pub home_ips: u32,
+    /// Every IP address by index; all distinct.
+    pub ips: Vec<[u8; 4]>,
+    /// Indices of hub IPs (carrier NAT), shared by many honest buyers.
+    pub hub_ips: Vec<u32>,
+    /// Devices allocated so far.
+    pub devices: u32,
+    /// Payment instruments allocated so far.
+    pub payments: u32,
+    /// Shipping addresses allocated so far.
+    pub addresses: u32,
+    /// Planted rings, the ground truth.
+    pub rings: Vec<PlantedRing>,
+    /// The seed it was generated from (IDs are derived from it on write).
+    pub seed: u64,
+    used_ips: HashSet<[u8; 4]>,
 }
 
 /// One order row.
@@ -110,15 +133,99 @@ impl Marketplace {
     pub fn category_name(i: u8) -> &'static str {
         CATEGORIES[i as usize]
     }
+
+    /// The ring each buyer belongs to (`None` for honest buyers).
+    pub fn ring_of_buyer(&self) -> Vec<Option<usize>> {
+        let mut of = vec![None; self.buyer_created.len()];
+        for (r, ring) in self.rings.iter().enumerate() {
+            for &b in &ring.members {
+                of[b as usize] = Some(r);
+            }
+        }
+        of
+    }
+
+    /// Adds a buyer with its own card and address.
+    pub(crate) fn new_buyer(&mut self, created: i64, rng: &mut ChaCha8Rng) -> u32 {
+        let country_shares: Vec<f64> = COUNTRIES.iter().map(|c| c.1).collect();
+        let (payment, address) = (self.new_payment(), self.new_address());
+        self.push_buyer(
+            created,
+            pick_weighted(rng, &country_shares) as u8,
+            payment,
+            address,
+        )
+    }
+
+    fn push_buyer(&mut self, created: i64, country: u8, payment: u32, address: u32) -> u32 {
+        self.buyer_created.push(created);
+        self.buyer_country.push(country);
+        self.buyer_payment.push(payment);
+        self.buyer_address.push(address);
+        self.buyer_created.len() as u32 - 1
+    }
+
+    pub(crate) fn own_payment_and_address(&self, buyer: u32) -> (u32, u32) {
+        (
+            self.buyer_payment[buyer as usize],
+            self.buyer_address[buyer as usize],
+        )
+    }
+
+    pub(crate) fn new_device(&mut self) -> u32 {
+        self.devices += 1;
+        self.devices - 1
+    }
+
+    pub(crate) fn new_payment(&mut self) -> u32 {
+        self.payments += 1;
+        self.payments - 1
+    }
+
+    pub(crate) fn new_address(&mut self) -> u32 {
+        self.addresses += 1;
+        self.addresses - 1
+    }
+
+    /// Registers `ip`; `None` if it is already taken.
+    pub(crate) fn add_ip(&mut self, ip: [u8; 4]) -> Option<u32> {
+        self.used_ips.insert(ip).then(|| {
+            self.ips.push(ip);
+            self.ips.len() as u32 - 1
+        })
+    }
+
+    /// The first three octets of a random residential /24.
+    pub(crate) fn random_residential_prefix(&self, rng: &mut ChaCha8Rng) -> [u8; 3] {
+        [
+            ISP_OCTETS[rng.random_range(0..ISP_OCTETS.len())],
+            rng.random(),
+            rng.random(),
+        ]
+    }
+
+    /// A fresh residential IP no one else uses.
+    pub(crate) fn new_home_ip(&mut self, rng: &mut ChaCha8Rng) -> u32 {
+        loop {
+            let [a, b, c] = self.random_residential_prefix(rng);
+            if let Some(ip) = self.add_ip([a, b, c, rng.random_range(1..=254)]) {
+                return ip;
+            }
+        }
+    }
+
+    pub(crate) fn honest_rating(&self, rng: &mut ChaCha8Rng) -> u8 {
+        1 + pick_weighted(rng, &RATING_SHARES) as u8
+    }
 }
 
 /// Samples ranks `0..n` with probability ∝ `1 / (rank + 1)^exponent` (a Zipf law).
-struct Zipf {
+pub(crate) struct Zipf {
     cdf: Vec<f64>,
 }
 
 impl Zipf {
-    fn new(n: usize, exponent: f64) -> Self {
+    pub(crate) fn new(n: usize, exponent: f64) -> Self {
         let mut acc = 0.0;
         let cdf = (0..n)
             .map(|r| {
@@ -129,13 +236,13 @@ impl Zipf {
         Zipf { cdf }
     }
 
-    fn sample(&self, rng: &mut impl Rng) -> usize {
+    pub(crate) fn sample(&self, rng: &mut impl Rng) -> usize {
         let u = rng.random::<f64>() * self.cdf.last().copied().unwrap_or(0.0);
         self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
     }
 }
 
-fn pick_weighted(rng: &mut impl Rng, shares: &[f64]) -> usize {
+pub(crate) fn pick_weighted(rng: &mut impl Rng, shares: &[f64]) -> usize {
     let mut u = rng.random::<f64>() * shares.iter().sum::<f64>();
     for (i, s) in shares.iter().enumerate() {
         if u < *s {
@@ -147,32 +254,36 @@ fn pick_weighted(rng: &mut impl Rng, shares: &[f64]) -> usize {
 }
 
 /// Exponential with the given mean, floored: most draws are small, a few large.
-fn exp_count(rng: &mut impl Rng, mean: f64) -> usize {
+pub(crate) fn exp_count(rng: &mut impl Rng, mean: f64) -> usize {
     (-mean * (1.0 - rng.random::<f64>()).ln()).floor() as usize
 }
 
-/// Per-buyer identifiers: devices, IPs, payment, address.
+/// Per-buyer identifiers of the honest background.
 struct Identity {
     phone: u32,
     shared_device: Option<u32>,
     home_ip: u32,
     hub_ip: Option<u32>,
-    payment: u32,
-    address: u32,
 }
 
-/// Generates the honest background marketplace of `config`.
+/// Generates the marketplace of `config`: the honest background, then the planted rings.
 pub fn generate(config: &SynthConfig) -> Marketplace {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let end = config.end_time;
     let start = end - i64::from(config.days) * DAY;
+    let fraud = (config.fraud_rate * config.accounts as f64).round() as usize;
+    let honest = config.accounts.saturating_sub(fraud);
+    let mut m = Marketplace {
+        seed: config.seed,
+        ..Marketplace::default()
+    };
 
     // Sellers and products: a few sellers list many products; product popularity is Zipf.
-    let seller_created = (0..config.sellers)
+    m.seller_created = (0..config.sellers)
         .map(|_| end - ACCOUNT_HORIZON + rng.random_range(0..ACCOUNT_HORIZON / 2))
         .collect();
     let seller_zipf = Zipf::new(config.sellers, 1.0);
-    let products = (0..config.products)
+    m.products = (0..config.products)
         .map(|_| {
             let seller = seller_zipf.sample(&mut rng) as u32;
             let category = rng.random_range(0..CATEGORIES.len()) as u8;
@@ -182,61 +293,42 @@ pub fn generate(config: &SynthConfig) -> Marketplace {
         .collect();
     let product_zipf = Zipf::new(config.products, 1.1);
 
-    // Accounts are created over time, more of them recently.
-    let buyer_created = (0..config.accounts)
-        .map(|_| end - (ACCOUNT_HORIZON as f64 * rng.random::<f64>().powf(1.5)) as i64)
-        .collect();
-    let country_shares: Vec<f64> = COUNTRIES.iter().map(|c| c.1).collect();
-    let buyer_country = (0..config.accounts)
-        .map(|_| pick_weighted(&mut rng, &country_shares) as u8)
-        .collect();
-    let mut m = Marketplace {
-        buyer_created,
-        buyer_country,
-        seller_created,
-        products,
-        ..Marketplace::default()
-    };
-
-    // Households of 1..=5 share an address, a home IP, often a device and sometimes a card.
-    let mut identities = Vec::with_capacity(config.accounts);
-    let (mut devices, mut payments, mut households) = (0u32, 0u32, 0u32);
-    while identities.len() < config.accounts {
-        let size = 1 + pick_weighted(&mut rng, &[0.55, 0.25, 0.12, 0.06, 0.02]);
-        let shared_device = (size > 1 && rng.random_bool(0.6)).then(|| {
-            devices += 1;
-            devices - 1
-        });
-        let shared_card = (size > 1 && rng.random_bool(0.2)).then(|| {
-            payments += 1;
-            payments - 1
-        });
-        for _ in 0..size.min(config.accounts - identities.len()) {
-            let phone = devices;
-            devices += 1;
-            let payment = shared_card.unwrap_or_else(|| {
-                payments += 1;
-                payments - 1
-            });
-            identities.push(Identity {
-                phone,
-                shared_device,
-                home_ip: households,
-                hub_ip: None,
-                payment,
-                address: households,
-            });
-        }
-        households += 1;
+    // Hub IPs (carrier NAT) in the shared address space; a Zipf law makes a few huge.
+    for h in 0..config.hub_ips as u32 {
+        let ip = m
+            .add_ip([100, 64 + (h >> 16) as u8 % 64, (h >> 8) as u8, h as u8])
+            .expect("hub IPs are distinct");
+        m.hub_ips.push(ip);
     }
-    // Hub IPs (carrier NAT, offices) are numbered after the home IPs; a Zipf law makes a few huge.
-    m.home_ips = households;
     let hub_zipf = Zipf::new(config.hub_ips.max(1), 0.8);
-    for id in identities.iter_mut() {
-        if config.hub_ips > 0 && rng.random_bool(config.hub_share) {
-            id.hub_ip = Some(households + hub_zipf.sample(&mut rng) as u32);
+
+    // Households of 1..=5 share an address and a home IP, often a device, sometimes a card.
+    // Accounts are created over time, more of them recently.
+    let mut identities = Vec::with_capacity(honest);
+    let country_shares: Vec<f64> = COUNTRIES.iter().map(|c| c.1).collect();
+    while identities.len() < honest {
+        let size = 1 + pick_weighted(&mut rng, &[0.55, 0.25, 0.12, 0.06, 0.02]);
+        let shared_device = (size > 1 && rng.random_bool(0.6)).then(|| m.new_device());
+        let shared_card = (size > 1 && rng.random_bool(0.2)).then(|| m.new_payment());
+        let (home_ip, address) = (m.new_home_ip(&mut rng), m.new_address());
+        for _ in 0..size.min(honest - identities.len()) {
+            // At least a minute before the window ends, so the account has time to act.
+            let created =
+                end - 60 - (ACCOUNT_HORIZON as f64 * rng.random::<f64>().powf(1.5)) as i64;
+            let country = pick_weighted(&mut rng, &country_shares) as u8;
+            let payment = shared_card.unwrap_or_else(|| m.new_payment());
+            m.push_buyer(created, country, payment, address);
+            let hub_ip = (!m.hub_ips.is_empty() && rng.random_bool(config.hub_share))
+                .then(|| m.hub_ips[hub_zipf.sample(&mut rng)]);
+            identities.push(Identity {
+                phone: m.new_device(),
+                shared_device,
+                home_ip,
+                hub_ip,
+            });
         }
     }
+    m.honest_buyers = honest;
 
     let device_of = |rng: &mut ChaCha8Rng, id: &Identity| match id.shared_device {
         Some(d) if rng.random_bool(0.3) => d,
@@ -246,106 +338,84 @@ pub fn generate(config: &SynthConfig) -> Marketplace {
         Some(h) if rng.random_bool(0.4) => h,
         _ => id.home_ip,
     };
+    let honest_purchase = |m: &mut Marketplace,
+                           rng: &mut ChaCha8Rng,
+                           buyer: usize,
+                           product: u32,
+                           time: i64,
+                           review_within: i64,
+                           review_rate: f64| {
+        let id = &identities[buyer];
+        let (seller, _, price) = m.products[product as usize];
+        let quantity = 1 + pick_weighted(rng, &[0.8, 0.15, 0.05]);
+        let amount = ((price * quantity as f32) * 100.0).round() / 100.0;
+        let (device, ip) = (device_of(rng, id), ip_of(rng, id));
+        let (payment, address) = m.own_payment_and_address(buyer as u32);
+        m.orders.push(Order {
+            buyer: buyer as u32,
+            product,
+            seller,
+            amount,
+            time,
+            device,
+            ip,
+            payment,
+            address,
+        });
+        if rng.random_bool(review_rate) {
+            let delay = (exp_count(rng, review_within as f64) as i64).min(review_within * 4);
+            let rating = m.honest_rating(rng);
+            m.reviews.push(Review {
+                buyer: buyer as u32,
+                product,
+                seller,
+                rating,
+                time: (time + delay).min(end - 1),
+            });
+        }
+    };
     for (buyer, id) in identities.iter().enumerate() {
         let active_from = m.buyer_created[buyer].max(start);
         for _ in 0..exp_count(&mut rng, config.orders_per_account) {
             let product = product_zipf.sample(&mut rng) as u32;
             let time = rng.random_range(active_from..end);
-            let (order, review) = purchase(
+            honest_purchase(
+                &mut m,
                 &mut rng,
-                &m.products,
-                buyer as u32,
+                buyer,
                 product,
                 time,
-                end,
+                3 * DAY,
                 config.review_rate,
             );
-            m.orders.push(Order {
-                device: device_of(&mut rng, id),
-                ip: ip_of(&mut rng, id),
-                payment: id.payment,
-                address: id.address,
-                ..order
-            });
-            m.reviews.extend(review);
         }
         for _ in 0..exp_count(&mut rng, config.sessions_per_account) {
             let time = rng.random_range(active_from..end);
+            let (device, ip) = (device_of(&mut rng, id), ip_of(&mut rng, id));
             m.sessions.push(Session {
                 buyer: buyer as u32,
-                device: device_of(&mut rng, id),
-                ip: ip_of(&mut rng, id),
+                device,
+                ip,
                 time,
             });
         }
     }
 
-    // Viral products: honest buyers pile onto one product within a few hours.
+    // Viral products: honest buyers pile onto one product within a few hours, all 4-5 stars.
     for v in 0..config.viral_products {
         let product = (v * config.products / config.viral_products.max(1)) as u32;
-        let burst_start = rng.random_range(start..end - DAY);
-        for _ in 0..config.viral_burst_size {
-            let buyer = rng.random_range(0..config.accounts);
-            let id = &identities[buyer];
+        let burst_start = rng.random_range(start..(end - DAY).max(start + 1));
+        let before = m.reviews.len();
+        for _ in 0..config.viral_burst_size.min(honest) {
+            let buyer = rng.random_range(0..honest);
             let time = burst_start + rng.random_range(0..6 * 3600);
-            let (order, review) = purchase(
-                &mut rng,
-                &m.products,
-                buyer as u32,
-                product,
-                time,
-                time + 3600,
-                1.0,
-            );
-            m.orders.push(Order {
-                device: device_of(&mut rng, id),
-                ip: ip_of(&mut rng, id),
-                payment: id.payment,
-                address: id.address,
-                ..order
-            });
-            if let Some(mut r) = review {
-                r.rating = r.rating.max(4);
-                m.reviews.push(r);
-            }
+            honest_purchase(&mut m, &mut rng, buyer, product, time, 600, 1.0);
         }
+        m.reviews[before..]
+            .iter_mut()
+            .for_each(|r| r.rating = r.rating.max(4));
     }
-    m
-}
 
-/// An order (identifiers left for the caller) and, with probability `review_rate`, its review.
-fn purchase(
-    rng: &mut ChaCha8Rng,
-    products: &[(u32, u8, f32)],
-    buyer: u32,
-    product: u32,
-    time: i64,
-    end: i64,
-    review_rate: f64,
-) -> (Order, Option<Review>) {
-    let (seller, _, price) = products[product as usize];
-    let quantity = 1 + pick_weighted(rng, &[0.8, 0.15, 0.05]);
-    let amount = ((price * quantity as f32) * 100.0).round() / 100.0;
-    let order = Order {
-        buyer,
-        product,
-        seller,
-        amount,
-        time,
-        device: 0,
-        ip: 0,
-        payment: 0,
-        address: 0,
-    };
-    let review = rng.random_bool(review_rate).then(|| {
-        let delay = exp_count(rng, 3.0 * DAY as f64) as i64;
-        Review {
-            buyer,
-            product,
-            seller,
-            rating: 1 + pick_weighted(rng, &RATING_SHARES) as u8,
-            time: (time + delay).min(end - 1),
-        }
-    });
-    (order, review)
+    plant(&mut m, config, &mut rng);
+    m
 }

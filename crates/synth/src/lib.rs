@@ -1,15 +1,167 @@
-//! Generates marketplace event tables in the input contract, with an honest background that is
-//! realistic enough to defeat naive rules: heavy-tailed popularity, households sharing devices
-//! and IPs, carrier-NAT and office hub IPs, accounts created over time and viral review bursts.
+//! Generates marketplace event tables in the input contract: an honest background realistic
+//! enough to defeat naive rules (heavy-tailed popularity, households sharing devices and IPs,
+//! carrier-NAT hub IPs, accounts created over time, viral review bursts) with planted collusion
+//! rings whose ground truth goes to `labels` and `_rings.json`.
 //!
 //! The same [`SynthConfig`] (seed included) always gives byte-identical files.
 #![warn(missing_docs)]
 
+mod attacks;
 mod background;
 mod write;
 
+pub use attacks::PlantedRing;
 pub use background::{Marketplace, generate};
 pub use write::{OutputFormat, write_tables};
+
+/// The kinds of planted collusion.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AttackKind {
+    /// 5–50 accounts on a small pool of devices or one IP subnet post bursts of 5-star reviews
+    /// on a colluding seller's products, camouflaged by ordinary reviews of popular products.
+    FakeReview = 0,
+    /// Seller-controlled buyers place token orders to that seller, shipping to few addresses and
+    /// paying with few instruments.
+    Brushing = 1,
+    /// Many fresh accounts on very few devices acting in lockstep windows.
+    DeviceFarm = 2,
+    /// Accounts sharing no device or IP (residential proxies), linked only by synchronised
+    /// reviews of the same targets.
+    Coordinated = 3,
+}
+
+impl AttackKind {
+    /// Every kind.
+    pub const ALL: [AttackKind; 4] = [
+        AttackKind::FakeReview,
+        AttackKind::Brushing,
+        AttackKind::DeviceFarm,
+        AttackKind::Coordinated,
+    ];
+
+    /// Snake-case name, the prefix of ring IDs.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttackKind::FakeReview => "fake_review",
+            AttackKind::Brushing => "brushing",
+            AttackKind::DeviceFarm => "device_farm",
+            AttackKind::Coordinated => "coordinated",
+        }
+    }
+}
+
+/// How hard the planted rings are to tell from the background.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Difficulty {
+    /// Tight bursts, full sharing, no camouflage.
+    Easy,
+    /// Looser bursts, partial sharing, some camouflage.
+    #[default]
+    Medium,
+    /// Smaller rings spread over days, little sharing, heavy camouflage, off-script ratings.
+    Hard,
+}
+
+/// Knobs of one attack kind.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackConfig {
+    /// Relative share of the fraudulent accounts that this attack gets.
+    pub share: f64,
+    /// Smallest ring.
+    pub min_size: usize,
+    /// Largest ring.
+    pub max_size: usize,
+    /// Probability that an action uses the ring's shared pool (devices, IPs, cards, addresses)
+    /// rather than the member's own.
+    pub sharing_rate: f64,
+    /// Width of each coordinated burst, seconds.
+    pub time_spread_secs: i64,
+    /// Mean honest-looking camouflage orders+reviews per member.
+    pub camouflage: f64,
+    /// Probability that a ring action departs from the script (a 4-star instead of 5, a
+    /// background-like rating).
+    pub off_script: f64,
+}
+
+impl AttackConfig {
+    /// The preset of `kind` at `difficulty`.
+    pub fn preset(kind: AttackKind, difficulty: Difficulty) -> Self {
+        use AttackKind::*;
+        use Difficulty::*;
+        let (min_size, max_size) = match (kind, difficulty) {
+            (FakeReview, Hard) => (5, 15),
+            (FakeReview, _) => (5, 50),
+            (Brushing, Hard) => (4, 10),
+            (Brushing, _) => (5, 30),
+            (DeviceFarm, Hard) => (10, 30),
+            (DeviceFarm, _) => (20, 100),
+            (Coordinated, Hard) => (6, 15),
+            (Coordinated, _) => (10, 40),
+        };
+        let spread_hours = match (kind, difficulty) {
+            (FakeReview, Easy) => 2,
+            (FakeReview, Medium) => 12,
+            (FakeReview, Hard) => 72,
+            (Brushing, Easy) => 72,
+            (Brushing, Medium) => 168,
+            (Brushing, Hard) => 336,
+            (DeviceFarm, Easy) => 1,
+            (DeviceFarm, Medium) => 2,
+            (DeviceFarm, Hard) => 8,
+            (Coordinated, Easy) => 1,
+            (Coordinated, Medium) => 6,
+            (Coordinated, Hard) => 48,
+        };
+        let (sharing_rate, camouflage, off_script) = match difficulty {
+            Easy => (0.95, 0.0, 0.0),
+            Medium => (0.7, 3.0, 0.1),
+            Hard => (0.4, 10.0, 0.3),
+        };
+        AttackConfig {
+            share: match kind {
+                FakeReview => 0.35,
+                Brushing => 0.2,
+                DeviceFarm => 0.25,
+                Coordinated => 0.2,
+            },
+            min_size,
+            max_size,
+            sharing_rate,
+            time_spread_secs: spread_hours * 3600,
+            camouflage,
+            off_script,
+        }
+    }
+
+    fn validate(&self, kind: AttackKind) -> Result<(), String> {
+        let name = kind.name();
+        if self.share < 0.0 || !self.share.is_finite() {
+            return Err(format!("{name}.share must be >= 0"));
+        }
+        if self.min_size < 2 || self.min_size > self.max_size {
+            return Err(format!("{name}: need 2 <= min_size <= max_size"));
+        }
+        for (knob, p) in [
+            ("sharing_rate", self.sharing_rate),
+            ("off_script", self.off_script),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("{name}.{knob} must be within 0..=1, got {p}"));
+            }
+        }
+        if self.time_spread_secs <= 0 || self.camouflage < 0.0 {
+            return Err(format!(
+                "{name}: time_spread_secs must be > 0 and camouflage >= 0"
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// Knobs of the generated marketplace.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -41,6 +193,16 @@ pub struct SynthConfig {
     pub viral_products: usize,
     /// Honest reviews in each viral burst.
     pub viral_burst_size: usize,
+    /// Share of buyer accounts that belong to a planted ring (0 = honest background only).
+    pub fraud_rate: f64,
+    /// Fake-review ring knobs.
+    pub fake_review: AttackConfig,
+    /// Brushing knobs.
+    pub brushing: AttackConfig,
+    /// Device-farm knobs.
+    pub device_farm: AttackConfig,
+    /// Coordinated inauthentic account knobs.
+    pub coordinated: AttackConfig,
 }
 
 impl Default for SynthConfig {
@@ -59,6 +221,11 @@ impl Default for SynthConfig {
             hub_share: 0.3,
             viral_products: 2,
             viral_burst_size: 120,
+            fraud_rate: 0.03,
+            fake_review: AttackConfig::preset(AttackKind::FakeReview, Difficulty::Medium),
+            brushing: AttackConfig::preset(AttackKind::Brushing, Difficulty::Medium),
+            device_farm: AttackConfig::preset(AttackKind::DeviceFarm, Difficulty::Medium),
+            coordinated: AttackConfig::preset(AttackKind::Coordinated, Difficulty::Medium),
         }
     }
 }
@@ -81,10 +248,33 @@ impl SynthConfig {
     /// The default knobs scaled so that all tables together hold about `events` rows.
     pub fn for_events(events: usize, seed: u64) -> Self {
         let base = SynthConfig::default();
-        // Rows per buyer: orders, their reviews, sessions, plus an accounts and a labels row.
+        // Rows per buyer: orders, their reviews, sessions, plus an accounts and a labels row
+        // (planted rings add a few percent on top).
         let per_account =
             base.orders_per_account * (1.0 + base.review_rate) + base.sessions_per_account + 2.0;
         SynthConfig::for_accounts((events as f64 / per_account) as usize, seed)
+    }
+
+    /// Replaces every attack's knobs with the preset of `difficulty`.
+    pub fn with_difficulty(self, difficulty: Difficulty) -> Self {
+        let preset = |k| AttackConfig::preset(k, difficulty);
+        SynthConfig {
+            fake_review: preset(AttackKind::FakeReview),
+            brushing: preset(AttackKind::Brushing),
+            device_farm: preset(AttackKind::DeviceFarm),
+            coordinated: preset(AttackKind::Coordinated),
+            ..self
+        }
+    }
+
+    /// The knobs of `kind`.
+    pub fn attack(&self, kind: AttackKind) -> &AttackConfig {
+        match kind {
+            AttackKind::FakeReview => &self.fake_review,
+            AttackKind::Brushing => &self.brushing,
+            AttackKind::DeviceFarm => &self.device_farm,
+            AttackKind::Coordinated => &self.coordinated,
+        }
     }
 
     /// Checks the knobs once, when the config is read.
@@ -108,6 +298,15 @@ impl SynthConfig {
         }
         if self.viral_products > self.products {
             return Err("viral_products exceeds products".into());
+        }
+        if !(0.0..=0.5).contains(&self.fraud_rate) {
+            return Err(format!(
+                "fraud_rate must be within 0..=0.5, got {}",
+                self.fraud_rate
+            ));
+        }
+        for kind in AttackKind::ALL {
+            self.attack(kind).validate(kind)?;
         }
         Ok(())
     }

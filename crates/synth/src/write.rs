@@ -37,8 +37,37 @@ struct Table<'a> {
     row: Box<dyn Fn(usize) -> Vec<Cell> + 'a>,
 }
 
-fn buyer_id(i: u32) -> String {
-    format!("u{i:07}")
+/// SplitMix64's finaliser: a bijection on `u64`, so distinct indices get distinct IDs that
+/// reveal neither creation order nor which accounts were planted.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Renders indices of one ID space as opaque IDs.
+#[derive(Clone, Copy)]
+struct Ids {
+    prefix: char,
+    salt: u64,
+}
+
+impl Ids {
+    fn new(prefix: char, seed: u64) -> Self {
+        Ids {
+            prefix,
+            salt: mix(seed ^ u64::from(prefix)),
+        }
+    }
+
+    fn key(&self, i: u32) -> u64 {
+        mix(self.salt ^ u64::from(i))
+    }
+
+    fn id(&self, i: u32) -> String {
+        format!("{}{:016x}", self.prefix, self.key(i))
+    }
 }
 
 fn seller_id(i: u32) -> String {
@@ -49,36 +78,65 @@ fn product_id(i: u32) -> String {
     format!("p{i:06}")
 }
 
-fn ip(m: &Marketplace, i: u32) -> String {
-    if i < m.home_ips {
-        format!("81.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)
-    } else {
-        let h = i - m.home_ips; // carrier-grade NAT range
-        format!("100.64.{}.{}", (h >> 8) & 255, h & 255)
-    }
+fn ip_text(ip: [u8; 4]) -> String {
+    format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3])
+}
+
+/// Indices of `times` sorted by time (stable): event logs are written in time order.
+fn by_time(times: impl Iterator<Item = i64>) -> Vec<u32> {
+    let mut keyed: Vec<(i64, u32)> = times.enumerate().map(|(i, t)| (t, i as u32)).collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The ground-truth record of one planted ring in `_rings.json`.
+#[derive(serde::Serialize)]
+struct RingRecord<'a> {
+    ring_id: &'a str,
+    attack: &'static str,
+    members: Vec<String>,
+    seller: Option<String>,
+    targets: Vec<String>,
+    shared_devices: Vec<String>,
+    shared_ips: Vec<String>,
+    window_start: i64,
+    window_end: i64,
 }
 
 fn tables(m: &Marketplace) -> Vec<Table<'_>> {
     use Cell::*;
+    let [account, device, payment, address] = ['u', 'd', 'c', 'a'].map(|p| Ids::new(p, m.seed));
     let buyers = m.buyer_created.len();
+    let mut buyer_order: Vec<u32> = (0..buyers as u32).collect();
+    buyer_order.sort_unstable_by_key(|&b| account.key(b));
+    let ring_of = m.ring_of_buyer();
+    let orders = by_time(m.orders.iter().map(|o| o.time));
+    let reviews = by_time(m.reviews.iter().map(|r| r.time));
+    let sessions = by_time(m.sessions.iter().map(|s| s.time));
     vec![
         Table {
             name: "accounts",
             columns: &["account_id", "created_at", "kind", "country"],
             len: buyers + m.seller_created.len(),
-            row: Box::new(move |i| match i.checked_sub(buyers) {
-                None => vec![
-                    Text(buyer_id(i as u32)),
-                    Time(m.buyer_created[i]),
-                    Text("buyer".into()),
-                    Text(Marketplace::country_name(m.buyer_country[i]).into()),
-                ],
-                Some(s) => vec![
-                    Text(seller_id(s as u32)),
-                    Time(m.seller_created[s]),
-                    Text("seller".into()),
-                    Text("DE".into()),
-                ],
+            row: Box::new({
+                let buyer_order = buyer_order.clone();
+                move |i| match i.checked_sub(buyers) {
+                    None => {
+                        let b = buyer_order[i];
+                        vec![
+                            Text(account.id(b)),
+                            Time(m.buyer_created[b as usize]),
+                            Text("buyer".into()),
+                            Text(Marketplace::country_name(m.buyer_country[b as usize]).into()),
+                        ]
+                    }
+                    Some(s) => vec![
+                        Text(seller_id(s as u32)),
+                        Time(m.seller_created[s]),
+                        Text("seller".into()),
+                        Text("DE".into()),
+                    ],
+                }
             }),
         },
         Table {
@@ -107,11 +165,11 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
                 "verified_purchase",
             ],
             len: m.reviews.len(),
-            row: Box::new(|i| {
-                let r = &m.reviews[i];
+            row: Box::new(move |i| {
+                let r = &m.reviews[reviews[i] as usize];
                 vec![
-                    Text(format!("r{i:08}")),
-                    Text(buyer_id(r.buyer)),
+                    Text(format!("r{i:09}")),
+                    Text(account.id(r.buyer)),
                     Text(product_id(r.product)),
                     Int(i64::from(r.rating)),
                     Time(r.time),
@@ -135,19 +193,19 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
                 "address_id",
             ],
             len: m.orders.len(),
-            row: Box::new(|i| {
-                let o = &m.orders[i];
+            row: Box::new(move |i| {
+                let o = &m.orders[orders[i] as usize];
                 vec![
-                    Text(format!("o{i:08}")),
-                    Text(buyer_id(o.buyer)),
+                    Text(format!("o{i:09}")),
+                    Text(account.id(o.buyer)),
                     Text(seller_id(o.seller)),
                     Text(product_id(o.product)),
                     Real(o.amount),
                     Time(o.time),
-                    Text(format!("d{:07}", o.device)),
-                    Text(ip(m, o.ip)),
-                    Text(format!("pm{:07}", o.payment)),
-                    Text(format!("a{:07}", o.address)),
+                    Text(device.id(o.device)),
+                    Text(ip_text(m.ips[o.ip as usize])),
+                    Text(payment.id(o.payment)),
+                    Text(address.id(o.address)),
                 ]
             }),
         },
@@ -155,12 +213,12 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
             name: "sessions",
             columns: &["account_id", "device_id", "ip", "created_at"],
             len: m.sessions.len(),
-            row: Box::new(|i| {
-                let s = &m.sessions[i];
+            row: Box::new(move |i| {
+                let s = &m.sessions[sessions[i] as usize];
                 vec![
-                    Text(buyer_id(s.buyer)),
-                    Text(format!("d{:07}", s.device)),
-                    Text(ip(m, s.ip)),
+                    Text(account.id(s.buyer)),
+                    Text(device.id(s.device)),
+                    Text(ip_text(m.ips[s.ip as usize])),
                     Time(s.time),
                 ]
             }),
@@ -169,11 +227,13 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
             name: "labels",
             columns: &["account_id", "label", "ring_id", "source"],
             len: buyers,
-            row: Box::new(|i| {
+            row: Box::new(move |i| {
+                let b = buyer_order[i];
+                let ring = ring_of[b as usize].map(|r| m.rings[r].id.clone());
                 vec![
-                    Text(buyer_id(i as u32)),
-                    Int(0),
-                    Text(String::new()),
+                    Text(account.id(b)),
+                    Int(i64::from(ring.is_some())),
+                    Text(ring.unwrap_or_default()),
                     Text("synth".into()),
                 ]
             }),
@@ -181,13 +241,42 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
     ]
 }
 
-/// Writes every table of `m` into `dir` (replacing it atomically).
+/// `_rings.json`: every planted ring with its attack, members and evidence, for ring-level
+/// evaluation. The leading underscore keeps ingest from reading it as a table.
+fn rings_json(m: &Marketplace) -> String {
+    let [account, device] = ['u', 'd'].map(|p| Ids::new(p, m.seed));
+    let records: Vec<RingRecord> = m
+        .rings
+        .iter()
+        .map(|r| RingRecord {
+            ring_id: &r.id,
+            attack: r.attack.name(),
+            members: r.members.iter().map(|&b| account.id(b)).collect(),
+            seller: r.seller.map(seller_id),
+            targets: r.targets.iter().map(|&p| product_id(p)).collect(),
+            shared_devices: r.shared_devices.iter().map(|&d| device.id(d)).collect(),
+            shared_ips: r
+                .shared_ips
+                .iter()
+                .map(|&ip| ip_text(m.ips[ip as usize]))
+                .collect(),
+            window_start: r.window.0,
+            window_end: r.window.1,
+        })
+        .collect();
+    serde_json::to_string_pretty(&records).expect("ring records serialise") + "\n"
+}
+
+/// Writes every table of `m` into `dir` (replacing it atomically), with opaque IDs derived from
+/// its seed, event tables in time order, and the ring ground truth in `_rings.json`.
 pub fn write_tables(m: &Marketplace, dir: &Path, format: OutputFormat) -> Result<(), SynthError> {
     let err = |path: &Path, message: String| SynthError {
         path: path.to_path_buf(),
         message,
     };
     let staged = atomic::staging_dir(dir).map_err(|e| err(dir, e.to_string()))?;
+    let truth = staged.path().join("_rings.json");
+    std::fs::write(&truth, rings_json(m)).map_err(|e| err(&truth, e.to_string()))?;
     for table in tables(m) {
         match format {
             OutputFormat::Csv => {

@@ -1,0 +1,462 @@
+//! Planted collusion: fake-review rings, brushing, device farms and coordinated inauthentic
+//! accounts, each with its own knobs, appended to the honest background.
+
+use crate::background::{Marketplace, Order, Review, Session, Zipf, exp_count};
+use crate::{AttackConfig, AttackKind, SynthConfig};
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+const HOUR: i64 = 3_600;
+const DAY: i64 = 86_400;
+
+/// One planted ring: the ground truth for ring-level evaluation.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PlantedRing {
+    /// `<attack>-<nnnn>`, as written to `labels.ring_id`.
+    pub id: String,
+    /// What the ring does.
+    pub attack: AttackKind,
+    /// Member buyer indices.
+    pub members: Vec<u32>,
+    /// The colluding seller (fake reviews, brushing), if any.
+    pub seller: Option<u32>,
+    /// Products the ring pushes.
+    pub targets: Vec<u32>,
+    /// Devices the ring shares (empty for coordinated accounts, which share none).
+    pub shared_devices: Vec<u32>,
+    /// IPs the ring shares.
+    pub shared_ips: Vec<u32>,
+    /// Start and end of the ring's coordinated activity, unix seconds.
+    pub window: (i64, i64),
+}
+
+/// Appends every planted ring of `config` to `m`, drawing members as new buyers.
+pub fn plant(m: &mut Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) {
+    let fraud_total = (config.fraud_rate * config.accounts as f64).round() as usize;
+    let popular = Zipf::new(config.products, 1.1);
+    for kind in AttackKind::ALL {
+        let knobs = config.attack(kind);
+        let shares: f64 = AttackKind::ALL
+            .iter()
+            .map(|k| config.attack(*k).share)
+            .sum();
+        let target = if shares > 0.0 {
+            (fraud_total as f64 * knobs.share / shares).round() as usize
+        } else {
+            0
+        };
+        // Every attack with a share gets at least one ring, even when its budget is below
+        // the minimum ring size.
+        let (mut planted, mut rings) = (0, 0);
+        while planted < target {
+            let size = rng
+                .random_range(knobs.min_size..=knobs.max_size)
+                .min(target - planted)
+                .max(knobs.min_size);
+            planted += size;
+            rings += 1;
+            let id = format!("{}-{rings:04}", kind.name());
+            let ring = match kind {
+                AttackKind::FakeReview => fake_review(m, config, knobs, &popular, rng, id, size),
+                AttackKind::Brushing => brushing(m, config, knobs, rng, id, size),
+                AttackKind::DeviceFarm => device_farm(m, config, knobs, rng, id, size),
+                AttackKind::Coordinated => coordinated(m, config, knobs, &popular, rng, id, size),
+            };
+            m.rings.push(ring);
+        }
+    }
+}
+
+/// A burst window of `spread` seconds (at most the event window) inside the event window.
+fn window(config: &SynthConfig, spread: i64, rng: &mut ChaCha8Rng) -> (i64, i64) {
+    let end = config.end_time - HOUR;
+    let start = config.end_time - i64::from(config.days) * DAY;
+    let spread = spread.min(end - start - 1);
+    let t0 = rng.random_range(start..end - spread);
+    (t0, t0 + spread)
+}
+
+/// Spacing and width of `rounds` bursts of `spread` seconds separated by `gap`, squeezed to fit
+/// the event window when it is short.
+fn schedule(config: &SynthConfig, rounds: usize, spread: i64, gap: i64) -> (i64, i64) {
+    let room = (i64::from(config.days) * DAY - 2 * HOUR) / rounds as i64;
+    let step = (spread + gap).min(room).max(2);
+    (step, spread.min(step / 2).max(1))
+}
+
+/// New buyers created `age` seconds (drawn per member from `ages`) before `t0`.
+fn new_members(
+    m: &mut Marketplace,
+    size: usize,
+    t0: i64,
+    ages: (i64, i64),
+    rng: &mut ChaCha8Rng,
+) -> Vec<u32> {
+    (0..size)
+        .map(|_| {
+            let created = t0 - rng.random_range(ages.0..ages.1.max(ages.0 + 1));
+            m.new_buyer(created, rng)
+        })
+        .collect()
+}
+
+/// Products of `seller` (at least one is guaranteed by picking the seller of a product).
+fn seller_with_products(m: &Marketplace, rng: &mut ChaCha8Rng, count: usize) -> (u32, Vec<u32>) {
+    let anchor = rng.random_range(0..m.products.len());
+    let seller = m.products[anchor].0;
+    let mut own: Vec<u32> = (0..m.products.len() as u32)
+        .filter(|&p| m.products[p as usize].0 == seller)
+        .collect();
+    own.shuffle(rng);
+    own.truncate(count.max(1));
+    (seller, own)
+}
+
+/// A /24 subnet of `n` fresh residential IPs.
+fn subnet(m: &mut Marketplace, n: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
+    let prefix = m.random_residential_prefix(rng);
+    let mut hosts: Vec<u8> = (2..=254).collect();
+    hosts.shuffle(rng);
+    hosts
+        .iter()
+        .filter_map(|&h| m.add_ip([prefix[0], prefix[1], prefix[2], h]))
+        .take(n.max(1))
+        .collect()
+}
+
+/// Honest-looking activity: orders and reviews of popular products at random times.
+fn camouflage(
+    m: &mut Marketplace,
+    config: &SynthConfig,
+    knobs: &AttackConfig,
+    popular: &Zipf,
+    buyer: u32,
+    (device, ip): (u32, u32),
+    rng: &mut ChaCha8Rng,
+) {
+    let start = config.end_time - i64::from(config.days) * DAY;
+    for _ in 0..exp_count(rng, knobs.camouflage) {
+        let product = popular.sample(rng) as u32;
+        let time = rng.random_range(start..config.end_time - HOUR);
+        let (payment, address) = m.own_payment_and_address(buyer);
+        m.order(buyer, product, time, device, ip, payment, address, None);
+        let time = (time + rng.random_range(HOUR..3 * DAY)).min(config.end_time - 1);
+        m.reviews.push(Review {
+            buyer,
+            product,
+            seller: m.products[product as usize].0,
+            rating: m.honest_rating(rng),
+            time,
+        });
+    }
+}
+
+/// Picks the ring's shared item with probability `sharing_rate`, else the member's own.
+fn shared_or_own(rng: &mut ChaCha8Rng, rate: f64, pool: &[u32], own: u32) -> u32 {
+    if !pool.is_empty() && rng.random_bool(rate) {
+        pool[rng.random_range(0..pool.len())]
+    } else {
+        own
+    }
+}
+
+fn fake_review(
+    m: &mut Marketplace,
+    config: &SynthConfig,
+    knobs: &AttackConfig,
+    popular: &Zipf,
+    rng: &mut ChaCha8Rng,
+    id: String,
+    size: usize,
+) -> PlantedRing {
+    let (t0, t1) = window(config, knobs.time_spread_secs, rng);
+    let members = new_members(m, size, t0, (7 * DAY, 120 * DAY), rng);
+    let n_targets = rng.random_range(1..=3);
+    let (seller, targets) = seller_with_products(m, rng, n_targets);
+    let devices: Vec<u32> = (0..(size / 6).max(1)).map(|_| m.new_device()).collect();
+    let ips = subnet(m, (size / 3).max(1), rng);
+    for &buyer in &members {
+        let (own_device, own_ip) = (m.new_device(), m.new_home_ip(rng));
+        for &product in &targets {
+            if !rng.random_bool(0.9) {
+                continue;
+            }
+            let time = rng.random_range(t0..t1.max(t0 + 1));
+            let (device, ip) = (
+                shared_or_own(rng, knobs.sharing_rate, &devices, own_device),
+                shared_or_own(rng, knobs.sharing_rate, &ips, own_ip),
+            );
+            let (payment, address) = m.own_payment_and_address(buyer);
+            m.order(buyer, product, time, device, ip, payment, address, None);
+            let rating = if rng.random_bool(knobs.off_script) {
+                4
+            } else {
+                5
+            };
+            m.reviews.push(Review {
+                buyer,
+                product,
+                seller,
+                rating,
+                time: (time + rng.random_range(0..2 * HOUR)).min(config.end_time - 1),
+            });
+            m.sessions.push(Session {
+                buyer,
+                device,
+                ip,
+                time: time - rng.random_range(60..HOUR),
+            });
+        }
+        camouflage(m, config, knobs, popular, buyer, (own_device, own_ip), rng);
+    }
+    PlantedRing {
+        id,
+        attack: AttackKind::FakeReview,
+        members,
+        seller: Some(seller),
+        targets,
+        shared_devices: devices,
+        shared_ips: ips,
+        window: (t0, t1),
+    }
+}
+
+fn brushing(
+    m: &mut Marketplace,
+    config: &SynthConfig,
+    knobs: &AttackConfig,
+    rng: &mut ChaCha8Rng,
+    id: String,
+    size: usize,
+) -> PlantedRing {
+    let (t0, t1) = window(config, knobs.time_spread_secs, rng);
+    let members = new_members(m, size, t0, (DAY, 60 * DAY), rng);
+    let (seller, targets) = seller_with_products(m, rng, 4);
+    let addresses: Vec<u32> = (0..rng.random_range(1..=3))
+        .map(|_| m.new_address())
+        .collect();
+    let payments: Vec<u32> = (0..rng.random_range(1..=2))
+        .map(|_| m.new_payment())
+        .collect();
+    let devices: Vec<u32> = (0..rng.random_range(1..=3))
+        .map(|_| m.new_device())
+        .collect();
+    let ips = subnet(m, 2, rng);
+    for &buyer in &members {
+        let (own_device, own_ip) = (m.new_device(), m.new_home_ip(rng));
+        let (own_payment, own_address) = m.own_payment_and_address(buyer);
+        for _ in 0..rng.random_range(3..=8) {
+            let product = targets[rng.random_range(0..targets.len())];
+            let time = rng.random_range(t0..t1.max(t0 + 1));
+            let device = shared_or_own(rng, knobs.sharing_rate, &devices, own_device);
+            let ip = shared_or_own(rng, knobs.sharing_rate, &ips, own_ip);
+            let payment = shared_or_own(rng, knobs.sharing_rate, &payments, own_payment);
+            let address = shared_or_own(rng, knobs.sharing_rate, &addresses, own_address);
+            // Brushing orders are token amounts, whatever the list price.
+            let amount = (rng.random_range(50..400) as f32) / 100.0;
+            m.order(
+                buyer,
+                product,
+                time,
+                device,
+                ip,
+                payment,
+                address,
+                Some(amount),
+            );
+            if rng.random_bool(0.5) {
+                m.reviews.push(Review {
+                    buyer,
+                    product,
+                    seller,
+                    rating: 5,
+                    time: (time + rng.random_range(DAY..3 * DAY)).min(config.end_time - 1),
+                });
+            }
+        }
+    }
+    PlantedRing {
+        id,
+        attack: AttackKind::Brushing,
+        members,
+        seller: Some(seller),
+        targets,
+        shared_devices: devices,
+        shared_ips: ips,
+        window: (t0, t1),
+    }
+}
+
+fn device_farm(
+    m: &mut Marketplace,
+    config: &SynthConfig,
+    knobs: &AttackConfig,
+    rng: &mut ChaCha8Rng,
+    id: String,
+    size: usize,
+) -> PlantedRing {
+    let rounds = rng.random_range(3..=6);
+    let (step, spread) = schedule(config, rounds, knobs.time_spread_secs, 12 * HOUR);
+    let (t0, _) = window(config, rounds as i64 * step, rng);
+    let members = new_members(m, size, t0, (HOUR, 7 * DAY), rng);
+    let devices: Vec<u32> = (0..rng.random_range(1..=4))
+        .map(|_| m.new_device())
+        .collect();
+    let ips = subnet(m, rng.random_range(1..=3), rng);
+    let hubs = m.hub_ips.clone();
+    let (_, targets) = seller_with_products(m, rng, rounds);
+    let mut t1 = t0;
+    for round in 0..rounds {
+        let start = t0 + round as i64 * step;
+        let product = targets[round % targets.len()];
+        for &buyer in &members {
+            if !rng.random_bool(0.9) {
+                continue;
+            }
+            let time = start + rng.random_range(0..spread.max(1));
+            t1 = t1.max(time);
+            let device = devices[rng.random_range(0..devices.len())];
+            // On harder settings farms hide part of their traffic behind carrier NAT.
+            let ip = if !hubs.is_empty() && !rng.random_bool(knobs.sharing_rate) {
+                hubs[rng.random_range(0..hubs.len())]
+            } else {
+                ips[rng.random_range(0..ips.len())]
+            };
+            m.sessions.push(Session {
+                buyer,
+                device,
+                ip,
+                time,
+            });
+            let (payment, address) = m.own_payment_and_address(buyer);
+            m.order(
+                buyer,
+                product,
+                (time + 60).min(config.end_time - 1),
+                device,
+                ip,
+                payment,
+                address,
+                None,
+            );
+            let seller = m.products[product as usize].0;
+            m.reviews.push(Review {
+                buyer,
+                product,
+                seller,
+                rating: 5,
+                time: (time + rng.random_range(120..HOUR)).min(config.end_time - 1),
+            });
+        }
+    }
+    PlantedRing {
+        id,
+        attack: AttackKind::DeviceFarm,
+        members,
+        seller: None,
+        targets,
+        shared_devices: devices,
+        shared_ips: ips,
+        window: (t0, t1),
+    }
+}
+
+fn coordinated(
+    m: &mut Marketplace,
+    config: &SynthConfig,
+    knobs: &AttackConfig,
+    popular: &Zipf,
+    rng: &mut ChaCha8Rng,
+    id: String,
+    size: usize,
+) -> PlantedRing {
+    let n_targets = rng.random_range(3..=6);
+    let (step, spread) = schedule(config, n_targets, knobs.time_spread_secs, DAY);
+    let (t0, _) = window(config, n_targets as i64 * step, rng);
+    // Aged accounts, bought or farmed long before use.
+    let members = new_members(m, size, t0, (90 * DAY, 720 * DAY), rng);
+    let mut targets: Vec<u32> = (0..n_targets)
+        .map(|_| rng.random_range(0..m.products.len() as u32))
+        .collect();
+    targets.dedup();
+    // Promote with 5 stars, or attack a competitor with 1 star.
+    let rating = if rng.random_bool(0.7) { 5 } else { 1 };
+    // Residential proxies: every member has its own device and IP, shared with nobody.
+    let identities: Vec<(u32, u32)> = members
+        .iter()
+        .map(|_| (m.new_device(), m.new_home_ip(rng)))
+        .collect();
+    let mut t1 = t0;
+    for (i, &product) in targets.iter().enumerate() {
+        let start = t0 + i as i64 * step;
+        for (&buyer, &(device, ip)) in members.iter().zip(&identities) {
+            if !rng.random_bool(0.85) {
+                continue;
+            }
+            let time = start + rng.random_range(0..spread.max(1));
+            t1 = t1.max(time);
+            let seller = m.products[product as usize].0;
+            let rating = if rng.random_bool(knobs.off_script) {
+                m.honest_rating(rng)
+            } else {
+                rating
+            };
+            m.reviews.push(Review {
+                buyer,
+                product,
+                seller,
+                rating,
+                time,
+            });
+            m.sessions.push(Session {
+                buyer,
+                device,
+                ip,
+                time: time - rng.random_range(60..600),
+            });
+        }
+    }
+    for (&buyer, &(device, ip)) in members.iter().zip(&identities) {
+        camouflage(m, config, knobs, popular, buyer, (device, ip), rng);
+    }
+    PlantedRing {
+        id,
+        attack: AttackKind::Coordinated,
+        members,
+        seller: None,
+        targets,
+        shared_devices: Vec::new(),
+        shared_ips: Vec::new(),
+        window: (t0, t1),
+    }
+}
+
+impl Marketplace {
+    /// Records an order at the product's price (or `amount`) with the given identifiers.
+    #[allow(clippy::too_many_arguments)]
+    fn order(
+        &mut self,
+        buyer: u32,
+        product: u32,
+        time: i64,
+        device: u32,
+        ip: u32,
+        payment: u32,
+        address: u32,
+        amount: Option<f32>,
+    ) {
+        let (seller, _, price) = self.products[product as usize];
+        self.orders.push(Order {
+            buyer,
+            product,
+            seller,
+            amount: amount.unwrap_or(price),
+            time,
+            device,
+            ip,
+            payment,
+            address,
+        });
+    }
+}
