@@ -4,6 +4,16 @@
 //! rings whose ground truth goes to `labels` and `_rings.json`.
 //!
 //! The same [`SynthConfig`] (seed included) always gives byte-identical files.
+//!
+//! ```
+//! use ringscope_synth::{AttackKind, Difficulty, SynthConfig, generate};
+//! let config = SynthConfig { fraud_rate: 0.05, ..SynthConfig::for_accounts(1_000, 7) }
+//!     .with_difficulty(Difficulty::Hard);
+//! let market = generate(&config);
+//! let planted = market.buyer_created.len() - market.honest_buyers;
+//! assert!(planted >= 40, "about 5% of 1,000 buyers are in rings: {planted}");
+//! assert!(AttackKind::ALL.iter().all(|k| market.rings.iter().any(|r| r.attack == *k)));
+//! ```
 #![warn(missing_docs)]
 
 mod attacks;
