@@ -78,6 +78,11 @@ impl TableKind {
         }
     }
 
+    /// Required then optional columns: the full header of a table that has everything.
+    pub fn columns(self) -> Vec<&'static str> {
+        [self.required_columns(), self.optional_columns()].concat()
+    }
+
     /// The primary-key column, for tables that have one.
     pub fn primary_key(self) -> Option<&'static str> {
         match self {

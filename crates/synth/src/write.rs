@@ -5,7 +5,7 @@ use crate::SynthError;
 use crate::background::Marketplace;
 use chrono::DateTime;
 use polars::prelude::*;
-use ringscope_ingest::atomic;
+use ringscope_ingest::{TableKind, atomic};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -31,8 +31,8 @@ enum Cell {
 
 /// A table whose rows are rendered on demand, so even 10M-row tables stream to disk.
 struct Table<'a> {
-    name: &'static str,
-    columns: &'static [&'static str],
+    /// The table; `row` yields its cells in [`TableKind::columns`] order.
+    kind: TableKind,
     len: usize,
     row: Box<dyn Fn(usize) -> Vec<Cell> + 'a>,
 }
@@ -115,8 +115,7 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
     let sessions = by_time(m.sessions.iter().map(|s| s.time));
     vec![
         Table {
-            name: "accounts",
-            columns: &["account_id", "created_at", "kind", "country"],
+            kind: TableKind::Accounts,
             len: buyers + m.seller_created.len(),
             row: Box::new({
                 let buyer_order = buyer_order.clone();
@@ -140,8 +139,7 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
             }),
         },
         Table {
-            name: "products",
-            columns: &["product_id", "seller_id", "category", "price"],
+            kind: TableKind::Products,
             len: m.products.len(),
             row: Box::new(|i| {
                 let (s, c, price) = m.products[i];
@@ -154,16 +152,7 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
             }),
         },
         Table {
-            name: "reviews",
-            columns: &[
-                "review_id",
-                "account_id",
-                "product_id",
-                "rating",
-                "created_at",
-                "seller_id",
-                "verified_purchase",
-            ],
+            kind: TableKind::Reviews,
             len: m.reviews.len(),
             row: Box::new(move |i| {
                 let r = &m.reviews[reviews[i] as usize];
@@ -179,19 +168,7 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
             }),
         },
         Table {
-            name: "orders",
-            columns: &[
-                "order_id",
-                "buyer_id",
-                "seller_id",
-                "product_id",
-                "amount",
-                "created_at",
-                "device_id",
-                "ip",
-                "payment_id",
-                "address_id",
-            ],
+            kind: TableKind::Orders,
             len: m.orders.len(),
             row: Box::new(move |i| {
                 let o = &m.orders[orders[i] as usize];
@@ -210,8 +187,7 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
             }),
         },
         Table {
-            name: "sessions",
-            columns: &["account_id", "device_id", "ip", "created_at"],
+            kind: TableKind::Sessions,
             len: m.sessions.len(),
             row: Box::new(move |i| {
                 let s = &m.sessions[sessions[i] as usize];
@@ -224,8 +200,7 @@ fn tables(m: &Marketplace) -> Vec<Table<'_>> {
             }),
         },
         Table {
-            name: "labels",
-            columns: &["account_id", "label", "ring_id", "source"],
+            kind: TableKind::Labels,
             len: buyers,
             row: Box::new(move |i| {
                 let b = buyer_order[i];
@@ -280,11 +255,11 @@ pub fn write_tables(m: &Marketplace, dir: &Path, format: OutputFormat) -> Result
     for table in tables(m) {
         match format {
             OutputFormat::Csv => {
-                let path = staged.path().join(format!("{}.csv", table.name));
+                let path = staged.path().join(format!("{}.csv", table.kind.name()));
                 write_csv(&table, &path).map_err(|e| err(&path, e.to_string()))?;
             }
             OutputFormat::Parquet => {
-                let path = staged.path().join(format!("{}.parquet", table.name));
+                let path = staged.path().join(format!("{}.parquet", table.kind.name()));
                 write_parquet(table, &path).map_err(|e| err(&path, e.to_string()))?;
             }
         }
@@ -294,7 +269,7 @@ pub fn write_tables(m: &Marketplace, dir: &Path, format: OutputFormat) -> Result
 
 fn write_csv(table: &Table, path: &Path) -> std::io::Result<()> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    writeln!(w, "{}", table.columns.join(","))?;
+    writeln!(w, "{}", table.kind.columns().join(","))?;
     for i in 0..table.len {
         for (j, cell) in (table.row)(i).iter().enumerate() {
             if j > 0 {
@@ -326,7 +301,8 @@ fn write_parquet(table: Table<'_>, path: &Path) -> PolarsResult<()> {
     } else {
         Vec::new()
     };
-    let mut builders: Vec<Builder> = (0..table.columns.len())
+    let columns = table.kind.columns();
+    let mut builders: Vec<Builder> = (0..columns.len())
         .map(|j| match first.get(j) {
             Some(Cell::Int(_)) | Some(Cell::Time(_)) => Builder::Int(Vec::with_capacity(table.len)),
             Some(Cell::Real(_)) => Builder::Real(Vec::with_capacity(table.len)),
@@ -343,8 +319,7 @@ fn write_parquet(table: Table<'_>, path: &Path) -> PolarsResult<()> {
             }
         }
     }
-    let columns = table
-        .columns
+    let columns = columns
         .iter()
         .zip(builders)
         .map(|(&name, b)| match b {
