@@ -233,3 +233,35 @@ fn synth_build_and_inspect_round_trip_through_parquet() {
         Some(66)
     );
 }
+
+#[test]
+fn committed_sample_is_what_the_documented_synth_command_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The command in graphs/README.md.
+    let o = ringscope(
+        &[
+            "synth",
+            "--out",
+            "sample",
+            "--accounts",
+            "4000",
+            "--fraud-rate",
+            "0.04",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut names: Vec<_> = fs::read_dir(repo_sample())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 7, "{names:?}");
+    for name in names {
+        let committed = fs::read(repo_sample().join(&name)).unwrap();
+        assert!(
+            committed == fs::read(tmp.path().join("sample").join(&name)).unwrap(),
+            "{name:?} differs from a fresh generation"
+        );
+    }
+}

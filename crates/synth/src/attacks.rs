@@ -32,15 +32,31 @@ pub struct PlantedRing {
 }
 
 /// Appends every planted ring of `config` to `m`, drawing members as new buyers.
+/// What every attack needs: the marketplace to extend, the knobs, the one random stream, and
+/// the popularity law that camouflage draws from.
+struct Planter<'a> {
+    m: &'a mut Marketplace,
+    config: &'a SynthConfig,
+    rng: &'a mut ChaCha8Rng,
+    popular: Zipf,
+}
+
+/// Appends every planted ring of `config` to `m`, drawing members as new buyers.
 pub fn plant(m: &mut Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) {
     let fraud_total = (config.fraud_rate * config.accounts as f64).round() as usize;
+    let shares: f64 = AttackKind::ALL
+        .iter()
+        .map(|k| config.attack(*k).share)
+        .sum();
     let popular = Zipf::new(config.products, 1.1);
+    let mut p = Planter {
+        m,
+        config,
+        rng,
+        popular,
+    };
     for kind in AttackKind::ALL {
         let knobs = config.attack(kind);
-        let shares: f64 = AttackKind::ALL
-            .iter()
-            .map(|k| config.attack(*k).share)
-            .sum();
         let target = if shares > 0.0 {
             (fraud_total as f64 * knobs.share / shares).round() as usize
         } else {
@@ -50,7 +66,8 @@ pub fn plant(m: &mut Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) {
         // the minimum ring size.
         let (mut planted, mut rings) = (0, 0);
         while planted < target {
-            let size = rng
+            let size = p
+                .rng
                 .random_range(knobs.min_size..=knobs.max_size)
                 .min(target - planted)
                 .max(knobs.min_size);
@@ -58,12 +75,12 @@ pub fn plant(m: &mut Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) {
             rings += 1;
             let id = format!("{}-{rings:04}", kind.name());
             let ring = match kind {
-                AttackKind::FakeReview => fake_review(m, config, knobs, &popular, rng, id, size),
-                AttackKind::Brushing => brushing(m, config, knobs, rng, id, size),
-                AttackKind::DeviceFarm => device_farm(m, config, knobs, rng, id, size),
-                AttackKind::Coordinated => coordinated(m, config, knobs, &popular, rng, id, size),
+                AttackKind::FakeReview => fake_review(&mut p, knobs, id, size),
+                AttackKind::Brushing => brushing(&mut p, knobs, id, size),
+                AttackKind::DeviceFarm => device_farm(&mut p, knobs, id, size),
+                AttackKind::Coordinated => coordinated(&mut p, knobs, id, size),
             };
-            m.rings.push(ring);
+            p.m.rings.push(ring);
         }
     }
 }
@@ -161,15 +178,8 @@ fn shared_or_own(rng: &mut ChaCha8Rng, rate: f64, pool: &[u32], own: u32) -> u32
     }
 }
 
-fn fake_review(
-    m: &mut Marketplace,
-    config: &SynthConfig,
-    knobs: &AttackConfig,
-    popular: &Zipf,
-    rng: &mut ChaCha8Rng,
-    id: String,
-    size: usize,
-) -> PlantedRing {
+fn fake_review(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> PlantedRing {
+    let (m, config, rng, popular) = (&mut *p.m, p.config, &mut *p.rng, &p.popular);
     let (t0, t1) = window(config, knobs.time_spread_secs, rng);
     let members = new_members(m, size, t0, (7 * DAY, 120 * DAY), rng);
     let n_targets = rng.random_range(1..=3);
@@ -222,14 +232,8 @@ fn fake_review(
     }
 }
 
-fn brushing(
-    m: &mut Marketplace,
-    config: &SynthConfig,
-    knobs: &AttackConfig,
-    rng: &mut ChaCha8Rng,
-    id: String,
-    size: usize,
-) -> PlantedRing {
+fn brushing(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> PlantedRing {
+    let (m, config, rng) = (&mut *p.m, p.config, &mut *p.rng);
     let (t0, t1) = window(config, knobs.time_spread_secs, rng);
     let members = new_members(m, size, t0, (DAY, 60 * DAY), rng);
     let (seller, targets) = seller_with_products(m, rng, 4);
@@ -288,14 +292,8 @@ fn brushing(
     }
 }
 
-fn device_farm(
-    m: &mut Marketplace,
-    config: &SynthConfig,
-    knobs: &AttackConfig,
-    rng: &mut ChaCha8Rng,
-    id: String,
-    size: usize,
-) -> PlantedRing {
+fn device_farm(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> PlantedRing {
+    let (m, config, rng) = (&mut *p.m, p.config, &mut *p.rng);
     let rounds = rng.random_range(3..=6);
     let (step, spread) = schedule(config, rounds, knobs.time_spread_secs, 12 * HOUR);
     let (t0, _) = window(config, rounds as i64 * step, rng);
@@ -362,15 +360,8 @@ fn device_farm(
     }
 }
 
-fn coordinated(
-    m: &mut Marketplace,
-    config: &SynthConfig,
-    knobs: &AttackConfig,
-    popular: &Zipf,
-    rng: &mut ChaCha8Rng,
-    id: String,
-    size: usize,
-) -> PlantedRing {
+fn coordinated(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> PlantedRing {
+    let (m, config, rng, popular) = (&mut *p.m, p.config, &mut *p.rng, &p.popular);
     let n_targets = rng.random_range(3..=6);
     let (step, spread) = schedule(config, n_targets, knobs.time_spread_secs, DAY);
     let (t0, _) = window(config, n_targets as i64 * step, rng);
