@@ -232,7 +232,7 @@ pub(crate) fn read_frame(table: TableKind, path: &Path, format: Format) -> Resul
                 .with_missing_is_null(true)
                 .finish()
                 .and_then(|lf| lf.collect())
-                .map_err(|e| not_a_table(&format!("malformed CSV: {e}")))?
+                .map_err(|e| not_a_table(&format!("malformed CSV: {}", diagnose_csv(path, &e))))?
         }
         Format::Parquet => {
             let mut tail = [0u8; 4];
@@ -254,6 +254,36 @@ pub(crate) fn read_frame(table: TableKind, path: &Path, format: Format) -> Resul
     let mut df = df;
     df.rechunk_mut();
     frame_from(table, path, df)
+}
+
+/// Says where a CSV that polars refused goes wrong, by re-reading it with a strict record
+/// reader: polars' own message names no line and suggests options of its Python API.
+fn diagnose_csv(path: &Path, polars_error: &PolarsError) -> String {
+    let first_line = || {
+        polars_error
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let Ok(mut reader) = csv::ReaderBuilder::new().has_headers(true).from_path(path) else {
+        return first_line();
+    };
+    for record in reader.records() {
+        let Err(e) = record else { continue };
+        let line = e.position().map_or(0, |p| p.line());
+        return match e.kind() {
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => {
+                format!("line {line} has {len} fields, the header has {expected_len}")
+            }
+            csv::ErrorKind::Utf8 { .. } => format!("line {line} is not valid UTF-8"),
+            _ => format!("line {line}: {e}"),
+        };
+    }
+    first_line()
 }
 
 fn frame_from(table: TableKind, path: &Path, df: DataFrame) -> Result<Frame> {

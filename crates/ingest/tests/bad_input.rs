@@ -558,3 +558,22 @@ fn rejects_report_has_one_quoted_line_per_rejected_row() {
         Some("null_id")
     );
 }
+
+#[test]
+fn malformed_csv_names_the_offending_line() {
+    let dir = dir_with(&[(
+        "reviews.csv",
+        "review_id,account_id,product_id\nr1,a1,p1\nr2,a2,p2,EXTRA,MORE\n",
+    )]);
+    let err = ingest_dir(dir.path()).unwrap_err();
+    assert!(matches!(err, IngestError::NotATable { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("reviews.csv") && msg.contains("line 3 has 5 fields, the header has 3"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("truncate_ragged_lines"),
+        "no advice for another API: {msg}"
+    );
+}
