@@ -265,3 +265,189 @@ fn committed_sample_is_what_the_documented_synth_command_writes() {
         );
     }
 }
+
+fn scores_csv(path: &Path) -> Vec<(String, f32, i8)> {
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("kind,id,score,flagged,label"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[1].to_string(),
+                f[2].parse().unwrap(),
+                f[4].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// AUROC by pair counting, independent of the crate's implementation.
+fn pairwise_auroc(rows: &[(String, f32, i8)]) -> f64 {
+    let pos: Vec<f32> = rows.iter().filter(|r| r.2 == 1).map(|r| r.1).collect();
+    let neg: Vec<f32> = rows.iter().filter(|r| r.2 == 0).map(|r| r.1).collect();
+    let wins: f64 = pos
+        .iter()
+        .flat_map(|p| {
+            neg.iter().map(move |n| {
+                if p > n {
+                    1.0
+                } else if p == n {
+                    0.5
+                } else {
+                    0.0
+                }
+            })
+        })
+        .sum();
+    wins / (pos.len() * neg.len()) as f64
+}
+
+#[test]
+fn run_scores_every_account_with_the_shipped_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ringscope(&["run"], tmp.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = scores_csv(&tmp.path().join("out/sample/scores.csv"));
+    let graph = ringscope_graph::store::load(&tmp.path().join("out/sample/graph")).unwrap();
+    let (_, accounts) = graph.node_set("account").unwrap();
+    assert_eq!(rows.len(), accounts.len(), "one row per account");
+    assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r.1)));
+    assert!(
+        rows.windows(2).all(|w| w[0].1 >= w[1].1),
+        "highest score first"
+    );
+    let auroc = pairwise_auroc(&rows);
+    assert!(
+        auroc > 0.9,
+        "the default checkpoint separates the sample's planted rings: AUROC {auroc}"
+    );
+    assert!(
+        text(&out.stdout).contains("scores:"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn train_then_score_and_every_checkpoint_problem_has_its_exit_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = repo_sample();
+    let sample = sample.to_str().unwrap();
+    write_files(
+        tmp.path(),
+        &[
+            (
+                "sage.toml",
+                "model = \"sage\"\nhidden = 16\n[train]\nepochs = 15\n",
+            ),
+            ("bad.toml", "model = \"sage\"\nhiden = 16\n"),
+        ],
+    );
+    let out = ringscope(
+        &[
+            "train",
+            "--graph",
+            sample,
+            "--config",
+            "sage.toml",
+            "--out",
+            "ckpt",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("ckpt/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["model"]["model"], "sage");
+    assert_eq!(
+        manifest["features"].as_array().unwrap().len(),
+        manifest["normalisation"]["mean"].as_array().unwrap().len()
+    );
+    assert!(manifest["history"].as_array().unwrap().len() <= 15);
+
+    let out = ringscope(
+        &[
+            "score",
+            "--graph",
+            sample,
+            "--checkpoint",
+            "ckpt",
+            "--out",
+            "scores.csv",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = scores_csv(&tmp.path().join("scores.csv"));
+    assert!(
+        pairwise_auroc(&rows) > 0.8,
+        "15 epochs of SAGE already rank planted accounts high"
+    );
+
+    let code = |args: &[&str]| {
+        let out = ringscope(args, tmp.path());
+        (out.status.code().unwrap(), text(&out.stderr))
+    };
+    let (c, e) = code(&[
+        "train", "--graph", sample, "--config", "bad.toml", "--out", "x",
+    ]);
+    assert_eq!(c, 78, "{e}");
+    assert!(
+        e.contains("bad.toml") && e.contains("unknown key 'hiden'"),
+        "{e}"
+    );
+    let (c, e) = code(&[
+        "score",
+        "--graph",
+        sample,
+        "--checkpoint",
+        "nowhere",
+        "--out",
+        "s.csv",
+    ]);
+    assert_eq!(c, 66, "{e}");
+    assert!(e.contains("nowhere"), "{e}");
+
+    // A homogeneous dataset has other features and relations than the marketplace model.
+    write_files(
+        &tmp.path().join("tiny"),
+        &[
+            ("meta.json", "{\"name\": \"tiny\"}"),
+            ("nodes.csv", "id,label,f0\n0,0,1.0\n1,1,2.0\n2,0,0.5\n"),
+            ("edges_homo.csv", "src,dst\n0,1\n1,2\n"),
+        ],
+    );
+    let (c, e) = code(&[
+        "score",
+        "--graph",
+        "tiny",
+        "--checkpoint",
+        "ckpt",
+        "--out",
+        "s.csv",
+    ]);
+    assert_eq!(c, 65, "{e}");
+    assert!(e.contains("does not match this graph"), "{e}");
+
+    let weights = tmp.path().join("ckpt/model.bpk");
+    let mut bytes = fs::read(&weights).unwrap();
+    bytes.truncate(bytes.len() - 100);
+    fs::write(&weights, bytes).unwrap();
+    let (c, e) = code(&[
+        "score",
+        "--graph",
+        sample,
+        "--checkpoint",
+        "ckpt",
+        "--out",
+        "s.csv",
+    ]);
+    assert_eq!(c, 65, "{e}");
+    assert!(e.contains("model.bpk") && e.contains("truncated"), "{e}");
+    assert!(
+        !tmp.path().join("s.csv").exists(),
+        "no output from a failed run"
+    );
+}

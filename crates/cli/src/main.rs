@@ -2,6 +2,7 @@
 //! it found.
 
 mod exit;
+mod model;
 mod summary;
 
 use anyhow::{Context, Result};
@@ -53,6 +54,16 @@ enum Command {
         after_help = "Examples:\n  ringscope synth --out /tmp/market --accounts 5000\n  ringscope synth --out /tmp/big --events 10000000 --format parquet"
     )]
     Synth(SynthArgs),
+    /// Trains a GNN on a labelled graph and writes a checkpoint.
+    #[command(
+        after_help = "Examples:\n  ringscope train --graph graphs/sample --config checkpoints/default.toml --out checkpoints/default\n  ringscope train --graph ../shared/datasets/tolokers --config sage.toml --out /tmp/tolokers --device wgpu"
+    )]
+    Train(model::TrainArgs),
+    /// Scores the accounts of a graph with a checkpoint and writes them to a CSV file.
+    #[command(
+        after_help = "Example:\n  ringscope score --graph graphs/sample --checkpoint checkpoints/default --out /tmp/scores.csv"
+    )]
+    Score(model::ScoreArgs),
 }
 
 #[derive(Args)]
@@ -63,6 +74,12 @@ struct RunArgs {
     /// Output directory, replaced atomically [default: out/<input directory name>].
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Model checkpoint that scores the accounts.
+    #[arg(long, default_value = "checkpoints/default")]
+    checkpoint: PathBuf,
+    /// Where to run the model.
+    #[arg(long, default_value = "cpu")]
+    device: ringscope_gnn::DeviceChoice,
     #[command(flatten)]
     projection: ProjectionArgs,
 }
@@ -152,6 +169,8 @@ fn main() -> ExitCode {
         Command::Build(args) => build(args),
         Command::Inspect { path } => inspect(&path),
         Command::Synth(args) => synth(args),
+        Command::Train(args) => model::train(args),
+        Command::Score(args) => model::score_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
@@ -179,7 +198,7 @@ fn init_logging(quiet: bool) {
 
 /// `graphs/sample` relative to the working directory, else the copy in this source tree, so
 /// `ringscope run` works from anywhere inside or outside the checkout.
-fn resolve_input(input: &Path) -> PathBuf {
+pub(crate) fn resolve_input(input: &Path) -> PathBuf {
     if input.exists() || input.is_absolute() {
         return input.to_path_buf();
     }
@@ -224,7 +243,11 @@ fn ingest_and_build(
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value).context("serialising JSON")?;
-    std::fs::write(path, text + "\n").map_err(|source| ringscope_ingest::IngestError::Write {
+    write_atomically(path, (text + "\n").as_bytes())
+}
+
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    atomic::write_file(path, bytes).map_err(|source| ringscope_ingest::IngestError::Write {
         path: path.to_path_buf(),
         source,
     })?;
@@ -241,6 +264,9 @@ fn run(args: RunArgs) -> Result<()> {
     let (report, graph) = ingest_and_build(&input, &mut stages)?;
     let projection = project_accounts(&graph, &projection_config);
     stages.done("projection");
+    let scores = model::score(&graph, &resolve_input(&args.checkpoint), args.device)
+        .with_context(|| format!("scoring with {}", args.checkpoint.display()))?;
+    stages.done("score");
 
     let staged =
         atomic::staging_dir(&out).with_context(|| format!("preparing {}", out.display()))?;
@@ -248,6 +274,10 @@ fn run(args: RunArgs) -> Result<()> {
     store::save(&graph, &staged.path().join("graph"))?;
     let hubs_path = staged.path().join("hubs.json");
     write_json(&hubs_path, &(&projection.hubs, &projection.bursts))?;
+    write_atomically(
+        &staged.path().join("scores.csv"),
+        scores.to_csv().as_bytes(),
+    )?;
     stages.done("write");
     let summary = summary::RunSummary {
         version: env!("CARGO_PKG_VERSION"),
@@ -265,8 +295,9 @@ fn run(args: RunArgs) -> Result<()> {
     print!("{}", summary::ingest_text(&report));
     print!("{}", summary::graph_text(&graph));
     print!("{}", summary::projection_text(&projection));
+    print!("{}", summary::scores_text(&scores));
     println!(
-        "outputs in {}: summary.json, rejects.csv ({} rows), hubs.json, graph/",
+        "outputs in {}: scores.csv, summary.json, rejects.csv ({} rows), hubs.json, graph/",
         out.display(),
         report.total_rejected()
     );

@@ -206,3 +206,26 @@ pub fn projection_text(p: &Projection) -> String {
     }
     s
 }
+
+/// The highest-scoring accounts, and how the scores compare with the ground truth if any.
+pub fn scores_text(scores: &crate::model::Scores) -> String {
+    let mut out = String::new();
+    let flagged = scores
+        .rows
+        .iter()
+        .filter(|r| r.2 >= scores.threshold)
+        .count();
+    let _ = writeln!(
+        out,
+        "scores: {} accounts, {flagged} at or above the model's threshold {:.3}",
+        scores.rows.len(),
+        scores.threshold
+    );
+    if let Some(auroc) = scores.auroc() {
+        let _ = writeln!(out, "  AUROC against the labels in the input: {auroc:.4}");
+    }
+    for (kind, id, score, _) in scores.rows.iter().take(5) {
+        let _ = writeln!(out, "  {score:.4}  {kind} {id}");
+    }
+    out
+}

@@ -32,7 +32,9 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
         }
         per_node
     };
-    if !accounts.account.is_empty() {
+    // Attributes exist even when their table is empty, so every marketplace graph has the same
+    // columns (a model's feature list depends on them).
+    {
         let mut created = vec![None; n_accounts];
         let mut kind = vec![None; n_accounts];
         for (i, &a) in accounts.account.iter().enumerate() {
@@ -80,7 +82,7 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
     }
 
     let mut product_set = NodeSet::new(NodeKind::Product.name(), ids.products);
-    if !products.product.is_empty() {
+    {
         let n = product_set.len();
         let mut price = vec![None; n];
         for (&p, &v) in products.product.iter().zip(&products.price) {

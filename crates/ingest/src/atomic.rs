@@ -4,6 +4,26 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory is renamed into
+/// place, so readers see the old file or the whole new one, never part of it.
+pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    io::Write::write_all(tmp.as_file_mut(), bytes)?;
+    // NamedTempFile is created 0600; outputs are meant to be read by others.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// A temporary directory beside `dir`, to be filled and then passed to [`replace_dir`].
 pub fn staging_dir(dir: &Path) -> io::Result<tempfile::TempDir> {
     let parent = dir

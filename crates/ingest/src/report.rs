@@ -3,7 +3,6 @@
 use crate::contract::TableKind;
 use crate::error::{IngestError, Result};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Why a row was rejected.
@@ -114,44 +113,23 @@ impl IngestReport {
     /// Writes `rejects.csv` (header only when nothing was rejected) atomically: a temporary file
     /// in the same directory is renamed into place, so readers never see half a report.
     pub fn write_rejects_csv(&self, path: &Path) -> Result<()> {
-        let err = |source| IngestError::Write {
+        let mut out = String::from("table,file,row,column,value,kind,reason\n");
+        for r in &self.rejects {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                r.table,
+                csv_field(&r.file.to_string_lossy()),
+                r.row,
+                r.column,
+                csv_field(&r.value),
+                r.kind.name(),
+                csv_field(&r.reason)
+            ));
+        }
+        crate::atomic::write_file(path, out.as_bytes()).map_err(|source| IngestError::Write {
             path: path.to_path_buf(),
             source,
-        };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-        {
-            let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-            writeln!(w, "table,file,row,column,value,kind,reason").map_err(err)?;
-            for r in &self.rejects {
-                writeln!(
-                    w,
-                    "{},{},{},{},{},{},{}",
-                    r.table,
-                    csv_field(&r.file.to_string_lossy()),
-                    r.row,
-                    r.column,
-                    csv_field(&r.value),
-                    r.kind.name(),
-                    csv_field(&r.reason)
-                )
-                .map_err(err)?;
-            }
-            w.flush().map_err(err)?;
-        }
-        // NamedTempFile is created 0600; a report is meant to be read by others.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(err)?;
-        }
-        tmp.persist(path).map_err(|e| err(e.error))?;
-        Ok(())
+        })
     }
 }
 

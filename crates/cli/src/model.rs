@@ -1,0 +1,261 @@
+//! `ringscope train` and `ringscope score`, and the scoring stage of `ringscope run`.
+
+use crate::exit::ConfigError;
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ringscope_features::{FeatureOptions, Standardizer};
+use ringscope_gnn::checkpoint::{self, BURN_VERSION, CHECKPOINT_VERSION, Manifest};
+use ringscope_gnn::graph::matrix;
+use ringscope_gnn::{DeviceChoice, ModelInput, TrainData, device, predict};
+use ringscope_graph::{HeteroGraph, SCHEMA_VERSION};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// The model file `train` uses when none is given: the relation-aware layer, which keeps the
+/// marketplace's device, IP, payment and review relations apart.
+const DEFAULT_MODEL: &str = "model = \"rgcn\"\nskip = true\nlayer_norm = true\n";
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Events directory, graph store or labelled dataset directory.
+    #[arg(long, default_value = "graphs/sample")]
+    pub graph: PathBuf,
+    /// Model file (TOML): `model = "sage"` and optional `[train]` settings.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Checkpoint directory to write (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where to train.
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+    /// Overrides `[train] epochs`.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Overrides `[train] seed` (also seeds the train/validation/test split).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Args)]
+pub struct ScoreArgs {
+    /// Events directory, graph store or labelled dataset directory.
+    #[arg(long, default_value = "graphs/sample")]
+    pub graph: PathBuf,
+    /// Checkpoint directory.
+    #[arg(long, default_value = "checkpoints/default")]
+    pub checkpoint: PathBuf,
+    /// CSV file to write (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where to run the model.
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+}
+
+/// Node scores of the labelled node kinds, highest first.
+pub struct Scores {
+    /// `(node kind, id, score, ground-truth label)`.
+    pub rows: Vec<(String, String, f32, i8)>,
+    /// The checkpoint's decision threshold.
+    pub threshold: f32,
+}
+
+impl Scores {
+    /// CSV with a header: `kind,id,score,flagged,label`.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("kind,id,score,flagged,label\n");
+        for (kind, id, score, label) in &self.rows {
+            let flagged = u8::from(*score >= self.threshold);
+            let id = ringscope_ingest::csv_field(id);
+            out.push_str(&format!("{kind},{id},{score:.6},{flagged},{label}\n"));
+        }
+        out
+    }
+
+    /// AUROC against the ground truth, where there are both classes.
+    pub fn auroc(&self) -> Option<f64> {
+        let labelled: Vec<_> = self.rows.iter().filter(|r| r.3 >= 0).collect();
+        let scores: Vec<f32> = labelled.iter().map(|r| r.2).collect();
+        let labels: Vec<bool> = labelled.iter().map(|r| r.3 == 1).collect();
+        ringscope_gnn::metrics::auroc(&scores, &labels)
+    }
+}
+
+/// A graph store or dataset directory (has `meta.json`), else an events directory to ingest.
+pub fn load_graph(path: &Path) -> Result<HeteroGraph> {
+    if path.join("meta.json").is_file() {
+        ringscope_graph::store::load(path).with_context(|| format!("loading {}", path.display()))
+    } else {
+        let ingested = ringscope_ingest::ingest_dir(path)
+            .with_context(|| format!("ingesting {}", path.display()))?;
+        let name = path
+            .file_name()
+            .map_or("graph".into(), |n| n.to_string_lossy().into_owned());
+        ringscope_graph::build_marketplace(&name, ingested.batch).context("building the graph")
+    }
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    let graph = load_graph(&crate::resolve_input(&args.graph))?;
+    let input = ModelInput::new(&graph, FeatureOptions::default());
+    let normalisation = Standardizer::fit(&input.features);
+    let mut features = input.features.clone();
+    normalisation.apply(&mut features);
+
+    let (text, file) = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+            (text, Some(path.as_path()))
+        }
+        None => (DEFAULT_MODEL.to_string(), None),
+    };
+    let relations = input.edges.relations.len().max(1);
+    let (model_config, mut train_config) =
+        ringscope_gnn::config::from_toml(&text, file, features.cols(), relations)?;
+    if let Some(epochs) = args.epochs {
+        train_config.epochs = epochs;
+    }
+    if let Some(seed) = args.seed {
+        train_config.seed = seed;
+    }
+    let split = input.stratified_split(0.6, 0.2, train_config.seed);
+    if split.train.iter().all(|&i| input.labels[i as usize] == 0) || split.val.is_empty() {
+        return Err(ConfigError(format!(
+            "{} has too few labelled nodes of each class to train on",
+            args.graph.display()
+        ))
+        .into());
+    }
+    let device = device::open(args.device)?;
+    let data = TrainData {
+        edges: &input.edges,
+        x: &features.values,
+        labels: &input.labels,
+        split: &split,
+    };
+    tracing::info!(model = %model_config.model, nodes = input.edges.num_nodes, features = features.cols(), relations, train = split.train.len(), device = %args.device, "training");
+
+    let progress = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(train_config.epochs as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed}<{eta}]")
+                .expect("valid template"),
+        );
+        bar
+    });
+    let trained =
+        ringscope_gnn::train(
+            &model_config,
+            &train_config,
+            data,
+            &device,
+            None,
+            |e| match &progress {
+                Some(bar) => {
+                    bar.set_message(format!("loss {:.4} val AUPRC {:.4}", e.loss, e.val_auprc));
+                    bar.inc(1);
+                }
+                None => tracing::info!(
+                    epoch = e.epoch,
+                    loss = e.loss,
+                    val_auprc = e.val_auprc,
+                    secs = e.train_seconds,
+                    "epoch"
+                ),
+            },
+        );
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let manifest = Manifest {
+        checkpoint_version: CHECKPOINT_VERSION,
+        model: model_config,
+        train: train_config,
+        features: features.names.clone(),
+        normalisation,
+        schema_version: SCHEMA_VERSION,
+        relations: input.edges.relation_names(),
+        add_reverse: input.add_reverse,
+        data_hash: data.hash(),
+        threshold: trained.threshold,
+        best_epoch: trained.best_epoch,
+        val: trained.val,
+        test: trained.test,
+        history: trained.history.clone(),
+        ringscope_version: env!("CARGO_PKG_VERSION").into(),
+        burn_version: BURN_VERSION.into(),
+        weights_bytes: 0,
+        weights_sha256: String::new(),
+    };
+    checkpoint::save(&args.out, &trained.model, manifest)?;
+    println!(
+        "best epoch {} of {}: validation AUROC {:.4} AUPRC {:.4}; test AUROC {:.4} AUPRC {:.4} macro-F1 {:.4} recall@k {:.4}",
+        trained.best_epoch,
+        trained.history.len(),
+        trained.val.auroc,
+        trained.val.auprc,
+        trained.test.auroc,
+        trained.test.auprc,
+        trained.test.macro_f1,
+        trained.test.recall_at_k
+    );
+    println!("checkpoint written to {}", args.out.display());
+    Ok(())
+}
+
+/// Scores every node of the labelled kinds of `graph` with the checkpoint in `dir`.
+pub fn score(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Scores> {
+    let device = device::open(choice)?;
+    let checkpoint = checkpoint::load(dir, &device)?;
+    let manifest = &checkpoint.manifest;
+    let input = ModelInput::new(graph, FeatureOptions::default());
+    manifest.check_graph(
+        dir,
+        SCHEMA_VERSION,
+        &input.edges.relation_names(),
+        &input.features.names,
+    )?;
+    let mut features = input.features;
+    manifest.normalisation.apply(&mut features);
+    let (rows, cols) = (features.rows, features.cols());
+    let x = matrix(features.values, rows, cols, &device);
+    let all = predict(&checkpoint.model, x, &input.edges.to_device(&device));
+    let mut rows = Vec::new();
+    for (set, &offset) in graph.node_sets().iter().zip(&input.offsets) {
+        let Some(labels) = &set.labels else { continue };
+        for (i, &label) in labels.iter().enumerate() {
+            rows.push((
+                set.kind.clone(),
+                set.ids.resolve(i as u32).to_string(),
+                all[offset + i],
+                label,
+            ));
+        }
+    }
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+    Ok(Scores {
+        rows,
+        threshold: manifest.threshold,
+    })
+}
+
+pub fn score_cmd(args: ScoreArgs) -> Result<()> {
+    let graph = load_graph(&crate::resolve_input(&args.graph))?;
+    let scores = score(&graph, &crate::resolve_input(&args.checkpoint), args.device)?;
+    crate::write_atomically(&args.out, scores.to_csv().as_bytes())?;
+    let flagged = scores
+        .rows
+        .iter()
+        .filter(|r| r.2 >= scores.threshold)
+        .count();
+    println!(
+        "scored {} nodes, {flagged} at or above the threshold {:.3}; written to {}",
+        scores.rows.len(),
+        scores.threshold,
+        args.out.display()
+    );
+    Ok(())
+}

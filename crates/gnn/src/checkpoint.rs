@@ -1,0 +1,232 @@
+//! A checkpoint is a directory: `model.bpk` (the weights, burnpack format) and `manifest.json`
+//! (everything needed to apply them to a graph correctly, and to know where they came from).
+//!
+//! Loading checks the manifest's version, the weights' size and SHA-256, and that every tensor
+//! the model needs is present with the right shape, so a corrupt or truncated checkpoint is an
+//! error, never a panic or a half-initialised model. [`Manifest::check_graph`] refuses a graph
+//! whose schema version, relations or feature columns differ from those the model was trained on.
+
+use crate::error::{GnnError, Result};
+use crate::model::{Gnn, GnnConfig};
+use crate::train::{Epoch, Metrics, TrainConfig};
+use burn::prelude::*;
+use burn::store::{BurnpackStore, ModuleSnapshot};
+use ringscope_features::Standardizer;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Version of the checkpoint layout; bumped when the manifest or weight naming changes.
+pub const CHECKPOINT_VERSION: u32 = 1;
+/// The burn release the weights were written with (the workspace pins it exactly).
+pub const BURN_VERSION: &str = "0.22.1";
+const WEIGHTS: &str = "model.bpk";
+const MANIFEST: &str = "manifest.json";
+
+/// Everything a checkpoint records besides the weights.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    /// [`CHECKPOINT_VERSION`] of the writer.
+    pub checkpoint_version: u32,
+    /// The architecture.
+    pub model: GnnConfig,
+    /// How it was trained.
+    pub train: TrainConfig,
+    /// Input feature columns, in order.
+    pub features: Vec<String>,
+    /// Normalisation fitted on the training graph, applied again at scoring time.
+    pub normalisation: Standardizer,
+    /// Graph schema version of the training graph.
+    pub schema_version: u32,
+    /// Relations the model reads, in layer order (reverses included).
+    pub relations: Vec<String>,
+    /// Whether reverse relations were added when laying out the graph.
+    pub add_reverse: bool,
+    /// SHA-256 of the training data (edges, features, labels and split).
+    pub data_hash: String,
+    /// Fraud-probability threshold chosen on validation.
+    pub threshold: f32,
+    /// Epoch whose weights these are.
+    pub best_epoch: usize,
+    /// Validation metrics at that epoch.
+    pub val: Metrics,
+    /// Test metrics of the same weights and threshold.
+    pub test: Metrics,
+    /// Training curve.
+    pub history: Vec<Epoch>,
+    /// ringscope version of the writer.
+    pub ringscope_version: String,
+    /// burn version of the writer.
+    pub burn_version: String,
+    /// Size in bytes of `model.bpk`.
+    pub weights_bytes: u64,
+    /// SHA-256 of `model.bpk`.
+    pub weights_sha256: String,
+}
+
+impl Manifest {
+    /// Refuses a graph the model was not trained for: another schema version, other relations,
+    /// or other feature columns (by name and order, which also fixes their count).
+    pub fn check_graph(
+        &self,
+        path: &Path,
+        schema_version: u32,
+        relations: &[String],
+        features: &[String],
+    ) -> Result<()> {
+        let mismatch = |message: String| {
+            Err(GnnError::Mismatch {
+                path: path.join(MANIFEST),
+                message,
+            })
+        };
+        if schema_version != self.schema_version {
+            return mismatch(format!(
+                "graph schema version {schema_version}, model trained on {}",
+                self.schema_version
+            ));
+        }
+        if relations != self.relations.as_slice() {
+            return mismatch(format!(
+                "graph relations [{}], model trained on [{}]",
+                relations.join(", "),
+                self.relations.join(", ")
+            ));
+        }
+        if features != self.features.as_slice() {
+            let first = features
+                .iter()
+                .zip(&self.features)
+                .position(|(a, b)| a != b);
+            let detail = match first {
+                Some(i) => format!(
+                    "column {i} is '{}' where the model expects '{}'",
+                    features[i], self.features[i]
+                ),
+                None => "one list is a prefix of the other".into(),
+            };
+            return mismatch(format!(
+                "{} feature columns, model trained on {}; {detail}",
+                features.len(),
+                self.features.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A loaded checkpoint.
+#[derive(Debug)]
+pub struct Checkpoint {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The model, on the device it was loaded to.
+    pub model: Gnn,
+}
+
+/// Hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes `model` and `manifest` to `dir`, replacing any checkpoint there atomically. The
+/// manifest's weight size and hash are filled in here.
+pub fn save(dir: &Path, model: &Gnn, mut manifest: Manifest) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GnnError::Io { path, source }
+    };
+    let staged = ringscope_ingest::atomic::staging_dir(dir).map_err(io(dir))?;
+    let weights_path = staged.path().join(WEIGHTS);
+    let mut store = BurnpackStore::from_file(&weights_path)
+        .overwrite(true)
+        .auto_extension(false);
+    model
+        .save_into(&mut store)
+        .map_err(|e| GnnError::Checkpoint {
+            path: weights_path.clone(),
+            message: format!("cannot write weights: {e}"),
+        })?;
+    let weights = fs::read(&weights_path).map_err(io(&weights_path))?;
+    manifest.weights_bytes = weights.len() as u64;
+    manifest.weights_sha256 = sha256_hex(&weights);
+    manifest.checkpoint_version = CHECKPOINT_VERSION;
+    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
+    let manifest_path = staged.path().join(MANIFEST);
+    fs::write(&manifest_path, json + "\n").map_err(io(&manifest_path))?;
+    ringscope_ingest::atomic::replace_dir(staged, dir).map_err(io(dir))
+}
+
+/// Reads and checks `dir/manifest.json`, without loading weights.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST);
+    let bad = |message: String| GnnError::Checkpoint {
+        path: path.clone(),
+        message,
+    };
+    let text = fs::read_to_string(&path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let version = value.get("checkpoint_version").and_then(|v| v.as_u64());
+    if version != Some(u64::from(CHECKPOINT_VERSION)) {
+        let found = version.map_or("none".to_string(), |v| v.to_string());
+        return Err(bad(format!(
+            "checkpoint version {found}, this build reads version {CHECKPOINT_VERSION}"
+        )));
+    }
+    let manifest: Manifest =
+        serde_json::from_value(value).map_err(|e| bad(format!("malformed manifest: {e}")))?;
+    manifest
+        .model
+        .validate()
+        .map_err(|e| bad(format!("model config: {e}")))?;
+    Ok(manifest)
+}
+
+/// Loads the checkpoint in `dir` onto `device` (either backend; add `.autodiff()` to resume
+/// training).
+pub fn load(dir: &Path, device: &Device) -> Result<Checkpoint> {
+    let manifest = read_manifest(dir)?;
+    let path = dir.join(WEIGHTS);
+    let bad = |message: String| GnnError::Checkpoint {
+        path: path.clone(),
+        message,
+    };
+    let bytes = fs::read(&path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 != manifest.weights_bytes {
+        return Err(bad(format!(
+            "{} bytes, the manifest says {} (truncated or replaced)",
+            bytes.len(),
+            manifest.weights_bytes
+        )));
+    }
+    if sha256_hex(&bytes) != manifest.weights_sha256 {
+        return Err(bad(
+            "contents do not match the manifest's SHA-256 (corrupt)".into(),
+        ));
+    }
+    let mut model = manifest.model.init(device);
+    let mut store =
+        BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes))).validate(true);
+    let applied = model
+        .load_from(&mut store)
+        .map_err(|e| bad(format!("unreadable weights: {e}")))?;
+    if !applied.errors.is_empty() || !applied.missing.is_empty() || !applied.unused.is_empty() {
+        return Err(bad(format!(
+            "weights do not fit the model config: {} missing, {} unused, errors: {:?}",
+            applied.missing.len(),
+            applied.unused.len(),
+            applied.errors
+        )));
+    }
+    Ok(Checkpoint {
+        dir: dir.to_path_buf(),
+        manifest,
+        model,
+    })
+}

@@ -1,0 +1,87 @@
+//! Graph convolution layers, one per file. Adding a layer: write `<name>_conv.rs` with a burn
+//! `Module` + `Config` that implements [`GraphConv`], then add one line to `registry!` below.
+
+mod bwgnn_conv;
+mod gat_conv;
+mod gcn_conv;
+mod rgcn_conv;
+mod sage_conv;
+
+pub use bwgnn_conv::{BwgnnConv, BwgnnConvConfig, beta_wavelet_coefficients};
+pub use gat_conv::{GatConv, GatConvConfig};
+pub use gcn_conv::{GcnConv, GcnConvConfig};
+pub use rgcn_conv::{RgcnConv, RgcnConvConfig};
+pub use sage_conv::{SageConv, SageConvConfig};
+
+use crate::graph::GraphTensors;
+use crate::mp::Aggregation;
+use burn::prelude::*;
+
+/// What a layer is told when a model builds it.
+#[derive(Clone, Debug)]
+pub struct LayerSpec {
+    /// Input feature size.
+    pub d_input: usize,
+    /// Output feature size the model expects.
+    pub d_output: usize,
+    /// Attention heads (for attention layers; `d_output` is divisible by it).
+    pub heads: usize,
+    /// Neighbour aggregation (for layers that have a choice).
+    pub aggregation: Aggregation,
+    /// Relations, reverses included (for relation-aware layers).
+    pub relations: usize,
+}
+
+/// A layer a model can stack: built from a [`LayerSpec`], run on a whole [`GraphTensors`].
+pub trait GraphConv: Module + Sized {
+    /// The name used in configs (`model = "sage"`).
+    const NAME: &'static str;
+    /// Builds the layer.
+    fn from_spec(spec: &LayerSpec, device: &Device) -> Self;
+    /// # Shapes
+    /// - `x`: `[num_nodes, spec.d_input]` → `[num_nodes, spec.d_output]`
+    fn forward_graph(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2>;
+}
+
+macro_rules! registry {
+    ($($variant:ident => $layer:ty),* $(,)?) => {
+        /// Any registered layer.
+        #[derive(Module, Debug)]
+        pub enum Conv {
+            $(
+                #[doc = concat!("[`", stringify!($layer), "`]")]
+                $variant($layer),
+            )*
+        }
+
+        impl Conv {
+            /// Names of every registered layer.
+            pub const NAMES: &'static [&'static str] = &[$(<$layer as GraphConv>::NAME),*];
+
+            /// The layer called `name`, or `None` if no layer has that name.
+            pub fn new(name: &str, spec: &LayerSpec, device: &Device) -> Option<Self> {
+                $(
+                    if name == <$layer as GraphConv>::NAME {
+                        return Some(Conv::$variant(<$layer as GraphConv>::from_spec(spec, device)));
+                    }
+                )*
+                None
+            }
+
+            /// Runs the layer.
+            pub fn forward(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
+                match self {
+                    $(Conv::$variant(layer) => layer.forward_graph(x, graph),)*
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    Gcn => GcnConv,
+    Sage => SageConv,
+    Gat => GatConv,
+    Rgcn => RgcnConv,
+    Bwgnn => BwgnnConv,
+}

@@ -1,0 +1,156 @@
+//! A [`HeteroGraph`] laid out for message passing: [`GraphEdges`] on the host, [`GraphTensors`]
+//! on a device.
+
+use crate::mp::EdgeIndex;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use ringscope_graph::HeteroGraph;
+
+/// Benchmark datasets ship a precomputed homogeneous view under this relation name; it is the
+/// homogeneous layers' graph, and relation-aware layers skip it (as the PyG harness does).
+pub const HOMOGENEOUS_RELATION: &str = "homo";
+
+/// One relation's edges in the global index space.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RelationEdges {
+    /// Relation name (`rev_<name>` for a reverse).
+    pub name: String,
+    /// Source node of each edge.
+    pub src: Vec<u32>,
+    /// Destination node of each edge.
+    pub dst: Vec<u32>,
+}
+
+/// The edges a model sees, on the host. Every node set is laid out in one index space (node set
+/// after node set), so homogeneous layers see one graph and relation-aware layers see each
+/// relation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GraphEdges {
+    /// Total nodes.
+    pub num_nodes: usize,
+    /// The relations relation-aware layers use: each relation, then each reverse.
+    pub relations: Vec<RelationEdges>,
+    /// The homogeneous view, when the source provides one (otherwise the union of `relations`).
+    pub homogeneous: Option<RelationEdges>,
+}
+
+impl GraphEdges {
+    /// Lays out `graph`. With `add_reverse`, messages also flow dst → src, which the bipartite
+    /// marketplace relations need; graphs stored symmetric do not.
+    pub fn new(graph: &HeteroGraph, add_reverse: bool) -> Self {
+        let mut offsets = Vec::with_capacity(graph.node_sets().len());
+        let mut num_nodes = 0usize;
+        for set in graph.node_sets() {
+            offsets.push(num_nodes as u32);
+            num_nodes += set.len();
+        }
+        let mut relations = Vec::new();
+        let mut homogeneous = None;
+        for r in graph.relations() {
+            let edges = RelationEdges {
+                name: r.name.clone(),
+                src: r.src.iter().map(|&s| s + offsets[r.src_kind]).collect(),
+                dst: r.dst.iter().map(|&d| d + offsets[r.dst_kind]).collect(),
+            };
+            if r.name == HOMOGENEOUS_RELATION {
+                homogeneous = Some(edges);
+            } else {
+                relations.push(edges);
+            }
+        }
+        if add_reverse {
+            let reverses: Vec<_> = relations
+                .iter()
+                .map(|r| RelationEdges {
+                    name: format!("rev_{}", r.name),
+                    src: r.dst.clone(),
+                    dst: r.src.clone(),
+                })
+                .collect();
+            relations.extend(reverses);
+            if let Some(h) = &mut homogeneous {
+                let (src, dst) = (h.src.clone(), h.dst.clone());
+                h.src.extend_from_slice(&dst);
+                h.dst.extend_from_slice(&src);
+            }
+        }
+        GraphEdges {
+            num_nodes,
+            relations,
+            homogeneous,
+        }
+    }
+
+    /// Relation names, in layer order.
+    pub fn relation_names(&self) -> Vec<String> {
+        self.relations.iter().map(|r| r.name.clone()).collect()
+    }
+
+    /// Total edges of the homogeneous view.
+    pub fn num_merged_edges(&self) -> usize {
+        match &self.homogeneous {
+            Some(h) => h.src.len(),
+            None => self.relations.iter().map(|r| r.src.len()).sum(),
+        }
+    }
+
+    /// Uploads the edges to `device`.
+    pub fn to_device(&self, device: &Device) -> GraphTensors {
+        let n = self.num_nodes;
+        let merged = match &self.homogeneous {
+            Some(h) => EdgeIndex::new(&h.src, &h.dst, n, n, device),
+            None => {
+                let mut src = Vec::with_capacity(self.num_merged_edges());
+                let mut dst = Vec::with_capacity(self.num_merged_edges());
+                for r in &self.relations {
+                    src.extend_from_slice(&r.src);
+                    dst.extend_from_slice(&r.dst);
+                }
+                EdgeIndex::new(&src, &dst, n, n, device)
+            }
+        };
+        // A benchmark graph with only a homogeneous view is its own single relation.
+        let relations: Vec<EdgeIndex> = if self.relations.is_empty() {
+            vec![merged.clone()]
+        } else {
+            self.relations
+                .iter()
+                .map(|r| EdgeIndex::new(&r.src, &r.dst, n, n, device))
+                .collect()
+        };
+        GraphTensors {
+            num_nodes: n,
+            merged,
+            relations,
+        }
+    }
+}
+
+/// The tensors a model runs on.
+#[derive(Clone, Debug)]
+pub struct GraphTensors {
+    /// Total nodes.
+    pub num_nodes: usize,
+    /// The homogeneous view (for GCN, SAGE, GAT, BWGNN).
+    pub merged: EdgeIndex,
+    /// Each relation, as [`GraphEdges::relations`] orders them (for relation-aware layers).
+    pub relations: Vec<EdgeIndex>,
+}
+
+impl GraphTensors {
+    /// Lays out `graph` on `device`; see [`GraphEdges::new`].
+    pub fn new(graph: &HeteroGraph, add_reverse: bool, device: &Device) -> Self {
+        GraphEdges::new(graph, add_reverse).to_device(device)
+    }
+}
+
+/// Row-major `[n, d]` floats as a tensor.
+pub fn matrix(values: Vec<f32>, n: usize, d: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values, [n, d]), device)
+}
+
+/// Indices as an `Int` tensor.
+pub fn indices(values: &[u32], device: &Device) -> Tensor<1, Int> {
+    let data: Vec<i32> = values.iter().map(|&v| v as i32).collect();
+    Tensor::from_data(TensorData::new(data, [values.len()]), device)
+}

@@ -1,0 +1,164 @@
+//! A node classifier: an optional input projection, a stack of registered graph layers (with optional skip
+//! connections and layer normalisation, which matter on heterophilous fraud graphs), and an
+//! output projection. The layer is chosen by name: `model = "sage"`.
+
+use crate::conv::{Conv, LayerSpec};
+use crate::graph::GraphTensors;
+use crate::mp::Aggregation;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// Architecture of a [`Gnn`]; saved in every checkpoint.
+#[derive(Config, Debug, PartialEq)]
+pub struct GnnConfig {
+    /// Registered layer name (see [`Conv::NAMES`]).
+    pub model: String,
+    /// Input features per node.
+    pub d_input: usize,
+    /// Hidden size.
+    #[config(default = 64)]
+    pub hidden: usize,
+    /// Graph layers.
+    #[config(default = 2)]
+    pub layers: usize,
+    /// Output classes.
+    #[config(default = 2)]
+    pub classes: usize,
+    /// Dropout before each layer and the output projection.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Add each layer's input to its output (residual connections).
+    #[config(default = false)]
+    pub skip: bool,
+    /// Layer-normalise each layer's output.
+    #[config(default = false)]
+    pub layer_norm: bool,
+    /// Attention heads, for attention layers.
+    #[config(default = 4)]
+    pub heads: usize,
+    /// Neighbour aggregation, for layers that have a choice.
+    #[config(default = "Aggregation::Mean")]
+    pub aggregation: Aggregation,
+    /// Relations the graph has, reverses included, for relation-aware layers.
+    #[config(default = 1)]
+    pub relations: usize,
+    /// Project the input to `hidden` with a linear layer before the first graph layer. Without
+    /// it the first graph layer reads the raw features, as PyG's `BasicGNN` does.
+    #[config(default = true)]
+    pub input_projection: bool,
+}
+
+impl GnnConfig {
+    /// Checks the config once, when it is read; after that [`GnnConfig::init`] cannot fail.
+    pub fn validate(&self) -> Result<(), String> {
+        if !Conv::NAMES.contains(&self.model.as_str()) {
+            return Err(format!(
+                "model '{}' is not one of {}",
+                self.model,
+                Conv::NAMES.join(", ")
+            ));
+        }
+        if self.layers == 0
+            || self.hidden == 0
+            || self.d_input == 0
+            || self.relations == 0
+            || self.classes < 2
+        {
+            return Err(
+                "layers, hidden, d_input and relations must be positive and classes at least 2"
+                    .into(),
+            );
+        }
+        if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
+            return Err(format!(
+                "hidden ({}) must be a multiple of heads ({})",
+                self.hidden, self.heads
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("dropout must be within 0..1, got {}", self.dropout));
+        }
+        Ok(())
+    }
+
+    /// Builds the model. Call [`GnnConfig::validate`] first.
+    pub fn init(&self, device: &Device) -> Gnn {
+        let spec = |d_input| LayerSpec {
+            d_input,
+            d_output: self.hidden,
+            heads: self.heads,
+            aggregation: self.aggregation,
+            relations: self.relations,
+        };
+        let first_input = if self.input_projection {
+            self.hidden
+        } else {
+            self.d_input
+        };
+        Gnn {
+            input: self
+                .input_projection
+                .then(|| LinearConfig::new(self.d_input, self.hidden).init(device)),
+            convs: (0..self.layers)
+                .map(|i| {
+                    Conv::new(
+                        &self.model,
+                        &spec(if i == 0 { first_input } else { self.hidden }),
+                        device,
+                    )
+                    .expect("validated model name")
+                })
+                .collect(),
+            norms: if self.layer_norm {
+                (0..self.layers)
+                    .map(|_| LayerNormConfig::new(self.hidden).init(device))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            output: LinearConfig::new(self.hidden, self.classes).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            skip: self.skip,
+        }
+    }
+}
+
+/// A graph neural network node classifier.
+#[derive(Module, Debug)]
+pub struct Gnn {
+    input: Option<Linear>,
+    convs: Vec<Conv>,
+    norms: Vec<LayerNorm>,
+    output: Linear,
+    dropout: Dropout,
+    #[module(skip)]
+    skip: bool,
+}
+
+impl Gnn {
+    /// Class logits for every node.
+    ///
+    /// # Shapes
+    /// - `x`: `[num_nodes, d_input]` → `[num_nodes, classes]`
+    pub fn forward(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
+        let mut h = match &self.input {
+            Some(input) => relu(input.forward(x)),
+            None => x,
+        };
+        for (i, conv) in self.convs.iter().enumerate() {
+            let mut out = conv.forward(self.dropout.forward(h.clone()), graph);
+            if let Some(norm) = self.norms.get(i) {
+                out = norm.forward(out);
+            }
+            out = relu(out);
+            // A residual needs equal widths; without an input projection the first layer has none.
+            h = if self.skip && out.dims() == h.dims() {
+                out + h
+            } else {
+                out
+            };
+        }
+        self.output.forward(self.dropout.forward(h))
+    }
+}
