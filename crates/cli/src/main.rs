@@ -212,10 +212,10 @@ pub(crate) fn resolve_input(input: &Path) -> PathBuf {
     }
 }
 
-struct Stages(Vec<(&'static str, f64)>, Instant);
+pub(crate) struct Stages(Vec<(&'static str, f64)>, Instant);
 
 impl Stages {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Stages(Vec::new(), Instant::now())
     }
 
@@ -227,7 +227,7 @@ impl Stages {
     }
 }
 
-fn ingest_and_build(
+pub(crate) fn ingest_and_build(
     input: &Path,
     stages: &mut Stages,
 ) -> Result<(ringscope_ingest::IngestReport, HeteroGraph)> {

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ringscope_features::{FeatureOptions, Standardizer};
-use ringscope_gnn::checkpoint::{self, BURN_VERSION, CHECKPOINT_VERSION, Manifest};
+use ringscope_gnn::checkpoint::{self, FeatureDescription, Manifest};
 use ringscope_gnn::graph::matrix;
 use ringscope_gnn::{DeviceChoice, ModelInput, TrainData, device, predict};
 use ringscope_graph::{HeteroGraph, SCHEMA_VERSION};
@@ -88,21 +88,17 @@ pub fn load_graph(path: &Path) -> Result<HeteroGraph> {
     if path.join("meta.json").is_file() {
         ringscope_graph::store::load(path).with_context(|| format!("loading {}", path.display()))
     } else {
-        let ingested = ringscope_ingest::ingest_dir(path)
-            .with_context(|| format!("ingesting {}", path.display()))?;
-        let name = path
-            .file_name()
-            .map_or("graph".into(), |n| n.to_string_lossy().into_owned());
-        ringscope_graph::build_marketplace(&name, ingested.batch).context("building the graph")
+        let (_, graph) = crate::ingest_and_build(path, &mut crate::Stages::new())?;
+        Ok(graph)
     }
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
     let graph = load_graph(&crate::resolve_input(&args.graph))?;
-    let input = ModelInput::new(&graph, FeatureOptions::default());
+    let mut input = ModelInput::new(&graph, FeatureOptions::default());
     let normalisation = Standardizer::fit(&input.features);
-    let mut features = input.features.clone();
-    normalisation.apply(&mut features);
+    normalisation.apply(&mut input.features);
+    let features = &input.features;
 
     let (text, file) = match &args.config {
         Some(path) => {
@@ -170,26 +166,13 @@ pub fn train(args: TrainArgs) -> Result<()> {
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let manifest = Manifest {
-        checkpoint_version: CHECKPOINT_VERSION,
-        model: model_config,
-        train: train_config,
+    let description = FeatureDescription {
         features: features.names.clone(),
         normalisation,
         schema_version: SCHEMA_VERSION,
-        relations: input.edges.relation_names(),
         add_reverse: input.add_reverse,
-        data_hash: data.hash(),
-        threshold: trained.threshold,
-        best_epoch: trained.best_epoch,
-        val: trained.val,
-        test: trained.test,
-        history: trained.history.clone(),
-        ringscope_version: env!("CARGO_PKG_VERSION").into(),
-        burn_version: BURN_VERSION.into(),
-        weights_bytes: 0,
-        weights_sha256: String::new(),
     };
+    let manifest = Manifest::new(model_config, train_config, &trained, data, description);
     checkpoint::save(&args.out, &trained.model, manifest)?;
     println!(
         "best epoch {} of {}: validation AUROC {:.4} AUPRC {:.4}; test AUROC {:.4} AUPRC {:.4} macro-F1 {:.4} recall@k {:.4}",

@@ -3,10 +3,7 @@
 #![warn(missing_docs)]
 
 use rayon::prelude::*;
-use ringscope_graph::{AttrValues, HeteroGraph, Relation};
-
-/// Benchmark datasets' precomputed homogeneous view; its degrees repeat the relations' degrees.
-const HOMOGENEOUS_RELATION: &str = "homo";
+use ringscope_graph::{AttrValues, HOMOGENEOUS_RELATION, HeteroGraph, Relation};
 
 /// A dense row-major matrix: one row per node in the graph's global index space (node set after
 /// node set), one named column per feature.
@@ -68,14 +65,7 @@ impl Default for FeatureOptions {
 /// (`ln(1 + v)`) because they are heavy-tailed; missing values are 0.
 pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMatrix {
     let sets = graph.node_sets();
-    let offsets: Vec<usize> = sets
-        .iter()
-        .scan(0usize, |next, s| {
-            let start = *next;
-            *next += s.len();
-            Some(start)
-        })
-        .collect();
+    let offsets = graph.node_offsets();
     let rows = graph.num_nodes();
     let mut columns: Vec<(String, Vec<f32>)> = Vec::new();
 

@@ -47,15 +47,15 @@ fn main() {
     let graph =
         ringscope_graph::store::load(std::path::Path::new(dir)).expect("a dataset directory");
     let load_seconds = started.elapsed().as_secs_f64();
-    let input = ModelInput::new(
+    let mut input = ModelInput::new(
         &graph,
         FeatureOptions {
             given: true,
             structural: false,
         },
     );
-    let mut features = input.features.clone();
-    Standardizer::fit(&features).apply(&mut features);
+    Standardizer::fit(&input.features).apply(&mut input.features);
+    let features = &input.features;
     let split = input.stratified_split(0.4, 0.2, 2);
     let config = GnnConfig::new(model.clone(), features.cols())
         .with_input_projection(false)

@@ -8,7 +8,7 @@
 
 use crate::error::{GnnError, Result};
 use crate::model::{Gnn, GnnConfig};
-use crate::train::{Epoch, Metrics, TrainConfig};
+use crate::train::{Epoch, Metrics, TrainConfig, TrainData, Trained};
 use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use ringscope_features::Standardizer;
@@ -64,7 +64,51 @@ pub struct Manifest {
     pub weights_sha256: String,
 }
 
+/// What the graph contributes to a manifest besides its edges.
+#[derive(Clone, Debug)]
+pub struct FeatureDescription {
+    /// Input feature columns, in order.
+    pub features: Vec<String>,
+    /// Normalisation fitted on the training graph.
+    pub normalisation: Standardizer,
+    /// Graph schema version of the training graph.
+    pub schema_version: u32,
+    /// Whether reverse relations were added when laying out the graph.
+    pub add_reverse: bool,
+}
+
 impl Manifest {
+    /// The manifest of `trained`, a model of `model` trained with `train` on `data`. The weights'
+    /// size and hash are filled in by [`save`].
+    pub fn new(
+        model: GnnConfig,
+        train: TrainConfig,
+        trained: &Trained,
+        data: TrainData<'_>,
+        input: FeatureDescription,
+    ) -> Self {
+        Manifest {
+            checkpoint_version: CHECKPOINT_VERSION,
+            model,
+            train,
+            features: input.features,
+            normalisation: input.normalisation,
+            schema_version: input.schema_version,
+            relations: data.edges.relation_names(),
+            add_reverse: input.add_reverse,
+            data_hash: data.hash(),
+            threshold: trained.threshold,
+            best_epoch: trained.best_epoch,
+            val: trained.val,
+            test: trained.test,
+            history: trained.history.clone(),
+            ringscope_version: env!("CARGO_PKG_VERSION").into(),
+            burn_version: BURN_VERSION.into(),
+            weights_bytes: 0,
+            weights_sha256: String::new(),
+        }
+    }
+
     /// Refuses a graph the model was not trained for: another schema version, other relations,
     /// or other feature columns (by name and order, which also fixes their count).
     pub fn check_graph(

@@ -4,11 +4,7 @@
 use crate::mp::EdgeIndex;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use ringscope_graph::HeteroGraph;
-
-/// Benchmark datasets ship a precomputed homogeneous view under this relation name; it is the
-/// homogeneous layers' graph, and relation-aware layers skip it (as the PyG harness does).
-pub const HOMOGENEOUS_RELATION: &str = "homo";
+use ringscope_graph::{HOMOGENEOUS_RELATION, HeteroGraph};
 
 /// One relation's edges in the global index space.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -30,7 +26,8 @@ pub struct GraphEdges {
     pub num_nodes: usize,
     /// The relations relation-aware layers use: each relation, then each reverse.
     pub relations: Vec<RelationEdges>,
-    /// The homogeneous view, when the source provides one (otherwise the union of `relations`).
+    /// The homogeneous view, when the source provides one ([`HOMOGENEOUS_RELATION`]; otherwise
+    /// the union of `relations`). Relation-aware layers skip it, as the PyG harness does.
     pub homogeneous: Option<RelationEdges>,
 }
 
@@ -38,12 +35,8 @@ impl GraphEdges {
     /// Lays out `graph`. With `add_reverse`, messages also flow dst → src, which the bipartite
     /// marketplace relations need; graphs stored symmetric do not.
     pub fn new(graph: &HeteroGraph, add_reverse: bool) -> Self {
-        let mut offsets = Vec::with_capacity(graph.node_sets().len());
-        let mut num_nodes = 0usize;
-        for set in graph.node_sets() {
-            offsets.push(num_nodes as u32);
-            num_nodes += set.len();
-        }
+        let offsets: Vec<u32> = graph.node_offsets().into_iter().map(|o| o as u32).collect();
+        let num_nodes = graph.num_nodes();
         let mut relations = Vec::new();
         let mut homogeneous = None;
         for r in graph.relations() {

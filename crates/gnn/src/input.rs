@@ -31,9 +31,7 @@ impl ModelInput {
     pub fn new(graph: &HeteroGraph, options: FeatureOptions) -> Self {
         let add_reverse = graph.node_sets().len() > 1;
         let mut labels = Vec::with_capacity(graph.num_nodes());
-        let mut offsets = Vec::with_capacity(graph.node_sets().len());
         for set in graph.node_sets() {
-            offsets.push(labels.len());
             match &set.labels {
                 Some(l) => labels.extend_from_slice(l),
                 None => labels.resize(labels.len() + set.len(), -1),
@@ -43,7 +41,7 @@ impl ModelInput {
             edges: GraphEdges::new(graph, add_reverse),
             features: node_features(graph, options),
             labels,
-            offsets,
+            offsets: graph.node_offsets(),
             add_reverse,
         }
     }

@@ -5,12 +5,10 @@ mod common;
 
 use burn::prelude::*;
 use common::{DEVICE_RNG, config, planted};
-use ringscope_gnn::checkpoint::{self, CHECKPOINT_VERSION, Manifest};
+use ringscope_gnn::checkpoint::{self, FeatureDescription, Manifest};
 use ringscope_gnn::conv::Conv;
 use ringscope_gnn::graph::matrix;
-use ringscope_gnn::{
-    DeviceChoice, GnnError, Loss, TrainConfig, TrainData, device, metrics, predict, train,
-};
+use ringscope_gnn::{DeviceChoice, GnnError, Loss, TrainConfig, device, metrics, predict, train};
 use std::fs;
 
 fn quick(epochs: usize) -> TrainConfig {
@@ -26,12 +24,7 @@ fn quick(epochs: usize) -> TrainConfig {
 fn every_model_learns_a_signal_carried_by_the_neighbourhood() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let p = planted(800, 1);
-    let data = TrainData {
-        edges: &p.edges,
-        x: &p.x,
-        labels: &p.labels,
-        split: &p.split,
-    };
+    let data = p.data();
     let own_only: Vec<f32> = p.x.chunks(p.d).map(|r| r.iter().sum()).collect();
     let test_labels: Vec<bool> = p
         .split
@@ -78,12 +71,7 @@ fn every_model_learns_a_signal_carried_by_the_neighbourhood() {
 fn a_fixed_seed_gives_the_same_cpu_result_twice() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let p = planted(300, 2);
-    let data = TrainData {
-        edges: &p.edges,
-        x: &p.x,
-        labels: &p.labels,
-        split: &p.split,
-    };
+    let data = p.data();
     let run = |seed| {
         train(
             &config("gat", p.d).with_dropout(0.2),
@@ -107,12 +95,7 @@ fn a_fixed_seed_gives_the_same_cpu_result_twice() {
 fn sampled_mini_batches_with_balanced_seeds_learn_too() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let p = planted(600, 3);
-    let data = TrainData {
-        edges: &p.edges,
-        x: &p.x,
-        labels: &p.labels,
-        split: &p.split,
-    };
+    let data = p.data();
     for loss in [Loss::WeightedCrossEntropy, Loss::Focal { gamma: 2.0 }] {
         let settings = quick(15)
             .with_batch_size(Some(64))
@@ -139,12 +122,7 @@ fn sampled_mini_batches_with_balanced_seeds_learn_too() {
 fn early_stopping_ends_training_after_patience_epochs_without_improvement() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let p = planted(300, 4);
-    let data = TrainData {
-        edges: &p.edges,
-        x: &p.x,
-        labels: &p.labels,
-        split: &p.split,
-    };
+    let data = p.data();
     let trained = train(
         &config("sage", p.d),
         &quick(200).with_patience(5),
@@ -170,44 +148,26 @@ fn manifest_for(
     model: &ringscope_gnn::GnnConfig,
     settings: &TrainConfig,
 ) -> Manifest {
-    let data = TrainData {
-        edges: &p.edges,
-        x: &p.x,
-        labels: &p.labels,
-        split: &p.split,
-    };
-    Manifest {
-        checkpoint_version: CHECKPOINT_VERSION,
-        model: model.clone(),
-        train: settings.clone(),
+    let description = FeatureDescription {
         features: (0..p.d).map(|i| format!("f{i}")).collect(),
         normalisation: Default::default(),
         schema_version: 1,
-        relations: p.edges.relation_names(),
         add_reverse: false,
-        data_hash: data.hash(),
-        threshold: trained.threshold,
-        best_epoch: trained.best_epoch,
-        val: trained.val,
-        test: trained.test,
-        history: trained.history.clone(),
-        ringscope_version: env!("CARGO_PKG_VERSION").into(),
-        burn_version: checkpoint::BURN_VERSION.into(),
-        weights_bytes: 0,
-        weights_sha256: String::new(),
-    }
+    };
+    Manifest::new(
+        model.clone(),
+        settings.clone(),
+        trained,
+        p.data(),
+        description,
+    )
 }
 
 #[test]
 fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let p = planted(300, 5);
-    let data = TrainData {
-        edges: &p.edges,
-        x: &p.x,
-        labels: &p.labels,
-        split: &p.split,
-    };
+    let data = p.data();
     let (model, settings) = (config("rgcn", p.d), quick(10));
     let trained = train(&model, &settings, data, &Device::flex(), None, |_| {});
     let root = tempfile::tempdir().unwrap();

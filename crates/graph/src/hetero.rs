@@ -450,6 +450,20 @@ impl HeteroGraph {
         self.node_sets.iter().map(NodeSet::len).sum()
     }
 
+    /// First index of each node set when all nodes share one index space, node set after node
+    /// set (the layout of model inputs and feature matrices).
+    pub fn node_offsets(&self) -> Vec<usize> {
+        let mut next = 0;
+        self.node_sets
+            .iter()
+            .map(|s| {
+                let start = next;
+                next += s.len();
+                start
+            })
+            .collect()
+    }
+
     /// Total edges over all relations.
     pub fn num_edges(&self) -> usize {
         self.relations.iter().map(Relation::len).sum()

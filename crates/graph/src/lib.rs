@@ -27,3 +27,4 @@ pub use hetero::{
 };
 pub use projection::{Burst, Evidence, Hub, Projection, ProjectionConfig, project_accounts};
 pub use schema::{NodeKind, Rel, SCHEMA_VERSION};
+pub use store::HOMOGENEOUS_RELATION;

@@ -19,6 +19,11 @@ use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "ringscope-graph";
 
+/// Benchmark datasets ship a precomputed homogeneous view as `edges_homo.csv`, loaded as the
+/// relation of this name. It repeats the other relations' edges, so consumers that read every
+/// relation skip it.
+pub const HOMOGENEOUS_RELATION: &str = "homo";
+
 #[derive(Serialize, Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 struct Meta {

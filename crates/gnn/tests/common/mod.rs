@@ -3,7 +3,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use ringscope_gnn::graph::{GraphEdges, RelationEdges};
-use ringscope_gnn::{GnnConfig, Split};
+use ringscope_gnn::{GnnConfig, Split, TrainData};
 
 /// A graph where fraud is visible only through the neighbourhood: fraud nodes mostly link to
 /// each other, and each node's own features are a weak, noisy signal.
@@ -13,6 +13,17 @@ pub struct Planted {
     pub d: usize,
     pub labels: Vec<i8>,
     pub split: Split,
+}
+
+impl Planted {
+    pub fn data(&self) -> TrainData<'_> {
+        TrainData {
+            edges: &self.edges,
+            x: &self.x,
+            labels: &self.labels,
+            split: &self.split,
+        }
+    }
 }
 
 pub fn planted(n: usize, seed: u64) -> Planted {
