@@ -431,6 +431,41 @@ fn train_then_score_and_every_checkpoint_problem_has_its_exit_code() {
     assert_eq!(c, 65, "{e}");
     assert!(e.contains("does not match this graph"), "{e}");
 
+    // Resuming keeps the model and settings and continues with the saved optimiser state; it
+    // refuses a graph the checkpoint does not fit, and a model file alongside.
+    let out = ringscope(
+        &[
+            "train", "--graph", sample, "--resume", "ckpt", "--epochs", "3", "--out", "ckpt2",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let resumed: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("ckpt2/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(resumed["model"], manifest["model"]);
+    assert_eq!(resumed["normalisation"], manifest["normalisation"]);
+    assert_eq!(resumed["history"].as_array().unwrap().len(), 3);
+    assert!(resumed["optimizer"]["sha256"].is_string(), "{resumed}");
+    let (c, e) = code(&[
+        "train", "--graph", "tiny", "--resume", "ckpt", "--out", "ckpt3",
+    ]);
+    assert_eq!(c, 65, "{e}");
+    assert!(e.contains("does not match this graph"), "{e}");
+    let (c, e) = code(&[
+        "train",
+        "--graph",
+        sample,
+        "--resume",
+        "ckpt",
+        "--config",
+        "sage.toml",
+        "--out",
+        "x",
+    ]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("--config") && e.contains("--resume"), "{e}");
+
     let weights = tmp.path().join("ckpt/model.bpk");
     let mut bytes = fs::read(&weights).unwrap();
     bytes.truncate(bytes.len() - 100);

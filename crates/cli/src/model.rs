@@ -22,8 +22,12 @@ pub struct TrainArgs {
     #[arg(long, default_value = "graphs/sample")]
     pub graph: PathBuf,
     /// Model file (TOML): `model = "sage"` and optional `[train]` settings.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub config: Option<PathBuf>,
+    /// Continue training a checkpoint: its weights, optimiser state, model and training
+    /// settings and feature normalisation; the graph must match it.
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub resume: Option<PathBuf>,
     /// Checkpoint directory to write (replaced atomically).
     #[arg(long)]
     pub out: PathBuf,
@@ -96,21 +100,42 @@ pub fn load_graph(path: &Path) -> Result<HeteroGraph> {
 pub fn train(args: TrainArgs) -> Result<()> {
     let graph = load_graph(&crate::resolve_input(&args.graph))?;
     let mut input = ModelInput::new(&graph, FeatureOptions::default());
-    let normalisation = Standardizer::fit(&input.features);
+    let relations = input.edges.relations.len().max(1);
+    let device = device::open(args.device)?;
+    let (model_config, mut train_config, normalisation, resume) = match &args.resume {
+        Some(dir) => {
+            let checkpoint = checkpoint::load(dir, &device)?;
+            let manifest = checkpoint.manifest.clone();
+            manifest.check_graph(
+                dir,
+                SCHEMA_VERSION,
+                &input.edges.relation_names(),
+                &input.features.names,
+            )?;
+            let resume = Some(checkpoint.into_resume());
+            (
+                manifest.model,
+                manifest.train,
+                manifest.normalisation,
+                resume,
+            )
+        }
+        None => {
+            let (text, file) = match &args.config {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+                    (text, Some(path.as_path()))
+                }
+                None => (DEFAULT_MODEL.to_string(), None),
+            };
+            let (model, train) =
+                ringscope_gnn::config::from_toml(&text, file, input.features.cols(), relations)?;
+            (model, train, Standardizer::fit(&input.features), None)
+        }
+    };
     normalisation.apply(&mut input.features);
     let features = &input.features;
-
-    let (text, file) = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
-            (text, Some(path.as_path()))
-        }
-        None => (DEFAULT_MODEL.to_string(), None),
-    };
-    let relations = input.edges.relations.len().max(1);
-    let (model_config, mut train_config) =
-        ringscope_gnn::config::from_toml(&text, file, features.cols(), relations)?;
     if let Some(epochs) = args.epochs {
         train_config.epochs = epochs;
     }
@@ -125,7 +150,6 @@ pub fn train(args: TrainArgs) -> Result<()> {
         ))
         .into());
     }
-    let device = device::open(args.device)?;
     let data = TrainData {
         edges: &input.edges,
         x: &features.values,
@@ -142,27 +166,21 @@ pub fn train(args: TrainArgs) -> Result<()> {
         );
         bar
     });
-    let trained =
-        ringscope_gnn::train(
-            &model_config,
-            &train_config,
-            data,
-            &device,
-            None,
-            |e| match &progress {
-                Some(bar) => {
-                    bar.set_message(format!("loss {:.4} val AUPRC {:.4}", e.loss, e.val_auprc));
-                    bar.inc(1);
-                }
-                None => tracing::info!(
-                    epoch = e.epoch,
-                    loss = e.loss,
-                    val_auprc = e.val_auprc,
-                    secs = e.train_seconds,
-                    "epoch"
-                ),
-            },
-        );
+    let trained = ringscope_gnn::train(&model_config, &train_config, data, &device, resume, |e| {
+        match &progress {
+            Some(bar) => {
+                bar.set_message(format!("loss {:.4} val AUPRC {:.4}", e.loss, e.val_auprc));
+                bar.inc(1);
+            }
+            None => tracing::info!(
+                epoch = e.epoch,
+                loss = e.loss,
+                val_auprc = e.val_auprc,
+                secs = e.train_seconds,
+                "epoch"
+            ),
+        }
+    });
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -173,7 +191,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         add_reverse: input.add_reverse,
     };
     let manifest = Manifest::new(model_config, train_config, &trained, data, description);
-    checkpoint::save(&args.out, &trained.model, manifest)?;
+    checkpoint::save(&args.out, &trained.model, Some(trained.optimizer), manifest)?;
     println!(
         "best epoch {} of {}: validation AUROC {:.4} AUPRC {:.4}; test AUROC {:.4} AUPRC {:.4} macro-F1 {:.4} recall@k {:.4}",
         trained.best_epoch,

@@ -13,6 +13,10 @@ use ringscope_gnn::{
 };
 use std::time::Instant;
 
+// The `ringscope` binary's allocator, so the numbers are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn peak_rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status

@@ -1,14 +1,16 @@
-//! A checkpoint is a directory: `model.bpk` (the weights, burnpack format) and `manifest.json`
-//! (everything needed to apply them to a graph correctly, and to know where they came from).
+//! A checkpoint is a directory: `model.bpk` (the weights, burnpack format), `manifest.json`
+//! (everything needed to apply them to a graph correctly, and to know where they came from) and
+//! optionally `optimizer.bpk` (Adam's state, so training resumes exactly where it stopped).
 //!
-//! Loading checks the manifest's version, the weights' size and SHA-256, and that every tensor
+//! Loading checks the manifest's version, each file's size and SHA-256, and that every tensor
 //! the model needs is present with the right shape, so a corrupt or truncated checkpoint is an
 //! error, never a panic or a half-initialised model. [`Manifest::check_graph`] refuses a graph
 //! whose schema version, relations or feature columns differ from those the model was trained on.
 
 use crate::error::{GnnError, Result};
 use crate::model::{Gnn, GnnConfig};
-use crate::train::{Epoch, Metrics, TrainConfig, TrainData, Trained};
+use crate::train::{Epoch, Metrics, Resume, TrainConfig, TrainData, Trained};
+use burn::optim::OptimizerRecord;
 use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use ringscope_features::Standardizer;
@@ -22,6 +24,7 @@ pub const CHECKPOINT_VERSION: u32 = 1;
 pub const BURN_VERSION: &str = "0.22.1";
 const WEIGHTS: &str = "model.bpk";
 const MANIFEST: &str = "manifest.json";
+const OPTIMIZER: &str = "optimizer.bpk";
 
 /// Everything a checkpoint records besides the weights.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -62,6 +65,18 @@ pub struct Manifest {
     pub weights_bytes: u64,
     /// SHA-256 of `model.bpk`.
     pub weights_sha256: String,
+    /// Size in bytes and SHA-256 of `optimizer.bpk`, when the checkpoint has one.
+    #[serde(default)]
+    pub optimizer: Option<FileDigest>,
+}
+
+/// The size and SHA-256 of a file a manifest vouches for.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FileDigest {
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Hex SHA-256.
+    pub sha256: String,
 }
 
 /// What the graph contributes to a manifest besides its edges.
@@ -106,6 +121,7 @@ impl Manifest {
             burn_version: BURN_VERSION.into(),
             weights_bytes: 0,
             weights_sha256: String::new(),
+            optimizer: None,
         }
     }
 
@@ -168,6 +184,18 @@ pub struct Checkpoint {
     pub manifest: Manifest,
     /// The model, on the device it was loaded to.
     pub model: Gnn,
+    /// The optimiser state saved with it, if any.
+    pub optimizer: Option<OptimizerRecord>,
+}
+
+impl Checkpoint {
+    /// The starting point for training on from this checkpoint.
+    pub fn into_resume(self) -> Resume {
+        Resume {
+            model: self.model,
+            optimizer: self.optimizer,
+        }
+    }
 }
 
 /// Hex SHA-256 of some bytes.
@@ -178,9 +206,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Writes `model` and `manifest` to `dir`, replacing any checkpoint there atomically. The
-/// manifest's weight size and hash are filled in here.
-pub fn save(dir: &Path, model: &Gnn, mut manifest: Manifest) -> Result<()> {
+/// Writes `model`, the `optimizer` state when given, and `manifest` to `dir`, replacing any
+/// checkpoint there atomically. The manifest's sizes and hashes are filled in here.
+pub fn save(
+    dir: &Path,
+    model: &Gnn,
+    optimizer: Option<OptimizerRecord>,
+    mut manifest: Manifest,
+) -> Result<()> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| GnnError::Io { path, source }
@@ -199,6 +232,21 @@ pub fn save(dir: &Path, model: &Gnn, mut manifest: Manifest) -> Result<()> {
     let weights = fs::read(&weights_path).map_err(io(&weights_path))?;
     manifest.weights_bytes = weights.len() as u64;
     manifest.weights_sha256 = sha256_hex(&weights);
+    manifest.optimizer = match optimizer {
+        Some(record) => {
+            let path = staged.path().join(OPTIMIZER);
+            let bytes = record.into_bytes().map_err(|e| GnnError::Checkpoint {
+                path: path.clone(),
+                message: format!("cannot encode the optimizer state: {e}"),
+            })?;
+            fs::write(&path, &bytes[..]).map_err(io(&path))?;
+            Some(FileDigest {
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+            })
+        }
+        None => None,
+    };
     manifest.checkpoint_version = CHECKPOINT_VERSION;
     let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
     let manifest_path = staged.path().join(MANIFEST);
@@ -241,19 +289,13 @@ pub fn load(dir: &Path, device: &Device) -> Result<Checkpoint> {
         path: path.clone(),
         message,
     };
-    let bytes = fs::read(&path).map_err(|e| bad(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 != manifest.weights_bytes {
-        return Err(bad(format!(
-            "{} bytes, the manifest says {} (truncated or replaced)",
-            bytes.len(),
-            manifest.weights_bytes
-        )));
-    }
-    if sha256_hex(&bytes) != manifest.weights_sha256 {
-        return Err(bad(
-            "contents do not match the manifest's SHA-256 (corrupt)".into(),
-        ));
-    }
+    let bytes = read_vouched(
+        &path,
+        &FileDigest {
+            bytes: manifest.weights_bytes,
+            sha256: manifest.weights_sha256.clone(),
+        },
+    )?;
     let mut model = manifest.model.init(device);
     let mut store =
         BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes))).validate(true);
@@ -268,9 +310,45 @@ pub fn load(dir: &Path, device: &Device) -> Result<Checkpoint> {
             applied.errors
         )));
     }
+    let optimizer = match &manifest.optimizer {
+        Some(digest) => {
+            let path = dir.join(OPTIMIZER);
+            let bytes = read_vouched(&path, digest)?;
+            let record = OptimizerRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+                .map_err(|e| GnnError::Checkpoint {
+                    path,
+                    message: format!("unreadable optimizer state: {e}"),
+                })?;
+            Some(record)
+        }
+        None => None,
+    };
     Ok(Checkpoint {
         dir: dir.to_path_buf(),
         manifest,
         model,
+        optimizer,
     })
+}
+
+/// The contents of `path`, refused unless they have the size and SHA-256 of `digest`.
+fn read_vouched(path: &Path, digest: &FileDigest) -> Result<Vec<u8>> {
+    let bad = |message: String| GnnError::Checkpoint {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 != digest.bytes {
+        return Err(bad(format!(
+            "{} bytes, the manifest says {} (truncated or replaced)",
+            bytes.len(),
+            digest.bytes
+        )));
+    }
+    if sha256_hex(&bytes) != digest.sha256 {
+        return Err(bad(
+            "contents do not match the manifest's SHA-256 (corrupt)".into(),
+        ));
+    }
+    Ok(bytes)
 }

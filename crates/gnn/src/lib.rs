@@ -13,6 +13,7 @@ pub mod loader;
 pub mod metrics;
 pub mod model;
 pub mod mp;
+pub mod sparse;
 pub mod train;
 
 pub use checkpoint::{Checkpoint, Manifest};
@@ -22,4 +23,6 @@ pub use graph::{GraphEdges, GraphTensors};
 pub use input::ModelInput;
 pub use model::{Gnn, GnnConfig};
 pub use mp::{Aggregation, EdgeIndex};
-pub use train::{Epoch, Loss, Metrics, Split, TrainConfig, TrainData, Trained, predict, train};
+pub use train::{
+    Epoch, Loss, Metrics, Resume, Split, TrainConfig, TrainData, Trained, predict, train,
+};

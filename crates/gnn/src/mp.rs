@@ -1,5 +1,6 @@
-//! Message passing on burn tensors: gather messages from source nodes with `select`, reduce them
-//! at destination nodes with `select_assign(.., IndexingUpdateOp::Add)`.
+//! Message passing on burn tensors. Sums over incoming edges go through the sparse products of
+//! [`crate::sparse`] ([`EdgeIndex::propagate`]); the reductions that need one message per edge
+//! (maximum, softmax) gather with `select` and reduce with `select_assign`.
 //!
 //! # Shapes
 //! - `x`: `[num_nodes, d]` node features
@@ -7,15 +8,56 @@
 //! - `index`: `[num_edges]` the node each edge reads from (`src`) or writes to (`dst`)
 
 use crate::graph::indices;
+use crate::sparse::{Adjacency, Csr, SparseOps};
+use burn::backend::Dispatch;
 use burn::prelude::*;
 use burn::tensor::{IndexingUpdateOp, TensorData};
 
-/// The edges of one relation as index tensors on a device.
+/// One direction of a [`Csr`] as tensors.
+#[derive(Clone, Debug)]
+struct CsrTensors {
+    ptr: Tensor<1, Int>,
+    row: Tensor<1, Int>,
+    col: Tensor<1, Int>,
+    edge: Tensor<1, Int>,
+    rows: usize,
+}
+
+impl CsrTensors {
+    fn dispatch(&self) -> Csr<Dispatch> {
+        Csr {
+            ptr: self.ptr.clone().into_dispatch(),
+            row: self.row.clone().into_dispatch(),
+            col: self.col.clone().into_dispatch(),
+            edge: self.edge.clone().into_dispatch(),
+            rows: self.rows,
+        }
+    }
+}
+
+/// Row offsets of a counting sort of `keys` into `rows` buckets, and the stable order it gives.
+fn counting_sort(keys: &[u32], rows: usize) -> (Vec<i32>, Vec<u32>) {
+    let mut ptr = vec![0i32; rows + 1];
+    keys.iter().for_each(|&k| ptr[k as usize + 1] += 1);
+    for i in 0..rows {
+        ptr[i + 1] += ptr[i];
+    }
+    let mut next: Vec<i32> = ptr[..rows].to_vec();
+    let mut order = vec![0u32; keys.len()];
+    for (e, &k) in keys.iter().enumerate() {
+        order[next[k as usize] as usize] = e as u32;
+        next[k as usize] += 1;
+    }
+    (ptr, order)
+}
+
+/// The edges of one relation as index tensors on a device, stored in destination order (sorted
+/// by `dst`, ties in input order), with the compressed rows the sparse products run on.
 #[derive(Clone, Debug)]
 pub struct EdgeIndex {
     /// Source node of each edge, `[num_edges]`.
     pub src: Tensor<1, Int>,
-    /// Destination node of each edge, `[num_edges]`.
+    /// Destination node of each edge, `[num_edges]`, non-decreasing.
     pub dst: Tensor<1, Int>,
     /// Nodes on the source side.
     pub num_src: usize,
@@ -25,31 +67,135 @@ pub struct EdgeIndex {
     pub in_degree: Tensor<1>,
     /// Outgoing edges per source node, `[num_src]`.
     pub out_degree: Tensor<1>,
+    /// `1 / in_degree(dst)` per edge, `[num_edges, 1]`: the weights of a mean.
+    mean_weight: Tensor<2>,
+    /// `1 / sqrt(out_degree(src) · in_degree(dst))` per edge, `[num_edges, 1]`.
+    symmetric_weight: Tensor<2>,
+    /// GCN's `1 / sqrt(d̂(src) · d̂(dst))` with `d̂ = in_degree + 1` (a self-loop), `[num_edges, 1]`;
+    /// only for a square index.
+    self_loop_weight: Option<Tensor<2>>,
+    by_dst: CsrTensors,
+    by_src: CsrTensors,
 }
 
 impl EdgeIndex {
-    /// Uploads `src → dst` edges. Indices must be below `num_src`/`num_dst`; the graph crate
-    /// bounds-checks them when a relation is built, so they are not checked again here.
+    /// Uploads `src → dst` edges, reordered by destination. Indices must be below
+    /// `num_src`/`num_dst`; the graph crate bounds-checks them when a relation is built, so they
+    /// are not checked again here.
     pub fn new(src: &[u32], dst: &[u32], num_src: usize, num_dst: usize, device: &Device) -> Self {
         assert_eq!(src.len(), dst.len(), "one destination per source");
-        let degree = |v: &[u32], n: usize| {
-            let mut counts = vec![0f32; n];
-            v.iter().for_each(|&i| counts[i as usize] += 1.0);
-            Tensor::<1>::from_data(TensorData::new(counts, [n]), device)
+        let num_edges = src.len();
+        let (dst_ptr, order) = counting_sort(dst, num_dst);
+        let src: Vec<u32> = order.iter().map(|&e| src[e as usize]).collect();
+        let dst: Vec<u32> = order.iter().map(|&e| dst[e as usize]).collect();
+        // The transpose: a row per source node; its positions name edges in destination order.
+        let (src_ptr, by_src_edge) = counting_sort(&src, num_src);
+        let gathered =
+            |v: &[u32]| -> Vec<u32> { by_src_edge.iter().map(|&e| v[e as usize]).collect() };
+        let counts =
+            |ptr: &[i32]| -> Vec<f32> { ptr.windows(2).map(|w| (w[1] - w[0]) as f32).collect() };
+        let in_degree = counts(&dst_ptr);
+        let out_degree = counts(&src_ptr);
+        let per_edge = |f: &dyn Fn(usize, usize) -> f32| -> Tensor<2> {
+            let w: Vec<f32> = src
+                .iter()
+                .zip(&dst)
+                .map(|(&s, &d)| f(s as usize, d as usize))
+                .collect();
+            Tensor::from_data(TensorData::new(w, [num_edges, 1]), device)
         };
+        // The normalisations are constants of the graph, so they are computed once here.
+        let mean_weight = per_edge(&|_, d| 1.0 / in_degree[d]);
+        let symmetric_weight =
+            per_edge(&|s, d| 1.0 / (out_degree[s].max(1.0) * in_degree[d].max(1.0)).sqrt());
+        let self_loop_weight = (num_src == num_dst)
+            .then(|| per_edge(&|s, d| 1.0 / ((in_degree[s] + 1.0) * (in_degree[d] + 1.0)).sqrt()));
+        let int = |v: Vec<i32>| {
+            Tensor::<1, Int>::from_data(TensorData::new(v.clone(), [v.len()]), device)
+        };
+        let identity: Vec<u32> = (0..num_edges as u32).collect();
+        let (src_t, dst_t) = (indices(&src, device), indices(&dst, device));
         EdgeIndex {
-            src: indices(src, device),
-            dst: indices(dst, device),
+            by_dst: CsrTensors {
+                ptr: int(dst_ptr),
+                row: dst_t.clone(),
+                col: src_t.clone(),
+                edge: indices(&identity, device),
+                rows: num_dst,
+            },
+            by_src: CsrTensors {
+                ptr: int(src_ptr.clone()),
+                row: indices(&gathered(&src), device),
+                col: indices(&gathered(&dst), device),
+                edge: indices(&by_src_edge, device),
+                rows: num_src,
+            },
+            src: src_t,
+            dst: dst_t,
             num_src,
             num_dst,
-            in_degree: degree(dst, num_dst),
-            out_degree: degree(src, num_src),
+            in_degree: Tensor::from_data(TensorData::new(in_degree, [num_dst]), device),
+            out_degree: Tensor::from_data(TensorData::new(out_degree, [num_src]), device),
+            mean_weight,
+            symmetric_weight,
+            self_loop_weight,
         }
     }
 
     /// Number of edges.
     pub fn num_edges(&self) -> usize {
         self.src.dims()[0]
+    }
+
+    /// `out[i] = Σ_{e: dst e = i} weight[e] · x[src e]`, differentiable in `x` and `weight`,
+    /// without materialising one message per edge.
+    ///
+    /// # Shapes
+    /// - `x`: `[num_src, heads · c]`, `weight`: `[num_edges, heads]` (edges in this index's
+    ///   order; head `h` scales columns `h·c .. (h+1)·c`) → `[num_dst, heads · c]`
+    pub fn propagate(&self, x: Tensor<2>, weight: Tensor<2>) -> Tensor<2> {
+        let adjacency = Adjacency {
+            forward: self.by_dst.dispatch(),
+            backward: self.by_src.dispatch(),
+        };
+        Tensor::from_dispatch(<Dispatch as SparseOps>::propagate(
+            adjacency,
+            weight.into_dispatch(),
+            x.into_dispatch(),
+        ))
+    }
+
+    /// `1 / sqrt(out_degree(src) · in_degree(dst))` per edge (degrees clamped to 1), the
+    /// symmetric normalisation of `D^{-1/2} A D^{-1/2}`, `[num_edges, 1]`.
+    pub fn symmetric_norm(&self) -> Tensor<2> {
+        self.symmetric_weight.clone()
+    }
+
+    /// GCN's normalisation with self-loops, `1 / sqrt(d̂(src) · d̂(dst))` for `d̂ = in_degree + 1`,
+    /// `[num_edges, 1]`.
+    ///
+    /// # Panics
+    /// If the index is not square (`num_src != num_dst`).
+    pub fn self_loop_norm(&self) -> Tensor<2> {
+        self.self_loop_weight
+            .clone()
+            .expect("GCN normalisation needs a square edge index")
+    }
+
+    /// Neighbour features of each destination node combined by `aggregation` (0 for a node
+    /// without incoming edges).
+    ///
+    /// # Shapes
+    /// - `x`: `[num_src, d]` → `[num_dst, d]`
+    pub fn aggregate(&self, x: Tensor<2>, aggregation: Aggregation) -> Tensor<2> {
+        match aggregation {
+            Aggregation::Sum => {
+                let ones = Tensor::ones([self.num_edges(), 1], &x.device());
+                self.propagate(x, ones)
+            }
+            Aggregation::Mean => self.propagate(x, self.mean_weight.clone()),
+            Aggregation::Max => scatter_max(x.select(0, self.src.clone()), &self.dst, self.num_dst),
+        }
     }
 }
 
@@ -105,37 +251,52 @@ pub fn scatter_max(msgs: Tensor<2>, index: &Tensor<1, Int>, n: usize) -> Tensor<
     (scatter_sum(msgs * winners, index, n) / ties).mask_fill(max.is_inf(), 0.0)
 }
 
-/// Combines `msgs` (one per edge of `e`) at the destination nodes.
-pub fn aggregate(msgs: Tensor<2>, e: &EdgeIndex, aggregation: Aggregation) -> Tensor<2> {
-    match aggregation {
-        Aggregation::Sum => scatter_sum(msgs, &e.dst, e.num_dst),
-        Aggregation::Mean => scatter_mean(msgs, &e.dst, &e.in_degree),
-        Aggregation::Max => scatter_max(msgs, &e.dst, e.num_dst),
-    }
-}
-
 /// Softmax of edge scores over each destination's incoming edges, per head.
 ///
 /// # Shapes
 /// - `scores`: `[num_edges, heads]` → `[num_edges, heads]`
 pub fn edge_softmax(scores: Tensor<2>, index: &Tensor<1, Int>, n: usize) -> Tensor<2> {
     let [_, heads] = scores.dims();
+    let floor = Tensor::<2>::full([n, heads], f32::NEG_INFINITY, &scores.device());
+    grouped_softmax(scores, floor, None, index).0
+}
+
+/// [`edge_softmax`] where every node also attends to itself, with score `self_scores[i]`; the
+/// self-loops' coefficients come back separately, so the edge list need not include them.
+///
+/// # Shapes
+/// - `scores`: `[num_edges, heads]`, `self_scores`: `[n, heads]` → (`[num_edges, heads]`,
+///   `[n, heads]`)
+pub fn edge_softmax_with_self_loops(
+    scores: Tensor<2>,
+    self_scores: Tensor<2>,
+    index: &Tensor<1, Int>,
+) -> (Tensor<2>, Tensor<2>) {
+    let floor = self_scores.clone().detach();
+    let (alpha, alpha_self) = grouped_softmax(scores, floor, Some(self_scores), index);
+    (alpha, alpha_self.expect("self scores given"))
+}
+
+fn grouped_softmax(
+    scores: Tensor<2>,
+    floor: Tensor<2>,
+    self_scores: Option<Tensor<2>>,
+    index: &Tensor<1, Int>,
+) -> (Tensor<2>, Option<Tensor<2>>) {
+    let n = floor.dims()[0];
     // Subtracting each node's maximum keeps exp() finite; softmax is unchanged by the shift.
-    let max = Tensor::<2>::full([n, heads], f32::NEG_INFINITY, &scores.device()).select_assign(
+    let max = floor.select_assign(
         0,
         index.clone(),
         scores.clone().detach(),
         IndexingUpdateOp::Max,
     );
-    let exp = (scores - max.select(0, index.clone())).exp();
-    let denom = scatter_sum(exp.clone(), index, n);
-    exp / denom.select(0, index.clone())
-}
-
-/// Symmetric degree normalisation `1 / sqrt(deg(src) · deg(dst))` per edge, as in GCN.
-/// Degrees are clamped to 1 so isolated nodes do not divide by zero.
-pub fn symmetric_norm(e: &EdgeIndex) -> Tensor<1> {
-    let inv_sqrt = |deg: &Tensor<1>| deg.clone().clamp_min(1.0).sqrt().recip();
-    inv_sqrt(&e.out_degree).select(0, e.src.clone())
-        * inv_sqrt(&e.in_degree).select(0, e.dst.clone())
+    let exp = (scores - max.clone().select(0, index.clone())).exp();
+    let self_exp = self_scores.map(|s| (s - max).exp());
+    let mut denom = scatter_sum(exp.clone(), index, n);
+    if let Some(s) = &self_exp {
+        denom = denom + s.clone();
+    }
+    let alpha = exp / denom.clone().select(0, index.clone());
+    (alpha, self_exp.map(|s| s / denom))
 }

@@ -5,7 +5,9 @@ use crate::graph::{GraphEdges, GraphTensors, indices, matrix};
 use crate::loader::{NeighborSampler, seed_batches};
 use crate::metrics;
 use crate::model::{Gnn, GnnConfig};
-use burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
+use burn::optim::{
+    AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord, decay::WeightDecayConfig,
+};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::activation::{log_softmax, softmax};
@@ -122,6 +124,18 @@ pub struct Trained {
     pub scores: Vec<f32>,
     /// The training curve.
     pub history: Vec<Epoch>,
+    /// Adam's state after the best epoch, so training can resume where that model left off.
+    pub optimizer: OptimizerRecord,
+}
+
+/// Where a resumed training starts: a model (for example a loaded checkpoint's) and, when the
+/// checkpoint has one, the optimiser state saved with it.
+#[derive(Debug)]
+pub struct Resume {
+    /// The weights to continue from.
+    pub model: Gnn,
+    /// Adam's moments and step counts; `None` starts them afresh.
+    pub optimizer: Option<OptimizerRecord>,
 }
 
 /// What a model is trained on.
@@ -213,16 +227,16 @@ fn loss_of(logits: Tensor<2>, targets: &[i8], class_weight: [f32; 2], loss: Loss
 /// `train.batch_size` is set. Evaluation is full-graph inference after every epoch, and the
 /// epoch with the best validation AUPRC wins (training stops `train.patience` epochs after it).
 ///
-/// `device` is the plain device; training runs on its autodiff twin. `init` resumes from a
-/// model (for example a loaded checkpoint) instead of fresh weights. With a fixed seed a CPU run
-/// is reproducible, as long as nothing else in the process draws from the same device's
-/// random generator meanwhile (burn keeps one per device).
+/// `device` is the plain device; training runs on its autodiff twin. `resume` continues from a
+/// model and optimiser state (for example a loaded checkpoint's) instead of fresh weights. With
+/// a fixed seed a CPU run is reproducible, as long as nothing else in the process draws from
+/// the same device's random generator meanwhile (burn keeps one per device).
 pub fn train(
     config: &GnnConfig,
     train: &TrainConfig,
     data: TrainData<'_>,
     device: &Device,
-    init: Option<Gnn>,
+    resume: Option<Resume>,
     mut on_epoch: impl FnMut(&Epoch),
 ) -> Trained {
     let ad = device.clone().autodiff();
@@ -265,29 +279,38 @@ pub fn train(
         .map(|l| l == 1)
         .collect();
 
-    let mut model = match init {
-        Some(model) => model.fork(&ad).train(),
-        None => config.init(&ad),
-    };
     let mut optimizer = AdamConfig::new()
         .with_weight_decay(
             (train.weight_decay > 0.0).then(|| WeightDecayConfig::new(train.weight_decay)),
         )
         .init();
-    let mut step = |model: Gnn, logits: Tensor<2>, targets: &[i8]| {
+    // The optimiser state is keyed by parameter id, which the checkpoint's weights keep.
+    let mut model = match resume {
+        Some(Resume {
+            model,
+            optimizer: state,
+        }) => {
+            if let Some(state) = state {
+                optimizer = optimizer.load_record(state);
+            }
+            model.fork(&ad).train()
+        }
+        None => config.init(&ad),
+    };
+    let step = |optimizer: &mut ModuleOptimizer, model: Gnn, logits: Tensor<2>, targets: &[i8]| {
         let loss = loss_of(logits, targets, class_weight, train.loss);
         let value = f64::from(loss.clone().into_scalar::<f32>());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         (optimizer.step(train.lr, model, grads), value)
     };
-    let mut best: Option<(f64, usize, Gnn, Vec<f32>)> = None;
+    let mut best: Option<(f64, usize, Gnn, Vec<f32>, OptimizerRecord)> = None;
     let mut history = Vec::new();
     for epoch in 1..=train.epochs {
         let started = std::time::Instant::now();
         let loss = match &mode {
             Mode::Full { graph, index } => {
                 let logits = model.forward(x_ad.clone(), graph).select(0, index.clone());
-                let (next, loss) = step(model, logits, &train_labels);
+                let (next, loss) = step(&mut optimizer, model, logits, &train_labels);
                 model = next;
                 loss
             }
@@ -309,7 +332,8 @@ pub fn train(
                     let logits = model
                         .forward(x, &sub.edges.to_device(&ad))
                         .select(0, indices(&sub.seeds, &ad));
-                    let (next, loss) = step(model, logits, &pick(data.labels, seeds));
+                    let (next, loss) =
+                        step(&mut optimizer, model, logits, &pick(data.labels, seeds));
                     model = next;
                     total += loss;
                 }
@@ -329,12 +353,12 @@ pub fn train(
         on_epoch(&record);
         history.push(record);
         if best.as_ref().is_none_or(|b| val_auprc > b.0) {
-            best = Some((val_auprc, epoch, eval_model, scores));
+            best = Some((val_auprc, epoch, eval_model, scores, optimizer.to_record()));
         } else if epoch - best.as_ref().map_or(0, |b| b.1) >= train.patience {
             break;
         }
     }
-    let (_, best_epoch, model, scores) = best.expect("at least one epoch");
+    let (_, best_epoch, model, scores, optimizer) = best.expect("at least one epoch");
     let val_scores = pick(&scores, &data.split.val);
     let (threshold, _) = metrics::best_f1_threshold(&val_scores, &val_labels);
     Trained {
@@ -345,6 +369,7 @@ pub fn train(
         threshold,
         scores,
         history,
+        optimizer,
     }
 }
 

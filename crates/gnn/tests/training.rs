@@ -172,12 +172,8 @@ fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
     let trained = train(&model, &settings, data, &Device::flex(), None, |_| {});
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("ckpt");
-    checkpoint::save(
-        &dir,
-        &trained.model,
-        manifest_for(&p, &trained, &model, &settings),
-    )
-    .unwrap();
+    let manifest = manifest_for(&p, &trained, &model, &settings);
+    checkpoint::save(&dir, &trained.model, Some(trained.optimizer), manifest).unwrap();
 
     let loaded = checkpoint::load(&dir, &Device::flex()).unwrap();
     let graph = p.edges.to_device(&Device::flex());
@@ -198,20 +194,57 @@ fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
         .check_graph(&dir, 1, &names, &features)
         .unwrap();
 
-    // Resuming continues from the saved weights: the first resumed epoch is already good.
-    let resumed = train(
+    // Resuming continues the trajectory from the saved (best) epoch: the resumed epochs' losses
+    // are those of an uninterrupted run, which needs Adam's moments and step counts as well as
+    // the weights.
+    let best = trained.best_epoch;
+    let uninterrupted = train(
         &model,
-        &quick(1),
+        &quick(best + 4),
         data,
         &Device::flex(),
-        Some(loaded.model),
+        None,
+        |_| {},
+    );
+    let resumed = train(
+        &model,
+        &quick(4),
+        data,
+        &Device::flex(),
+        Some(
+            checkpoint::load(&dir, &Device::flex())
+                .unwrap()
+                .into_resume(),
+        ),
+        |_| {},
+    );
+    let losses = |h: &[ringscope_gnn::Epoch]| h.iter().map(|e| e.loss).collect::<Vec<_>>();
+    let (expected, got) = (
+        losses(&uninterrupted.history[best..]),
+        losses(&resumed.history),
+    );
+    for (a, b) in got.iter().zip(&expected) {
+        assert!(
+            (a - b).abs() < 1e-5,
+            "resumed {got:?}, uninterrupted {expected:?}"
+        );
+    }
+    // Without the optimiser state, the same weights take a different path.
+    let fresh_adam = ringscope_gnn::Resume {
+        model: checkpoint::load(&dir, &Device::flex()).unwrap().model,
+        optimizer: None,
+    };
+    let restarted = train(
+        &model,
+        &quick(4),
+        data,
+        &Device::flex(),
+        Some(fresh_adam),
         |_| {},
     );
     assert!(
-        resumed.val.auprc >= trained.val.auprc - 0.1,
-        "{} vs {}",
-        resumed.val.auprc,
-        trained.val.auprc
+        (losses(&restarted.history)[1] - expected[1]).abs() > 1e-4,
+        "a fresh optimiser should not reproduce the uninterrupted run"
     );
 
     // A graph that does not match.
@@ -243,7 +276,7 @@ fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
         let copy = root.path().join("copy");
         let _ = fs::remove_dir_all(&copy);
         fs::create_dir(&copy).unwrap();
-        for f in ["model.bpk", "manifest.json"] {
+        for f in ["model.bpk", "manifest.json", "optimizer.bpk"] {
             fs::copy(dir.join(f), copy.join(f)).unwrap();
         }
         edit(&copy);
@@ -262,6 +295,11 @@ fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
         fs::write(d.join("model.bpk"), w).unwrap()
     });
     assert!(e.contains("corrupt"), "{e}");
+    let e = broken(&|d| fs::write(d.join("optimizer.bpk"), b"not burnpack").unwrap());
+    assert!(
+        e.contains("optimizer.bpk") && e.contains("truncated"),
+        "{e}"
+    );
     let e = broken(&|d| fs::remove_file(d.join("model.bpk")).unwrap());
     assert!(e.contains("model.bpk") && e.contains("cannot read"), "{e}");
     let e = broken(&|d| {

@@ -10,13 +10,13 @@
 //!
 //! which together cover the whole spectrum `[0, 2]` with localised, non-negative responses. The
 //! layer concatenates `W_i x` and projects it: `x' = Lin([W_0 x ‖ … ‖ W_C x])`. Cost is `C`
-//! sparse products per layer, each one gather and one scatter.
+//! sparse products per layer.
 //!
 //! We ship BWGNN rather than GHRN because it is a fixed filter bank on the graph as given: it
 //! needs no edge pruning pass, works unchanged on sampled subgraphs and in layer-wise inference,
 //! and is the stronger of the two on the GADBench tables for Reddit, tolokers and T-Finance.
 
-use crate::mp::{EdgeIndex, scatter_sum, symmetric_norm};
+use crate::mp::EdgeIndex;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -81,11 +81,8 @@ impl BwgnnConv {
     /// # Shapes
     /// - `x`: `[num_nodes, d_input]` → `[num_nodes, d_output]`; `e` must be square.
     pub fn forward(&self, x: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
-        let norm = symmetric_norm(e).unsqueeze_dim::<2>(1);
-        let laplacian = |h: Tensor<2>| {
-            let msgs = h.clone().select(0, e.src.clone()) * norm.clone();
-            h - scatter_sum(msgs, &e.dst, e.num_dst)
-        };
+        let norm = e.symmetric_norm();
+        let laplacian = |h: Tensor<2>| h.clone() - e.propagate(h, norm.clone());
         // powers[k] = L^k x
         let mut powers = vec![x];
         for _ in 1..self.theta.len() {

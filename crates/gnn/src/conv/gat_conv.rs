@@ -2,7 +2,7 @@
 //! `x'_i = ‖_h Σ_{j ∈ N(i) ∪ {i}} α^h_ij W^h x_j`, with
 //! `α^h_ij = softmax_j(LeakyReLU(a^h_src · W^h x_j + a^h_dst · W^h x_i))`, as PyG's `GATConv`.
 
-use crate::mp::{EdgeIndex, edge_softmax, scatter_sum};
+use crate::mp::{EdgeIndex, edge_softmax_with_self_loops};
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
@@ -86,7 +86,6 @@ impl GatConv {
     pub fn forward(&self, x: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
         let n = e.num_dst;
         let (heads, d_head) = (self.heads, self.d_head);
-        let device = x.device();
         let h = self.lin.forward(x).reshape([n, heads, d_head]);
         let score = |att: &Param<Tensor<2>>| {
             (h.clone() * att.val().unsqueeze_dim::<3>(0))
@@ -94,19 +93,20 @@ impl GatConv {
                 .reshape([n, heads])
         };
         let (score_src, score_dst) = (score(&self.att_src), score(&self.att_dst));
-        let loops = Tensor::<1, Int>::arange(0..n as i64, &device);
-        let src = Tensor::cat(vec![e.src.clone(), loops.clone()], 0);
-        let dst = Tensor::cat(vec![e.dst.clone(), loops], 0);
-        let logits = score_src.select(0, src.clone()) + score_dst.select(0, dst.clone());
-        let alpha = edge_softmax(leaky_relu(logits, self.negative_slope), &dst, n);
-        let alpha = self.dropout.forward(alpha);
-        let num_edges = src.dims()[0];
-        let msgs = h
-            .reshape([n, heads * d_head])
-            .select(0, src)
-            .reshape([num_edges, heads, d_head])
-            * alpha.unsqueeze_dim::<3>(2);
-        let out = scatter_sum(msgs.reshape([num_edges, heads * d_head]), &dst, n);
+        let attention = |logits: Tensor<2>| leaky_relu(logits, self.negative_slope);
+        let edge_logits = attention(
+            score_src.clone().select(0, e.src.clone()) + score_dst.clone().select(0, e.dst.clone()),
+        );
+        // The self-loops are kept apart from the edge list, so the edges stay in the order the
+        // sparse product runs in and no edge list is concatenated per call.
+        let loop_logits = attention(score_src + score_dst);
+        let (alpha, alpha_loop) = edge_softmax_with_self_loops(edge_logits, loop_logits, &e.dst);
+        let (alpha, alpha_loop) = (
+            self.dropout.forward(alpha),
+            self.dropout.forward(alpha_loop),
+        );
+        let out = e.propagate(h.clone().reshape([n, heads * d_head]), alpha)
+            + (h * alpha_loop.unsqueeze_dim::<3>(2)).reshape([n, heads * d_head]);
         let out = if self.concat {
             out
         } else {

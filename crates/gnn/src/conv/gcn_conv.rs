@@ -1,7 +1,7 @@
 //! GCN (Kipf & Welling, ICLR 2017): `x'_i = Σ_{j ∈ N(i) ∪ {i}} x_j W / sqrt(d̂_i d̂_j) + b`, with
 //! `d̂ = in-degree + 1` (the self-loop), as PyG's `GCNConv` with `add_self_loops=True`.
 
-use crate::mp::{EdgeIndex, scatter_sum};
+use crate::mp::EdgeIndex;
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -40,14 +40,12 @@ impl GcnConv {
     ///   (`num_src == num_dst == num_nodes`).
     pub fn forward(&self, x: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
         let degree = e.in_degree.clone() + 1.0;
-        let inv_sqrt = degree.clone().sqrt().recip();
-        let norm = inv_sqrt.clone().select(0, e.src.clone()) * inv_sqrt.select(0, e.dst.clone());
+        let norm = e.self_loop_norm();
         let propagate = |h: Tensor<2>| {
-            let msgs = h.clone().select(0, e.src.clone()) * norm.clone().unsqueeze_dim::<2>(1);
-            scatter_sum(msgs, &e.dst, e.num_dst) + h / degree.clone().unsqueeze_dim::<2>(1)
+            e.propagate(h.clone(), norm.clone()) + h / degree.clone().unsqueeze_dim::<2>(1)
         };
         // Propagation is linear, so it commutes with the weight: run it on the narrower side,
-        // since moving one row per edge is what costs.
+        // since reading one row per edge is what costs.
         let [_, d_input] = x.dims();
         let [_, d_output] = self.lin.weight.dims();
         let out = if d_output <= d_input {

@@ -5,7 +5,7 @@
 //! On the marketplace graph this keeps "shares a device with" apart from "reviewed the same
 //! product as", which a homogeneous layer mixes into one average.
 
-use crate::mp::{Aggregation, EdgeIndex, aggregate};
+use crate::mp::{Aggregation, EdgeIndex};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -61,8 +61,7 @@ impl RgcnConv {
             if e.num_edges() == 0 {
                 continue; // an empty relation contributes nothing, and empty selects are avoided
             }
-            let msgs = x.clone().select(0, e.src.clone());
-            out = out + lin.forward(aggregate(msgs, e, self.aggregation));
+            out = out + lin.forward(e.aggregate(x.clone(), self.aggregation));
         }
         out
     }

@@ -1,7 +1,7 @@
 //! GraphSAGE (Hamilton et al., NeurIPS 2017): `x'_i = W_n · aggr_{j ∈ N(i)} x_j + W_r · x_i`,
 //! with mean, max or sum aggregation, as PyG's `SAGEConv`.
 
-use crate::mp::{Aggregation, EdgeIndex, aggregate};
+use crate::mp::{Aggregation, EdgeIndex};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -48,8 +48,7 @@ impl SageConv {
     /// - `x_src`: `[num_src, d_input]`, `x_dst`: `[num_dst, d_input]` → `[num_dst, d_output]`
     ///   (for a homogeneous graph both are the same `x`).
     pub fn forward(&self, x_src: Tensor<2>, x_dst: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
-        let msgs = x_src.select(0, e.src.clone());
-        let out = self.lin_neigh.forward(aggregate(msgs, e, self.aggregation));
+        let out = self.lin_neigh.forward(e.aggregate(x_src, self.aggregation));
         match &self.lin_root {
             Some(root) => out + root.forward(x_dst),
             None => out,

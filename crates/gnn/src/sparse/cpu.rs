@@ -1,0 +1,359 @@
+//! The sparse products on flex: CSR loops, parallel over blocks of rows with rayon.
+//!
+//! Each position reads one random row of `x` (or of `b`), so the loops wait on memory, not on
+//! arithmetic. On x86-64 CPUs with AVX2 and FMA (checked at run time) the same loops are
+//! compiled for those instructions and prefetch the row that the edge [`PREFETCH_AHEAD`]
+//! positions later will read, which keeps several cache misses in flight.
+
+use super::{Csr, SparseOps, dims2, sddmm_composed, spmm_composed};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::IntTensorOps;
+use burn::backend::{Flex, TensorMetadata};
+use burn::tensor::{DType, Element, IntDType, TensorData};
+use rayon::prelude::*;
+
+/// Rows (or positions / 16) per rayon task: enough to amortise scheduling, few enough that
+/// skewed degrees still balance over the cores.
+const ROWS_PER_TASK: usize = 64;
+/// How many positions ahead the row of an upcoming edge is prefetched.
+const PREFETCH_AHEAD: usize = 8;
+
+/// An index element: `i32` as the graph builds them, or the device's default `i64`.
+trait Index: Element + bytemuck::Pod + Send + Sync {
+    fn at(self) -> usize;
+}
+
+impl Index for i32 {
+    #[inline(always)]
+    fn at(self) -> usize {
+        self as usize
+    }
+}
+
+impl Index for i64 {
+    #[inline(always)]
+    fn at(self) -> usize {
+        self as usize
+    }
+}
+
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.layout().contiguous_offsets().is_some() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+/// A [`Csr`]'s index tensors, contiguous and of one integer type.
+struct FlexCsr {
+    ptr: FlexTensor,
+    row: FlexTensor,
+    col: FlexTensor,
+    edge: FlexTensor,
+}
+
+impl FlexCsr {
+    fn new(csr: Csr<Flex>) -> Self {
+        let dtype = csr.ptr.dtype();
+        let uniform = matches!(dtype, DType::I32 | DType::I64)
+            && [&csr.row, &csr.col, &csr.edge]
+                .iter()
+                .all(|t| t.dtype() == dtype);
+        let prepare = |t: FlexTensor| {
+            contiguous(if uniform {
+                t
+            } else {
+                Flex::int_cast(t, IntDType::I32)
+            })
+        };
+        FlexCsr {
+            ptr: prepare(csr.ptr),
+            row: prepare(csr.row),
+            col: prepare(csr.col),
+            edge: prepare(csr.edge),
+        }
+    }
+
+    fn slices<I: Index>(&self) -> Slices<'_, I> {
+        fn slice<I: Index>(t: &FlexTensor) -> &[I] {
+            t.as_slice::<I>().expect("contiguous, of one index type")
+        }
+        Slices {
+            ptr: slice(&self.ptr),
+            row: slice(&self.row),
+            col: slice(&self.col),
+            edge: slice(&self.edge),
+        }
+    }
+}
+
+struct Slices<'a, I> {
+    ptr: &'a [I],
+    row: &'a [I],
+    col: &'a [I],
+    edge: &'a [I],
+}
+
+/// `o += w · x`; fused multiply-adds where the build has them.
+#[inline(always)]
+fn axpy<const FMA: bool>(o: &mut [f32], w: f32, x: &[f32]) {
+    for (o, &x) in o.iter_mut().zip(x) {
+        *o = if FMA { w.mul_add(x, *o) } else { *o + w * x };
+    }
+}
+
+/// `⟨a, b⟩` with eight independent sums, so the loop vectorises without reassociating.
+#[inline(always)]
+fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (ca, cb) in a8.zip(b8) {
+        for l in 0..8 {
+            lanes[l] = if FMA {
+                ca[l].mul_add(cb[l], lanes[l])
+            } else {
+                lanes[l] + ca[l] * cb[l]
+            };
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// `out[i] = Σ_{p ∈ row i} weight[edge p] · x[col p]` (per head).
+struct Spmm<'a, I> {
+    csr: Slices<'a, I>,
+    x: &'a [f32],
+    weight: &'a [f32],
+    d: usize,
+    heads: usize,
+}
+
+impl<I: Index> Spmm<'_, I> {
+    /// Rows `first ..` of the output, one `d`-wide chunk of `out` each.
+    #[inline(always)]
+    fn rows<const FMA: bool>(&self, first: usize, out: &mut [f32], prefetch: impl Fn(&[f32])) {
+        let (d, heads, csr) = (self.d, self.heads, &self.csr);
+        let c = d / heads;
+        let nnz = csr.col.len();
+        for (r, o) in out.chunks_exact_mut(d).enumerate() {
+            let i = first + r;
+            for p in csr.ptr[i].at()..csr.ptr[i + 1].at() {
+                if p + PREFETCH_AHEAD < nnz {
+                    let ahead = csr.col[p + PREFETCH_AHEAD].at();
+                    prefetch(&self.x[ahead * d..(ahead + 1) * d]);
+                }
+                let (j, e) = (csr.col[p].at(), csr.edge[p].at());
+                let x = &self.x[j * d..(j + 1) * d];
+                if heads == 1 {
+                    axpy::<FMA>(o, self.weight[e], x);
+                } else {
+                    let w = &self.weight[e * heads..(e + 1) * heads];
+                    for ((oh, xh), &w) in o.chunks_exact_mut(c).zip(x.chunks_exact(c)).zip(w) {
+                        axpy::<FMA>(oh, w, xh);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `out[p, h] = ⟨a[row p], b[col p]⟩` over head `h`'s columns, in position order.
+struct Sddmm<'a, I> {
+    csr: Slices<'a, I>,
+    a: &'a [f32],
+    b: &'a [f32],
+    d: usize,
+    heads: usize,
+}
+
+impl<I: Index> Sddmm<'_, I> {
+    /// Positions `first ..`, one `heads`-wide chunk of `out` each.
+    #[inline(always)]
+    fn positions<const FMA: bool>(&self, first: usize, out: &mut [f32], prefetch: impl Fn(&[f32])) {
+        let (d, heads, csr) = (self.d, self.heads, &self.csr);
+        let c = d / heads;
+        let nnz = csr.col.len();
+        for (k, o) in out.chunks_exact_mut(heads).enumerate() {
+            let p = first + k;
+            if p + PREFETCH_AHEAD < nnz {
+                let ahead = csr.col[p + PREFETCH_AHEAD].at();
+                prefetch(&self.b[ahead * d..(ahead + 1) * d]);
+            }
+            let (i, j) = (csr.row[p].at(), csr.col[p].at());
+            let (a, b) = (&self.a[i * d..(i + 1) * d], &self.b[j * d..(j + 1) * d]);
+            for ((o, ah), bh) in o.iter_mut().zip(a.chunks_exact(c)).zip(b.chunks_exact(c)) {
+                *o = dot::<FMA>(ah, bh);
+            }
+        }
+    }
+}
+
+fn no_prefetch(_: &[f32]) {}
+
+/// The loops built for AVX2 and FMA, with prefetching.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Index, Sddmm, Spmm};
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+
+    pub fn available() -> bool {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+
+    /// One prefetch per 64-byte cache line of `row`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn prefetch(row: &[f32]) {
+        row.chunks(16)
+            .for_each(|line| _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()));
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub fn spmm_rows<I: Index>(job: &Spmm<'_, I>, first: usize, out: &mut [f32]) {
+        job.rows::<true>(first, out, |row| prefetch(row));
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub fn sddmm_positions<I: Index>(job: &Sddmm<'_, I>, first: usize, out: &mut [f32]) {
+        job.positions::<true>(first, out, |row| prefetch(row));
+    }
+}
+
+fn spmm_rows<I: Index>(job: &Spmm<'_, I>, first: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        // SAFETY: the only precondition of a `target_feature` function is that the CPU has the
+        // features, and `available` has just checked AVX2 and FMA.
+        #[allow(unsafe_code)]
+        return unsafe { x86::spmm_rows(job, first, out) };
+    }
+    job.rows::<false>(first, out, no_prefetch);
+}
+
+fn sddmm_positions<I: Index>(job: &Sddmm<'_, I>, first: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        // SAFETY: as in `spmm_rows`: AVX2 and FMA were just checked.
+        #[allow(unsafe_code)]
+        return unsafe { x86::sddmm_positions(job, first, out) };
+    }
+    job.positions::<false>(first, out, no_prefetch);
+}
+
+fn spmm<I: Index>(job: &Spmm<'_, I>, rows: usize) -> Vec<f32> {
+    let mut out = vec![0f32; rows * job.d];
+    if job.d > 0 {
+        out.par_chunks_mut(job.d * ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(task, block)| spmm_rows(job, task * ROWS_PER_TASK, block));
+    }
+    out
+}
+
+fn sddmm<I: Index>(job: &Sddmm<'_, I>, nnz: usize) -> Vec<f32> {
+    let heads = job.heads;
+    let per_task = 16 * ROWS_PER_TASK;
+    let mut by_position = vec![0f32; nnz * heads];
+    if heads > 0 {
+        by_position
+            .par_chunks_mut(heads * per_task)
+            .enumerate()
+            .for_each(|(task, block)| sddmm_positions(job, task * per_task, block));
+    }
+    // Placed by edge id, which is the position itself in a forward CSR.
+    let edge = job.csr.edge;
+    if edge.iter().enumerate().all(|(p, &e)| e.at() == p) {
+        return by_position;
+    }
+    let mut out = vec![0f32; nnz * heads];
+    for (p, &e) in edge.iter().enumerate() {
+        let e = e.at();
+        out[e * heads..(e + 1) * heads].copy_from_slice(&by_position[p * heads..(p + 1) * heads]);
+    }
+    out
+}
+
+fn floats(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("contiguous f32")
+}
+
+impl SparseOps for Flex {
+    fn spmm(csr: Csr<Flex>, weight: FlexTensor, x: FlexTensor) -> FlexTensor {
+        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+            return spmm_composed::<Flex>(csr, weight, x);
+        }
+        let rows = csr.rows;
+        let ([_, d], [_, heads]) = (dims2(&x), dims2(&weight));
+        let (x, weight, csr) = (contiguous(x), contiguous(weight), FlexCsr::new(csr));
+        let (x, weight) = (floats(&x), floats(&weight));
+        let out = if csr.ptr.dtype() == DType::I64 {
+            let csr = csr.slices::<i64>();
+            spmm(
+                &Spmm {
+                    csr,
+                    x,
+                    weight,
+                    d,
+                    heads,
+                },
+                rows,
+            )
+        } else {
+            let csr = csr.slices::<i32>();
+            spmm(
+                &Spmm {
+                    csr,
+                    x,
+                    weight,
+                    d,
+                    heads,
+                },
+                rows,
+            )
+        };
+        FlexTensor::from_data(TensorData::new(out, [rows, d]))
+    }
+
+    fn sddmm(csr: Csr<Flex>, a: FlexTensor, b: FlexTensor, heads: usize) -> FlexTensor {
+        if a.dtype() != DType::F32 || b.dtype() != DType::F32 {
+            return sddmm_composed::<Flex>(csr, a, b, heads);
+        }
+        let [_, d] = dims2(&a);
+        let nnz = csr.col.shape()[0];
+        let (a, b, csr) = (contiguous(a), contiguous(b), FlexCsr::new(csr));
+        let (a, b) = (floats(&a), floats(&b));
+        let out = if csr.ptr.dtype() == DType::I64 {
+            let csr = csr.slices::<i64>();
+            sddmm(
+                &Sddmm {
+                    csr,
+                    a,
+                    b,
+                    d,
+                    heads,
+                },
+                nnz,
+            )
+        } else {
+            let csr = csr.slices::<i32>();
+            sddmm(
+                &Sddmm {
+                    csr,
+                    a,
+                    b,
+                    d,
+                    heads,
+                },
+                nnz,
+            )
+        };
+        FlexTensor::from_data(TensorData::new(out, [nnz, heads]))
+    }
+}

@@ -1,0 +1,143 @@
+//! The sparse products against the same sums written with `select` + `select_assign`, which
+//! burn differentiates itself: values, the gradient for `x` and the gradient for the weights.
+
+use burn::prelude::*;
+use ringscope_gnn::graph::matrix;
+use ringscope_gnn::mp::{scatter_mean, scatter_sum};
+use ringscope_gnn::{Aggregation, EdgeIndex};
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+}
+
+fn assert_close(a: &[f32], b: &[f32], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+            "{what}[{i}]: {x} vs {y}"
+        );
+    }
+}
+
+fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| (((i as u32).wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+        .collect()
+}
+
+/// A bipartite relation, 7 sources → 5 destinations: unsorted, with a repeated edge, a
+/// destination without edges (3) and a source without edges (6).
+fn relation(device: &Device) -> EdgeIndex {
+    let src = [4u32, 0, 1, 1, 5, 2, 0, 3, 0, 2];
+    let dst = [0u32, 2, 4, 4, 1, 0, 2, 1, 4, 0];
+    EdgeIndex::new(&src, &dst, 7, 5, device)
+}
+
+/// `Σ_{e: dst e = i} weight[e, h] · x[src e, h·c..]` with differentiable gather and scatter.
+fn reference(e: &EdgeIndex, x: Tensor<2>, weight: Tensor<2>) -> Tensor<2> {
+    let [_, d] = x.dims();
+    let [num_edges, heads] = weight.dims();
+    let msgs = x
+        .select(0, e.src.clone())
+        .reshape([num_edges, heads, d / heads])
+        * weight.unsqueeze_dim::<3>(2);
+    scatter_sum(msgs.reshape([num_edges, d]), &e.dst, e.num_dst)
+}
+
+#[test]
+fn edges_are_stored_in_destination_order_with_their_sources() {
+    let e = relation(&Device::flex());
+    let ints = |t: Tensor<1, Int>| t.into_data().convert::<i64>().try_to_vec::<i64>().unwrap();
+    let (src, dst) = (ints(e.src.clone()), ints(e.dst.clone()));
+    assert!(dst.windows(2).all(|w| w[0] <= w[1]), "{dst:?}");
+    let mut pairs: Vec<(i64, i64)> = src.into_iter().zip(dst).collect();
+    pairs.sort();
+    let mut expected = vec![
+        (4, 0),
+        (0, 2),
+        (1, 4),
+        (1, 4),
+        (5, 1),
+        (2, 0),
+        (0, 2),
+        (3, 1),
+        (0, 4),
+        (2, 0),
+    ];
+    expected.sort();
+    assert_eq!(pairs, expected);
+    assert_eq!(values(e.in_degree.clone()), vec![3.0, 2.0, 2.0, 0.0, 3.0]);
+    assert_eq!(
+        values(e.out_degree.clone()),
+        vec![3.0, 2.0, 2.0, 1.0, 1.0, 1.0, 0.0]
+    );
+}
+
+#[test]
+fn propagate_matches_gather_scatter_in_value_and_gradients() {
+    let device = Device::flex().autodiff();
+    let e = relation(&device);
+    // Widths below, at and past the kernels' 8-lane blocks.
+    for (heads, d) in [(1, 3), (2, 4), (4, 8), (1, 64), (2, 36)] {
+        let x_values = pseudo_random(7 * d, 17 + heads as u32);
+        let w_values = pseudo_random(10 * heads, 91 * d as u32);
+        let inputs = || {
+            (
+                matrix(x_values.clone(), 7, d, &device).require_grad(),
+                matrix(w_values.clone(), 10, heads, &device).require_grad(),
+            )
+        };
+        // A non-uniform upstream gradient, so every output element's gradient is distinct.
+        let probe = matrix(pseudo_random(5 * d, 5), 5, d, &device);
+        let (x, w) = inputs();
+        let out = e.propagate(x.clone(), w.clone());
+        let grads = (out.clone() * probe.clone()).sum().backward();
+        let (rx, rw) = inputs();
+        let expected = reference(&e, rx.clone(), rw.clone());
+        let expected_grads = (expected.clone() * probe).sum().backward();
+        let what = format!("heads {heads}, d {d}");
+        assert_close(&values(out), &values(expected), &format!("{what}: value"));
+        assert_close(
+            &values(x.grad(&grads).unwrap()),
+            &values(rx.grad(&expected_grads).unwrap()),
+            &format!("{what}: x gradient"),
+        );
+        assert_close(
+            &values(w.grad(&grads).unwrap()),
+            &values(rw.grad(&expected_grads).unwrap()),
+            &format!("{what}: weight gradient"),
+        );
+    }
+}
+
+#[test]
+fn sum_and_mean_aggregation_match_the_scatter_reductions() {
+    let device = Device::flex();
+    let e = relation(&device);
+    let x = matrix(pseudo_random(7 * 3, 3), 7, 3, &device);
+    let msgs = x.clone().select(0, e.src.clone());
+    assert_close(
+        &values(e.aggregate(x.clone(), Aggregation::Sum)),
+        &values(scatter_sum(msgs.clone(), &e.dst, 5)),
+        "sum",
+    );
+    let mean = values(e.aggregate(x, Aggregation::Mean));
+    assert_close(
+        &mean,
+        &values(scatter_mean(msgs, &e.dst, &e.in_degree)),
+        "mean",
+    );
+    assert_eq!(&mean[9..12], &[0.0, 0.0, 0.0], "no incoming edges, mean 0");
+}
+
+#[test]
+fn propagate_over_no_edges_is_zero() {
+    let device = Device::flex().autodiff();
+    let e = EdgeIndex::new(&[], &[], 3, 2, &device);
+    let x = matrix(vec![1.0; 6], 3, 2, &device).require_grad();
+    let out = e.propagate(x.clone(), Tensor::zeros([0, 1], &device));
+    assert_eq!(values(out.clone()), vec![0.0; 4]);
+    let grads = out.sum().backward();
+    assert_eq!(values(x.grad(&grads).unwrap()), vec![0.0; 6]);
+}
