@@ -45,7 +45,16 @@ pub fn open(choice: DeviceChoice) -> Result<Device> {
     match choice {
         DeviceChoice::Cpu => Ok(Device::flex()),
         DeviceChoice::Wgpu => WGPU
-            .get_or_init(|| Device::wgpu_options().init().map_err(|e| e.to_string()))
+            .get_or_init(|| match Device::wgpu_options().init() {
+                Ok(device) => Ok(device),
+                // Something in the process already started the default wgpu device (burn-optim
+                // materialises a loaded optimiser state on `Device::default()`, which is wgpu in
+                // this build); that device is the one `init` would have opened.
+                Err(e) if e.to_string().contains("already initialized") => {
+                    Ok(Device::wgpu(Default::default()))
+                }
+                Err(e) => Err(e.to_string()),
+            })
             .clone()
             .map_err(|reason| GnnError::NoGpu { reason }),
     }

@@ -111,7 +111,8 @@ impl EdgeIndex {
         let self_loop_weight = (num_src == num_dst)
             .then(|| per_edge(&|s, d| 1.0 / ((in_degree[s] + 1.0) * (in_degree[d] + 1.0)).sqrt()));
         let int = |v: Vec<i32>| {
-            Tensor::<1, Int>::from_data(TensorData::new(v.clone(), [v.len()]), device)
+            let n = v.len();
+            Tensor::<1, Int>::from_data(TensorData::new(v, [n]), device)
         };
         let identity: Vec<u32> = (0..num_edges as u32).collect();
         let (src_t, dst_t) = (indices(&src, device), indices(&dst, device));
@@ -124,7 +125,7 @@ impl EdgeIndex {
                 rows: num_dst,
             },
             by_src: CsrTensors {
-                ptr: int(src_ptr.clone()),
+                ptr: int(src_ptr),
                 row: indices(&gathered(&src), device),
                 col: indices(&gathered(&dst), device),
                 edge: indices(&by_src_edge, device),
