@@ -106,12 +106,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         Some(dir) => {
             let checkpoint = checkpoint::load(dir, &device)?;
             let manifest = checkpoint.manifest.clone();
-            manifest.check_graph(
-                dir,
-                SCHEMA_VERSION,
-                &input.edges.relation_names(),
-                &input.features.names,
-            )?;
+            check_fits(&manifest, dir, &input)?;
             let resume = Some(checkpoint.into_resume());
             (
                 manifest.model,
@@ -207,18 +202,25 @@ pub fn train(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// Scores every node of the labelled kinds of `graph` with the checkpoint in `dir`.
-pub fn score(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Scores> {
-    let device = device::open(choice)?;
-    let checkpoint = checkpoint::load(dir, &device)?;
-    let manifest = &checkpoint.manifest;
-    let input = ModelInput::new(graph, FeatureOptions::default());
+/// Refuses `input` unless the checkpoint in `dir` was trained on its schema, relations and
+/// feature columns.
+fn check_fits(manifest: &Manifest, dir: &Path, input: &ModelInput) -> Result<()> {
     manifest.check_graph(
         dir,
         SCHEMA_VERSION,
         &input.edges.relation_names(),
         &input.features.names,
     )?;
+    Ok(())
+}
+
+/// Scores every node of the labelled kinds of `graph` with the checkpoint in `dir`.
+pub fn score(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Scores> {
+    let device = device::open(choice)?;
+    let checkpoint = checkpoint::load(dir, &device)?;
+    let manifest = &checkpoint.manifest;
+    let input = ModelInput::new(graph, FeatureOptions::default());
+    check_fits(manifest, dir, &input)?;
     let mut features = input.features;
     manifest.normalisation.apply(&mut features);
     let (rows, cols) = (features.rows, features.cols());

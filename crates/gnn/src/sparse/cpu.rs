@@ -280,6 +280,19 @@ fn sddmm<I: Index>(job: &Sddmm<'_, I>, nnz: usize) -> Vec<f32> {
     out
 }
 
+/// Evaluates `body` with `$slices` bound to `$csr`'s index slices in their integer type.
+macro_rules! by_index_type {
+    ($csr:ident, |$slices:ident| $body:expr) => {
+        if $csr.ptr.dtype() == DType::I64 {
+            let $slices = $csr.slices::<i64>();
+            $body
+        } else {
+            let $slices = $csr.slices::<i32>();
+            $body
+        }
+    };
+}
+
 fn floats(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("contiguous f32")
 }
@@ -293,31 +306,16 @@ impl SparseOps for Flex {
         let ([_, d], [_, heads]) = (dims2(&x), dims2(&weight));
         let (x, weight, csr) = (contiguous(x), contiguous(weight), FlexCsr::new(csr));
         let (x, weight) = (floats(&x), floats(&weight));
-        let out = if csr.ptr.dtype() == DType::I64 {
-            let csr = csr.slices::<i64>();
-            spmm(
-                &Spmm {
-                    csr,
-                    x,
-                    weight,
-                    d,
-                    heads,
-                },
-                rows,
-            )
-        } else {
-            let csr = csr.slices::<i32>();
-            spmm(
-                &Spmm {
-                    csr,
-                    x,
-                    weight,
-                    d,
-                    heads,
-                },
-                rows,
-            )
-        };
+        let out = by_index_type!(csr, |csr| spmm(
+            &Spmm {
+                csr,
+                x,
+                weight,
+                d,
+                heads
+            },
+            rows
+        ));
         FlexTensor::from_data(TensorData::new(out, [rows, d]))
     }
 
@@ -329,31 +327,16 @@ impl SparseOps for Flex {
         let nnz = csr.col.shape()[0];
         let (a, b, csr) = (contiguous(a), contiguous(b), FlexCsr::new(csr));
         let (a, b) = (floats(&a), floats(&b));
-        let out = if csr.ptr.dtype() == DType::I64 {
-            let csr = csr.slices::<i64>();
-            sddmm(
-                &Sddmm {
-                    csr,
-                    a,
-                    b,
-                    d,
-                    heads,
-                },
-                nnz,
-            )
-        } else {
-            let csr = csr.slices::<i32>();
-            sddmm(
-                &Sddmm {
-                    csr,
-                    a,
-                    b,
-                    d,
-                    heads,
-                },
-                nnz,
-            )
-        };
+        let out = by_index_type!(csr, |csr| sddmm(
+            &Sddmm {
+                csr,
+                a,
+                b,
+                d,
+                heads
+            },
+            nnz
+        ));
         FlexTensor::from_data(TensorData::new(out, [nnz, heads]))
     }
 }
