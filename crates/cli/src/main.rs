@@ -1,6 +1,7 @@
 //! The `ringscope` command: builds marketplace graphs from raw event tables and reports what
 //! it found.
 
+mod eval;
 mod exit;
 mod model;
 mod summary;
@@ -70,6 +71,12 @@ enum Command {
         after_help = "Example:\n  ringscope score --graph graphs/sample --checkpoint checkpoints/default --out /tmp/scores.csv"
     )]
     Score(model::ScoreArgs),
+    /// Trains and tests models on labelled benchmark graphs under each one's published
+    /// protocol, and writes the results beside the published numbers (results.md, .json).
+    #[command(
+        after_help = "Protocols: tolokers uses its 10 fixed splits (mean ± std ROC-AUC); pygod_reddit and fdcompcn a stratified 40/20/40 split per seed; rev2_otc and rev2_alpha 5-fold stratified cross-validation over the labelled users. Another directory in the same layout gets its splits.csv, cross-validation when under half its nodes are labelled, or 40/20/40.\n\nExamples:\n  ringscope eval\n  ringscope eval --dataset tolokers --model sage,gat --out /tmp/eval\n  ringscope eval --data /data/my_graph --model my_layer.toml --seeds 10"
+    )]
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Args)]
@@ -177,6 +184,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth(args),
         Command::Train(args) => model::train(args),
         Command::Score(args) => model::score_cmd(args),
+        Command::Eval(args) => eval::eval(args),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
@@ -247,7 +255,7 @@ pub(crate) fn ingest_and_build(
     Ok((ingested.report, graph))
 }
 
-fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value).context("serialising JSON")?;
     write_atomically(path, (text + "\n").as_bytes())
 }

@@ -99,12 +99,20 @@ pub fn load_graph(path: &Path) -> Result<HeteroGraph> {
 
 pub fn train(args: TrainArgs) -> Result<()> {
     let graph = load_graph(&crate::resolve_input(&args.graph))?;
-    let mut input = ModelInput::new(&graph, FeatureOptions::default());
-    let relations = input.edges.relations.len().max(1);
     let device = device::open(args.device)?;
-    let (model_config, mut train_config, normalisation, resume) = match &args.resume {
-        Some(dir) => {
-            let checkpoint = checkpoint::load(dir, &device)?;
+    let resumed = match &args.resume {
+        Some(dir) => Some(checkpoint::load(dir, &device)?),
+        None => None,
+    };
+    let mut input = match &resumed {
+        Some(c) => {
+            ModelInput::with_reverse(&graph, c.manifest.feature_options, c.manifest.add_reverse)
+        }
+        None => ModelInput::new(&graph, FeatureOptions::default()),
+    };
+    let relations = input.edges.relations.len().max(1);
+    let (model_config, mut train_config, normalisation, resume) = match (resumed, &args.resume) {
+        (Some(checkpoint), Some(dir)) => {
             let manifest = checkpoint.manifest.clone();
             check_fits(&manifest, dir, &input)?;
             let resume = Some(checkpoint.into_resume());
@@ -115,7 +123,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 resume,
             )
         }
-        None => {
+        _ => {
             let (text, file) = match &args.config {
                 Some(path) => {
                     let text = std::fs::read_to_string(path)
@@ -181,6 +189,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
     }
     let description = FeatureDescription {
         features: features.names.clone(),
+        options: input.options,
         normalisation,
         schema_version: SCHEMA_VERSION,
         add_reverse: input.add_reverse,
@@ -219,7 +228,7 @@ pub fn score(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Sc
     let device = device::open(choice)?;
     let checkpoint = checkpoint::load(dir, &device)?;
     let manifest = &checkpoint.manifest;
-    let input = ModelInput::new(graph, FeatureOptions::default());
+    let input = ModelInput::with_reverse(graph, manifest.feature_options, manifest.add_reverse);
     check_fits(manifest, dir, &input)?;
     let mut features = input.features;
     manifest.normalisation.apply(&mut features);

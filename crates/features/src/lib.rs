@@ -2,6 +2,8 @@
 //! behavioural features of any weighted, timestamped relation, and z-score normalisation.
 #![warn(missing_docs)]
 
+mod behaviour;
+
 use rayon::prelude::*;
 use ringscope_graph::{AttrValues, HOMOGENEOUS_RELATION, HeteroGraph, Relation};
 
@@ -42,14 +44,18 @@ impl FeatureMatrix {
     }
 }
 
-/// Which feature families to compute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which feature families to compute; a checkpoint records them so scoring computes the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureOptions {
     /// The features the source ships (`nodes.csv` `f0..fN`).
     pub given: bool,
     /// Node kind, numeric attributes, and per relation: degrees, edge-weight means and activity
     /// spans.
     pub structural: bool,
+    /// Per weighted or timestamped relation: rating spread, entropy and extremes, burstiness,
+    /// and REV2-style fairness/goodness with neighbour aggregates. Needs `structural`.
+    #[serde(default)]
+    pub behaviour: bool,
 }
 
 impl Default for FeatureOptions {
@@ -57,6 +63,17 @@ impl Default for FeatureOptions {
         FeatureOptions {
             given: true,
             structural: true,
+            behaviour: true,
+        }
+    }
+}
+
+impl FeatureOptions {
+    /// The families of checkpoints written before `behaviour` existed.
+    pub fn legacy() -> Self {
+        FeatureOptions {
+            behaviour: false,
+            ..FeatureOptions::default()
         }
     }
 }
@@ -124,7 +141,14 @@ pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMat
             .relations()
             .par_iter()
             .filter(|r| r.name != HOMOGENEOUS_RELATION)
-            .map(|r| relation_columns(r, rows, offsets[r.src_kind], offsets[r.dst_kind]))
+            .map(|r| {
+                let mut columns =
+                    relation_columns(r, rows, offsets[r.src_kind], offsets[r.dst_kind]);
+                if options.behaviour {
+                    columns.extend(behaviour::behaviour_columns(graph, r, rows, &offsets));
+                }
+                columns
+            })
             .collect();
         columns.extend(per_relation.into_iter().flatten());
     }
@@ -186,6 +210,90 @@ fn relation_columns(
         ));
     }
     columns
+}
+
+/// Label-aware features: per relation and direction, how many of a node's neighbours are known
+/// fraud and known benign (`ln(1 + n)`), and the smoothed share of known fraud among them,
+/// `(fraud + p) / (known + 1)` with `p` the known fraud rate.
+///
+/// `known` holds the labels that may be used (1 fraud, 0 benign, −1 unknown): in evaluation
+/// the training labels only, so no node sees a validation or test label, and a node never
+/// sees its own label, since only neighbours count.
+pub fn label_features(graph: &HeteroGraph, known: &[i8]) -> FeatureMatrix {
+    assert_eq!(known.len(), graph.num_nodes(), "one label per node");
+    let offsets = graph.node_offsets();
+    let rows = graph.num_nodes();
+    let labelled = known.iter().filter(|&&l| l >= 0).count().max(1);
+    let prior = known.iter().filter(|&&l| l == 1).count() as f32 / labelled as f32;
+    let columns: Vec<Vec<(String, Vec<f32>)>> = graph
+        .relations()
+        .par_iter()
+        .map(|r| {
+            let (src_offset, dst_offset) = (offsets[r.src_kind], offsets[r.dst_kind]);
+            let mut columns = Vec::new();
+            // "out": the labels of the nodes a node points to; "in": of those pointing to it.
+            let sides = [
+                ("out", &r.src, src_offset, &r.dst, dst_offset),
+                ("in", &r.dst, dst_offset, &r.src, src_offset),
+            ];
+            for (side, ends, offset, others, other_offset) in sides {
+                let mut fraud = vec![0f32; rows];
+                let mut benign = vec![0f32; rows];
+                for (&v, &u) in ends.iter().zip(others.iter()) {
+                    match known[other_offset + u as usize] {
+                        1 => fraud[offset + v as usize] += 1.0,
+                        0 => benign[offset + v as usize] += 1.0,
+                        _ => {}
+                    }
+                }
+                let share = fraud
+                    .iter()
+                    .zip(&benign)
+                    .map(|(&f, &b)| (f + prior) / (f + b + 1.0))
+                    .collect();
+                columns.push((format!("known_fraud_share_{side}:{}", r.name), share));
+                columns.push((
+                    format!("log_known_fraud_{side}:{}", r.name),
+                    fraud.into_iter().map(f32::ln_1p).collect(),
+                ));
+                columns.push((
+                    format!("log_known_benign_{side}:{}", r.name),
+                    benign.into_iter().map(f32::ln_1p).collect(),
+                ));
+            }
+            columns
+        })
+        .collect();
+    FeatureMatrix::from_columns(rows, columns.into_iter().flatten().collect())
+}
+
+impl FeatureMatrix {
+    /// `self` with the columns of `other` (same rows) appended.
+    pub fn append(&mut self, other: &FeatureMatrix) {
+        assert_eq!(self.rows, other.rows, "appending a matrix of other rows");
+        let (a, b) = (self.cols(), other.cols());
+        let mut values = Vec::with_capacity(self.rows * (a + b));
+        for r in 0..self.rows {
+            values.extend_from_slice(&self.values[r * a..(r + 1) * a]);
+            values.extend_from_slice(&other.values[r * b..(r + 1) * b]);
+        }
+        self.values = values;
+        self.names.extend(other.names.iter().cloned());
+    }
+
+    /// `self` without the columns whose name contains any of `patterns`.
+    pub fn drop_matching(&mut self, patterns: &[String]) {
+        let keep: Vec<usize> = (0..self.cols())
+            .filter(|&c| !patterns.iter().any(|p| self.names[c].contains(p.as_str())))
+            .collect();
+        let d = self.cols();
+        self.values = self
+            .values
+            .chunks(d.max(1))
+            .flat_map(|row| keep.iter().map(move |&c| row[c]))
+            .collect();
+        self.names = keep.iter().map(|&c| self.names[c].clone()).collect();
+    }
 }
 
 /// Per-column z-score statistics, fitted once on training data and saved with a checkpoint so
@@ -314,6 +422,104 @@ mod tests {
         assert_eq!(column(&m, "log_span_hours_out:reviewed")[0], ln(2.0));
     }
 
+    /// Users 0–3 rate users 4 and 5: 0, 1 and 2 agree (5 is good, 4 is bad); user 3 rates
+    /// against everyone. User 5 also rates user 4.
+    fn ratings() -> HeteroGraph {
+        let users = NodeSet::new("user", ids(6, "u"));
+        let (src, dst, w) = (
+            vec![0, 0, 1, 1, 2, 2, 3, 3, 5],
+            vec![4, 5, 4, 5, 4, 5, 4, 5, 4],
+            vec![-10.0, 10.0, -9.0, 9.0, -10.0, 10.0, 10.0, -10.0, -8.0],
+        );
+        let t: Vec<i64> = (0..src.len() as i64).map(|i| i * 60).collect();
+        let rel = Relation::new("rating", (0, 6), (0, 6), src, dst, Some(w), Some(t)).unwrap();
+        HeteroGraph::new("r", vec![users], vec![rel]).unwrap()
+    }
+
+    #[test]
+    fn reputation_finds_the_rater_against_the_consensus() {
+        let m = node_features(&ratings(), FeatureOptions::default());
+        let fairness = column(&m, "fairness:rating");
+        let goodness = column(&m, "goodness:rating");
+        for honest in 0..3 {
+            assert!(
+                fairness[3] < fairness[honest] - 0.1,
+                "dissenter {} vs honest {}",
+                fairness[3],
+                fairness[honest]
+            );
+        }
+        assert!(goodness[5] > 0.3 && goodness[4] < -0.3, "{goodness:?}");
+        assert!(fairness.iter().all(|f| (0.0..=1.0).contains(f)));
+        // Who rated user 4 on average is less fair than who rated... the same raters plus 5.
+        let raters = column(&m, "mean_fairness_of_raters:rating");
+        assert!(raters[4] > 0.0 && raters[0] == 0.0);
+        assert_eq!(
+            column(&m, "share_lowest_weight_in:rating")[4],
+            2.0 / 5.0,
+            "two of five ratings of user 4 are the minimum −10"
+        );
+        assert_eq!(column(&m, "share_highest_weight_out:rating")[3], 0.5);
+        assert_eq!(column(&m, "burstiness_out:rating")[0], -1.0);
+        let legacy = node_features(&ratings(), FeatureOptions::legacy());
+        assert!(legacy.names.iter().all(|n| !n.starts_with("fairness")));
+        assert!(legacy.cols() < m.cols());
+    }
+
+    #[test]
+    fn label_features_count_known_neighbours_only() {
+        // Users 0, 1, 2 and 3 all rated user 4; user 5 rated user 4 too. Known: 0 fraud,
+        // 1 benign, 4 fraud; the rest (including 5) unknown.
+        let g = ratings();
+        let mut known = vec![-1i8; 6];
+        known[0] = 1;
+        known[1] = 0;
+        known[4] = 1;
+        let m = label_features(&g, &known);
+        let ln = |v: f32| v.ln_1p();
+        // Into user 4: raters 0..=3 and 5, of whom 0 is known fraud and 1 known benign.
+        assert_eq!(column(&m, "log_known_fraud_in:rating")[4], ln(1.0));
+        assert_eq!(column(&m, "log_known_benign_in:rating")[4], ln(1.0));
+        let prior = 2.0 / 3.0;
+        let share = column(&m, "known_fraud_share_in:rating");
+        assert!((share[4] - (1.0 + prior) / 3.0).abs() < 1e-6);
+        // User 0's own label never reaches user 0: it rated 4 (fraud) and 5 (unknown).
+        assert_eq!(column(&m, "log_known_fraud_out:rating")[0], ln(1.0));
+        assert_eq!(column(&m, "log_known_benign_out:rating")[0], 0.0);
+        // Nobody rated user 0, so its "in" side is the prior alone.
+        assert!((share[0] - prior).abs() < 1e-6);
+        assert_eq!(column(&m, "log_known_fraud_in:rating")[0], 0.0);
+    }
+
+    #[test]
+    fn append_and_drop_keep_rows_aligned() {
+        let mut m = node_features(&ratings(), FeatureOptions::legacy());
+        let extra = label_features(&ratings(), &[1, 0, -1, -1, 1, -1]);
+        let before = column(&m, "mean_weight_in:rating");
+        m.append(&extra);
+        assert_eq!(m.values.len(), m.rows * m.cols());
+        assert_eq!(column(&m, "mean_weight_in:rating"), before);
+        assert_eq!(
+            column(&m, "log_known_fraud_in:rating"),
+            column(&extra, "log_known_fraud_in:rating")
+        );
+        m.drop_matching(&["_in:".into(), "known".into()]);
+        assert!(
+            m.names
+                .iter()
+                .all(|n| !n.contains("_in:") && !n.contains("known"))
+        );
+        assert_eq!(m.values.len(), m.rows * m.cols());
+        assert!(m.names.contains(&"mean_weight_out:rating".to_string()));
+        assert_eq!(
+            column(&m, "mean_weight_out:rating"),
+            column(
+                &node_features(&ratings(), FeatureOptions::legacy()),
+                "mean_weight_out:rating"
+            )
+        );
+    }
+
     #[test]
     fn given_only_keeps_the_dataset_columns() {
         let m = node_features(
@@ -321,6 +527,7 @@ mod tests {
             FeatureOptions {
                 given: true,
                 structural: false,
+                behaviour: false,
             },
         );
         assert_eq!(m.names, vec!["f0".to_string()]);

@@ -56,6 +56,7 @@ fn main() {
         FeatureOptions {
             given: true,
             structural: false,
+            behaviour: false,
         },
     );
     Standardizer::fit(&input.features).apply(&mut input.features);

@@ -13,7 +13,7 @@ use crate::train::{Epoch, Metrics, Resume, TrainConfig, TrainData, Trained};
 use burn::optim::OptimizerRecord;
 use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
-use ringscope_features::Standardizer;
+use ringscope_features::{FeatureOptions, Standardizer};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,10 @@ pub struct Manifest {
     pub train: TrainConfig,
     /// Input feature columns, in order.
     pub features: Vec<String>,
+    /// The feature families those columns come from; manifests older than the field used
+    /// [`FeatureOptions::legacy`].
+    #[serde(default = "FeatureOptions::legacy")]
+    pub feature_options: FeatureOptions,
     /// Normalisation fitted on the training graph, applied again at scoring time.
     pub normalisation: Standardizer,
     /// Graph schema version of the training graph.
@@ -84,6 +88,8 @@ pub struct FileDigest {
 pub struct FeatureDescription {
     /// Input feature columns, in order.
     pub features: Vec<String>,
+    /// The families they were computed with.
+    pub options: FeatureOptions,
     /// Normalisation fitted on the training graph.
     pub normalisation: Standardizer,
     /// Graph schema version of the training graph.
@@ -107,6 +113,7 @@ impl Manifest {
             model,
             train,
             features: input.features,
+            feature_options: input.options,
             normalisation: input.normalisation,
             schema_version: input.schema_version,
             relations: data.edges.relation_names(),

@@ -38,6 +38,14 @@ pub enum GnnError {
         /// What differs.
         message: String,
     },
+    /// A dataset file with a bad row or column (a split file, for example).
+    #[error("{}: {message}", path.display())]
+    Data {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong, naming the column and row.
+        message: String,
+    },
     /// Reading or writing a file.
     #[error("{}: {source}", path.display())]
     Io {

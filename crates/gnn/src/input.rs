@@ -3,9 +3,6 @@
 
 use crate::graph::GraphEdges;
 use crate::train::Split;
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use ringscope_features::{FeatureMatrix, FeatureOptions, node_features};
 use ringscope_graph::HeteroGraph;
 
@@ -16,6 +13,8 @@ pub struct ModelInput {
     pub edges: GraphEdges,
     /// Raw (unnormalised) features, one row per node.
     pub features: FeatureMatrix,
+    /// The feature families computed.
+    pub options: FeatureOptions,
     /// Per node: 1 fraud, 0 benign, -1 unlabelled or a kind without labels.
     pub labels: Vec<i8>,
     /// First global index of each node set, in graph order.
@@ -29,18 +28,17 @@ impl ModelInput {
     /// relations, so a product hears from its reviewers as well as the other way round; a
     /// single-kind benchmark graph is used as stored.
     pub fn new(graph: &HeteroGraph, options: FeatureOptions) -> Self {
-        let add_reverse = graph.node_sets().len() > 1;
-        let mut labels = Vec::with_capacity(graph.num_nodes());
-        for set in graph.node_sets() {
-            match &set.labels {
-                Some(l) => labels.extend_from_slice(l),
-                None => labels.resize(labels.len() + set.len(), -1),
-            }
-        }
+        Self::with_reverse(graph, options, graph.node_sets().len() > 1)
+    }
+
+    /// Lays out `graph`, adding reverse relations or not as told: a directed single-kind graph
+    /// such as a rating network needs them so raters also hear from whom they rated.
+    pub fn with_reverse(graph: &HeteroGraph, options: FeatureOptions, add_reverse: bool) -> Self {
         ModelInput {
             edges: GraphEdges::new(graph, add_reverse),
             features: node_features(graph, options),
-            labels,
+            options,
+            labels: crate::datasets::node_labels(graph),
             offsets: graph.node_offsets(),
             add_reverse,
         }
@@ -49,26 +47,6 @@ impl ModelInput {
     /// Labelled nodes split at random into train/validation/test by the given fractions
     /// (the rest is test), stratified by class so the rare class appears in every part.
     pub fn stratified_split(&self, train: f64, val: f64, seed: u64) -> Split {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut split = Split::default();
-        for class in [0i8, 1] {
-            let mut nodes: Vec<u32> = (0..self.labels.len() as u32)
-                .filter(|&i| self.labels[i as usize] == class)
-                .collect();
-            nodes.shuffle(&mut rng);
-            let n_train = (nodes.len() as f64 * train).round() as usize;
-            let n_val = (nodes.len() as f64 * val).round() as usize;
-            split.train.extend_from_slice(&nodes[..n_train]);
-            split
-                .val
-                .extend_from_slice(&nodes[n_train..(n_train + n_val).min(nodes.len())]);
-            split
-                .test
-                .extend_from_slice(&nodes[(n_train + n_val).min(nodes.len())..]);
-        }
-        for part in [&mut split.train, &mut split.val, &mut split.test] {
-            part.sort_unstable();
-        }
-        split
+        crate::datasets::stratified_split(&self.labels, train, val, seed)
     }
 }

@@ -5,8 +5,10 @@
 pub mod checkpoint;
 pub mod config;
 pub mod conv;
+pub mod datasets;
 pub mod device;
 pub mod error;
+pub mod eval;
 pub mod graph;
 pub mod input;
 pub mod loader;

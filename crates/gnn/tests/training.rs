@@ -40,6 +40,9 @@ fn every_model_learns_a_signal_carried_by_the_neighbourhood() {
     );
     eprintln!("own features alone: test AUROC {baseline:.3}");
     for &name in Conv::NAMES {
+        if name == "mlp" {
+            continue; // the graph-free baseline cannot see the neighbours; checked below
+        }
         let trained = train(
             &config(name, p.d),
             &quick(60),
@@ -65,6 +68,19 @@ fn every_model_learns_a_signal_carried_by_the_neighbourhood() {
         assert!(trained.history.len() <= 60 && trained.best_epoch >= 1);
         assert_eq!(trained.scores.len(), 800);
     }
+    let mlp = train(
+        &config("mlp", p.d),
+        &quick(60),
+        data,
+        &Device::flex(),
+        None,
+        |_| {},
+    );
+    assert!(
+        mlp.test.auroc < 0.9,
+        "a graph-free model cannot read the neighbours' signal: {}",
+        mlp.test.auroc
+    );
 }
 
 #[test]
@@ -150,6 +166,7 @@ fn manifest_for(
 ) -> Manifest {
     let description = FeatureDescription {
         features: (0..p.d).map(|i| format!("f{i}")).collect(),
+        options: Default::default(),
         normalisation: Default::default(),
         schema_version: 1,
         add_reverse: false,

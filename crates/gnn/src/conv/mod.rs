@@ -4,12 +4,14 @@
 mod bwgnn_conv;
 mod gat_conv;
 mod gcn_conv;
+mod mlp_conv;
 mod rgcn_conv;
 mod sage_conv;
 
 pub use bwgnn_conv::{BwgnnConv, BwgnnConvConfig, beta_wavelet_coefficients};
 pub use gat_conv::{GatConv, GatConvConfig};
 pub use gcn_conv::{GcnConv, GcnConvConfig};
+pub use mlp_conv::{MlpConv, MlpConvConfig};
 pub use rgcn_conv::{RgcnConv, RgcnConvConfig};
 pub use sage_conv::{SageConv, SageConvConfig};
 
@@ -84,4 +86,5 @@ registry! {
     Gat => GatConv,
     Rgcn => RgcnConv,
     Bwgnn => BwgnnConv,
+    Mlp => MlpConv,
 }

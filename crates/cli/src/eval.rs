@@ -1,0 +1,169 @@
+//! `ringscope eval`: models against published results on labelled benchmark graphs.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use ringscope_gnn::datasets::Benchmark;
+use ringscope_gnn::eval::{self, EvalOptions, ModelSpec, Report};
+use ringscope_gnn::{DeviceChoice, device};
+use ringscope_graph::{GraphError, store};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A dataset directory (nodes.csv, edges_<relation>.csv, meta.json), or a folder of them.
+    #[arg(long, default_value = "../shared/datasets")]
+    pub data: PathBuf,
+    /// Only these datasets of the folder, by directory name (repeatable, or comma-separated).
+    #[arg(long = "dataset", value_delimiter = ',')]
+    pub datasets: Vec<String>,
+    /// Models: shipped presets (sage, gcn, gat, bwgnn, rgcn, mlp) or model files (TOML),
+    /// repeatable or comma-separated [default: every preset].
+    #[arg(long = "model", value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Runs of a stratified-split protocol (seeds 0..N).
+    #[arg(long, default_value_t = EvalOptions::default().seeds)]
+    pub seeds: usize,
+    /// Use only the first N splits or folds of each protocol (a quick look, not the protocol).
+    #[arg(long)]
+    pub max_splits: Option<usize>,
+    /// Overrides each model file's `[train] epochs`.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Add label-aware features: per relation, the known fraud and benign neighbours, counted
+    /// from each split's training labels only.
+    #[arg(long)]
+    pub label_features: bool,
+    /// Leave out feature columns whose name contains any of these (repeatable or
+    /// comma-separated), for ablations.
+    #[arg(long, value_delimiter = ',')]
+    pub drop_features: Vec<String>,
+    /// Where to train.
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+    /// Directory for results.md and results.json (replaced atomically).
+    #[arg(long, default_value = "out/eval")]
+    pub out: PathBuf,
+}
+
+/// Dataset directories under `data`: itself if it is one, else its subdirectories holding a
+/// `meta.json`, sorted by name, filtered by `only`.
+fn dataset_dirs(data: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
+    if data.join("meta.json").is_file() {
+        return Ok(vec![data.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(data).map_err(|source| GraphError::Io {
+        path: data.to_path_buf(),
+        source,
+    })?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("meta.json").is_file())
+        .filter(|p| {
+            only.is_empty()
+                || p.file_name()
+                    .is_some_and(|n| only.iter().any(|o| o.as_str() == n))
+        })
+        .collect();
+    dirs.sort();
+    if let Some(missing) = only.iter().find(|o| {
+        !dirs
+            .iter()
+            .any(|d| d.file_name().is_some_and(|n| n == o.as_str()))
+    }) {
+        return Err(crate::exit::ConfigError(format!(
+            "--dataset {missing}: no such dataset directory in {}",
+            data.display()
+        ))
+        .into());
+    }
+    if dirs.is_empty() {
+        return Err(crate::exit::ConfigError(format!(
+            "{} holds no dataset directory (nodes.csv, edges_<relation>.csv, meta.json)",
+            data.display()
+        ))
+        .into());
+    }
+    Ok(dirs)
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let data = crate::resolve_input(&args.data);
+    let dirs = dataset_dirs(&data, &args.datasets)?;
+    let names: Vec<String> = match args.models.is_empty() {
+        true => eval::PRESETS
+            .iter()
+            .map(|(n, _)| (*n).to_string())
+            .collect(),
+        false => args.models.clone(),
+    };
+    let models = names
+        .iter()
+        .map(|n| ModelSpec::resolve(n))
+        .collect::<ringscope_gnn::Result<Vec<_>>>()?;
+    let options = EvalOptions {
+        seeds: args.seeds,
+        epochs: args.epochs,
+        max_splits: args.max_splits,
+        label_features: args.label_features,
+        drop_features: args.drop_features.clone(),
+        ..EvalOptions::default()
+    };
+    let device = device::open(args.device)?;
+    let mut report = Report {
+        command: std::iter::once("ringscope".to_string())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" "),
+        ringscope_version: env!("CARGO_PKG_VERSION").into(),
+        device: args.device.to_string(),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        datasets: Vec::new(),
+    };
+    for dir in dirs {
+        let graph = store::load(&dir).with_context(|| format!("loading {}", dir.display()))?;
+        let name = dir
+            .file_name()
+            .map_or(graph.name.clone(), |n| n.to_string_lossy().into_owned());
+        let benchmark = Benchmark::for_dataset(&name, &dir, &graph);
+        tracing::info!(dataset = %name, protocol = %benchmark.protocol.describe(), "evaluating");
+        let result = eval::evaluate(
+            &benchmark,
+            &dir,
+            &graph,
+            &models,
+            &options,
+            &device,
+            |model, run| {
+                tracing::info!(
+                    dataset = %name,
+                    model,
+                    split = %run.split,
+                    auroc = run.test.auroc,
+                    auprc = run.test.auprc,
+                    best_epoch = run.best_epoch,
+                    secs = run.seconds,
+                    "run done"
+                )
+            },
+        )
+        .with_context(|| format!("evaluating {}", dir.display()))?;
+        report.datasets.push(result);
+    }
+    let markdown = report.to_markdown();
+    let staged = ringscope_ingest::atomic::staging_dir(&args.out)
+        .with_context(|| format!("preparing {}", args.out.display()))?;
+    crate::write_json(&staged.path().join("results.json"), &report)?;
+    crate::write_atomically(&staged.path().join("results.md"), markdown.as_bytes())?;
+    ringscope_ingest::atomic::replace_dir(staged, &args.out).map_err(|source| {
+        ringscope_ingest::IngestError::Write {
+            path: args.out.clone(),
+            source,
+        }
+    })?;
+    print!("{markdown}");
+    println!(
+        "\nresults in {}: results.md, results.json",
+        args.out.display()
+    );
+    Ok(())
+}
