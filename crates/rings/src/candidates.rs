@@ -3,13 +3,16 @@
 //! 1. **Evidence components**: connected components of the "same actor" account projection
 //!    (shared devices, IPs, payments, addresses, co-reviews; hubs already capped), keeping only
 //!    links at least `min_evidence_weight` strong.
+//!    A component larger than `max_members` is split into Louvain communities.
 //! 2. **Dense blocks** of the account × product graph (reviews and orders), which catch
 //!    lockstep accounts that share no identifier at all ([`crate::dense`]).
 //!
 //! Members are account indices (the graph's `account` node set).
 
 use crate::dense::{DenseConfig, dense_blocks};
+use crate::louvain::{Adjacency, louvain};
 use petgraph::unionfind::UnionFind;
+use petgraph::visit::EdgeRef;
 use ringscope_graph::{HeteroGraph, NodeKind, Projection, Rel};
 
 /// Where a candidate came from.
@@ -18,6 +21,8 @@ use ringscope_graph::{HeteroGraph, NodeKind, Projection, Rel};
 pub enum Source {
     /// A connected component of the evidence projection.
     Evidence,
+    /// A Louvain community of an evidence component too large to be one ring.
+    Community,
     /// A dense block of the account × product graph.
     DenseBlock,
 }
@@ -42,6 +47,10 @@ pub struct CandidateConfig {
     pub min_evidence_weight: f32,
     /// Smaller groups are not rings.
     pub min_members: usize,
+    /// Larger evidence components are split into Louvain communities ([`crate::louvain`]).
+    pub max_members: usize,
+    /// Louvain resolution for that split.
+    pub resolution: f64,
     /// Dense-block detection on the account × product graph.
     pub dense: DenseConfig,
 }
@@ -51,6 +60,8 @@ impl Default for CandidateConfig {
         CandidateConfig {
             min_evidence_weight: 0.0,
             min_members: 3,
+            max_members: 100,
+            resolution: 1.0,
             dense: DenseConfig::default(),
         }
     }
@@ -78,16 +89,26 @@ pub fn candidates(
     for (account, &root) in labels.iter().enumerate() {
         groups[root as usize].push(account as u32);
     }
-    let mut out: Vec<Candidate> = groups
-        .into_iter()
-        .filter(|g| g.len() >= config.min_members)
-        .map(|members| Candidate {
-            members,
-            source: Source::Evidence,
-            targets: Vec::new(),
-            density: 0.0,
-        })
-        .collect();
+    let mut out = Vec::new();
+    for members in groups.into_iter().filter(|g| g.len() >= config.min_members) {
+        if members.len() <= config.max_members {
+            out.push(Candidate {
+                members,
+                source: Source::Evidence,
+                targets: Vec::new(),
+                density: 0.0,
+            });
+            continue;
+        }
+        for community in split(projection, &members, config) {
+            out.push(Candidate {
+                members: community,
+                source: Source::Community,
+                targets: Vec::new(),
+                density: 0.0,
+            });
+        }
+    }
 
     let products = graph
         .node_set(NodeKind::Product.name())
@@ -112,6 +133,41 @@ pub fn candidates(
         });
     }
     out
+}
+
+/// Louvain communities (at least `min_members` strong) of the component `members`, over its
+/// evidence links weighted by strength.
+fn split(projection: &Projection, members: &[u32], config: &CandidateConfig) -> Vec<Vec<u32>> {
+    let local: std::collections::HashMap<u32, u32> = members
+        .iter()
+        .enumerate()
+        .map(|(i, &a)| (a, i as u32))
+        .collect();
+    let mut adjacency: Adjacency = vec![Vec::new(); members.len()];
+    for (i, &a) in members.iter().enumerate() {
+        for e in projection
+            .graph
+            .edges(petgraph::graph::NodeIndex::new(a as usize))
+        {
+            let evidence = e.weight();
+            let other = if e.source().index() == a as usize {
+                e.target()
+            } else {
+                e.source()
+            };
+            if evidence.weight >= config.min_evidence_weight {
+                adjacency[i].push((local[&(other.index() as u32)], f64::from(evidence.weight)));
+            }
+        }
+    }
+    let community = louvain(&adjacency, config.resolution);
+    let count = community.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); count];
+    for (i, &c) in community.iter().enumerate() {
+        groups[c as usize].push(members[i]);
+    }
+    groups.retain(|g| g.len() >= config.min_members);
+    groups
 }
 
 /// Ring-level quality against planted ground truth, with the matching rule: a planted

@@ -4,6 +4,7 @@
 
 pub mod candidates;
 pub mod dense;
+pub mod louvain;
 
 pub use candidates::{Candidate, CandidateConfig, RingQuality, Source, candidates, ring_quality};
 pub use dense::{DenseBlock, DenseConfig, dense_blocks};

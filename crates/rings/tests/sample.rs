@@ -63,4 +63,9 @@ fn candidates_hold_nearly_every_planted_member() {
         found.iter().any(|c| c.source == Source::DenseBlock),
         "the dense-block path contributes"
     );
+    eprintln!("{} candidates: {quality:?}", found.len());
+    for (attack, ring) in &planted {
+        let q = ring_quality(std::slice::from_ref(ring), &members, accounts);
+        eprintln!("{attack} ({} members): found {}", ring.len(), q.found);
+    }
 }
