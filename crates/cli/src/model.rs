@@ -6,8 +6,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ringscope_features::{FeatureOptions, Standardizer};
 use ringscope_gnn::checkpoint::{self, FeatureDescription, Manifest};
-use ringscope_gnn::graph::matrix;
-use ringscope_gnn::{DeviceChoice, ModelInput, TrainData, device, predict};
+use ringscope_gnn::{DeviceChoice, ModelInput, TrainData, device};
 use ringscope_graph::{HeteroGraph, SCHEMA_VERSION};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -227,16 +226,9 @@ fn check_fits(manifest: &Manifest, dir: &Path, input: &ModelInput) -> Result<()>
 pub fn score(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Scores> {
     let device = device::open(choice)?;
     let checkpoint = checkpoint::load(dir, &device)?;
-    let manifest = &checkpoint.manifest;
-    let input = ModelInput::with_reverse(graph, manifest.feature_options, manifest.add_reverse);
-    check_fits(manifest, dir, &input)?;
-    let mut features = input.features;
-    manifest.normalisation.apply(&mut features);
-    let (rows, cols) = (features.rows, features.cols());
-    let x = matrix(features.values, rows, cols, &device);
-    let all = predict(&checkpoint.model, x, &input.edges.to_device(&device));
+    let all = checkpoint.score(graph, &device)?;
     let mut rows = Vec::new();
-    for (set, &offset) in graph.node_sets().iter().zip(&input.offsets) {
+    for (set, &offset) in graph.node_sets().iter().zip(&graph.node_offsets()) {
         let Some(labels) = &set.labels else { continue };
         for (i, &label) in labels.iter().enumerate() {
             rows.push((
@@ -250,7 +242,7 @@ pub fn score(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Sc
     rows.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
     Ok(Scores {
         rows,
-        threshold: manifest.threshold,
+        threshold: checkpoint.manifest.threshold,
     })
 }
 

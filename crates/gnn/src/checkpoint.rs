@@ -8,12 +8,14 @@
 //! whose schema version, relations or feature columns differ from those the model was trained on.
 
 use crate::error::{GnnError, Result};
+use crate::input::ModelInput;
 use crate::model::{Gnn, GnnConfig};
 use crate::train::{Epoch, Metrics, Resume, TrainConfig, TrainData, Trained};
 use burn::optim::OptimizerRecord;
 use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use ringscope_features::{FeatureOptions, Standardizer};
+use ringscope_graph::{HeteroGraph, SCHEMA_VERSION};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -196,6 +198,29 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// Fraud probability of every node of `graph` (global index space), on `device`: the
+    /// graph is laid out and featurised as the manifest records, and refused unless it has the
+    /// checkpoint's schema, relations and feature columns.
+    pub fn score(&self, graph: &HeteroGraph, device: &Device) -> Result<Vec<f32>> {
+        let m = &self.manifest;
+        let input = ModelInput::with_reverse(graph, m.feature_options, m.add_reverse);
+        m.check_graph(
+            &self.dir,
+            SCHEMA_VERSION,
+            &input.edges.relation_names(),
+            &input.features.names,
+        )?;
+        let mut features = input.features;
+        m.normalisation.apply(&mut features);
+        let (rows, cols) = (features.rows, features.cols());
+        let x = crate::graph::matrix(features.values, rows, cols, device);
+        Ok(crate::predict(
+            &self.model,
+            x,
+            &input.edges.to_device(device),
+        ))
+    }
+
     /// The starting point for training on from this checkpoint.
     pub fn into_resume(self) -> Resume {
         Resume {

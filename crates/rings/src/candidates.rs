@@ -45,6 +45,10 @@ pub struct Candidate {
 pub struct CandidateConfig {
     /// Projection links weaker than this are ignored.
     pub min_evidence_weight: f32,
+    /// With account scores, only accounts scoring at least this join evidence components: a
+    /// ring is a group of suspicious accounts, and honest neighbours sharing an office IP or a
+    /// co-review would otherwise chain rings and bystanders into one blob.
+    pub min_member_score: f64,
     /// Smaller groups are not rings.
     pub min_members: usize,
     /// Larger evidence components are split into Louvain communities ([`crate::louvain`]).
@@ -59,6 +63,7 @@ impl Default for CandidateConfig {
     fn default() -> Self {
         CandidateConfig {
             min_evidence_weight: 0.0,
+            min_member_score: 0.5,
             min_members: 3,
             max_members: 100,
             resolution: 1.0,
@@ -68,8 +73,10 @@ impl Default for CandidateConfig {
 }
 
 /// Evidence components, then dense blocks (a block with exactly a component's members is
-/// kept once, as the component). `account_scores`, if given, are the dense detector's row
-/// priors, so accounts the model already suspects weigh more.
+/// kept once, as the component). `account_scores` (GNN fraud probabilities), if given, keep
+/// accounts below `min_member_score` out of evidence components and are the dense detector's
+/// row priors, so accounts the model already suspects weigh more; the dense path still sees
+/// every account, so a ring the model missed can be found there.
 pub fn candidates(
     graph: &HeteroGraph,
     projection: &Projection,
@@ -77,17 +84,25 @@ pub fn candidates(
     account_scores: Option<&[f64]>,
 ) -> Vec<Candidate> {
     let accounts = projection.graph.node_count();
+    let eligible: Vec<bool> = (0..accounts)
+        .map(|a| account_scores.is_none_or(|s| s[a] >= config.min_member_score))
+        .collect();
+    let link = |a: usize, b: usize, weight: f32| {
+        eligible[a] && eligible[b] && weight >= config.min_evidence_weight
+    };
     let mut union = UnionFind::<u32>::new(accounts);
     for e in projection.graph.edge_indices() {
-        if projection.graph[e].weight >= config.min_evidence_weight {
-            let (a, b) = projection.graph.edge_endpoints(e).expect("edge exists");
+        let (a, b) = projection.graph.edge_endpoints(e).expect("edge exists");
+        if link(a.index(), b.index(), projection.graph[e].weight) {
             union.union(a.index() as u32, b.index() as u32);
         }
     }
     let labels = union.into_labeling();
     let mut groups: Vec<Vec<u32>> = vec![Vec::new(); accounts];
     for (account, &root) in labels.iter().enumerate() {
-        groups[root as usize].push(account as u32);
+        if eligible[account] {
+            groups[root as usize].push(account as u32);
+        }
     }
     let mut out = Vec::new();
     for members in groups.into_iter().filter(|g| g.len() >= config.min_members) {
@@ -100,7 +115,7 @@ pub fn candidates(
             });
             continue;
         }
-        for community in split(projection, &members, config) {
+        for community in split(projection, &members, &link, config) {
             out.push(Candidate {
                 members: community,
                 source: Source::Community,
@@ -136,8 +151,13 @@ pub fn candidates(
 }
 
 /// Louvain communities (at least `min_members` strong) of the component `members`, over its
-/// evidence links weighted by strength.
-fn split(projection: &Projection, members: &[u32], config: &CandidateConfig) -> Vec<Vec<u32>> {
+/// `link`ed evidence edges weighted by strength.
+fn split(
+    projection: &Projection,
+    members: &[u32],
+    link: &dyn Fn(usize, usize, f32) -> bool,
+    config: &CandidateConfig,
+) -> Vec<Vec<u32>> {
     let local: std::collections::HashMap<u32, u32> = members
         .iter()
         .enumerate()
@@ -155,7 +175,7 @@ fn split(projection: &Projection, members: &[u32], config: &CandidateConfig) -> 
             } else {
                 e.source()
             };
-            if evidence.weight >= config.min_evidence_weight {
+            if link(a as usize, other.index(), evidence.weight) {
                 adjacency[i].push((local[&(other.index() as u32)], f64::from(evidence.weight)));
             }
         }
