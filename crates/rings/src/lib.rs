@@ -1,10 +1,13 @@
 //! Groups suspicious accounts into collusion rings: candidate rings from shared-identifier
-//! evidence and from dense lockstep blocks, and their quality against planted ground truth.
+//! evidence and from dense lockstep blocks, scored from the members' GNN scores and the
+//! ring's own evidence, and measured against planted ground truth.
 #![warn(missing_docs)]
 
 pub mod candidates;
 pub mod dense;
 pub mod louvain;
+pub mod score;
 
 pub use candidates::{Candidate, CandidateConfig, RingQuality, Source, candidates, ring_quality};
 pub use dense::{DenseBlock, DenseConfig, dense_blocks};
+pub use score::{ScoredRing, ScoringConfig, SignalWeights, Signals, score_rings};
