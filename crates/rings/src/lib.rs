@@ -5,11 +5,13 @@
 
 pub mod candidates;
 pub mod dense;
+pub mod evidence;
 pub mod lineage;
 pub mod louvain;
 pub mod score;
 
 pub use candidates::{Candidate, CandidateConfig, RingQuality, Source, candidates, ring_quality};
 pub use dense::{DenseBlock, DenseConfig, dense_blocks};
+pub use evidence::{RingEvidence, Role, ring_evidence};
 pub use lineage::{Lineage, PreviousRing, RingEvent, match_rings, new_ring_id};
 pub use score::{ScoredRing, ScoringConfig, SignalWeights, Signals, score_rings};

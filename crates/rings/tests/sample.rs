@@ -134,3 +134,76 @@ fn scored_candidates_separate_the_planted_rings() {
             .all(|r| r.score >= ScoringConfig::default().report_threshold)
     );
 }
+
+/// The device farm's evidence names its own devices and IPs (used by nobody else), its target
+/// products, and activity inside its planted window.
+#[test]
+fn device_farm_evidence_names_what_the_ring_shares_and_targets() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../graphs/sample");
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("_rings.json")).unwrap()).unwrap();
+    let farm = truth
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["attack"] == "device_farm")
+        .unwrap();
+    let strings = |key: &str| -> Vec<String> {
+        farm[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let (graph, planted) = sample();
+    let members = &planted.iter().find(|(a, _)| a == "device_farm").unwrap().1;
+    let scores = account_scores(&graph);
+    let evidence = ringscope_rings::ring_evidence(&graph, members, Some(&scores));
+
+    assert_eq!(evidence.members.len(), members.len());
+    assert!(
+        evidence
+            .members
+            .windows(2)
+            .all(|w| w[0].score >= w[1].score)
+    );
+    for device in strings("shared_devices") {
+        let shared = evidence
+            .shared
+            .iter()
+            .find(|s| s.kind == "device" && s.id == device)
+            .unwrap_or_else(|| panic!("device {device} not listed: {:?}", evidence.shared));
+        assert!(shared.in_ring >= 2 && shared.outside == 0, "{shared:?}");
+    }
+    let products: Vec<&str> = evidence
+        .targets
+        .iter()
+        .filter(|t| t.kind == "product")
+        .map(|t| t.id.as_str())
+        .collect();
+    for target in strings("targets") {
+        assert!(
+            products.contains(&target.as_str()),
+            "{target} not a target: {products:?}"
+        );
+    }
+    let (start, end) = (
+        farm["window_start"].as_i64().unwrap(),
+        farm["window_end"].as_i64().unwrap(),
+    );
+    let in_window = evidence
+        .timeline
+        .iter()
+        .filter(|a| (start..=end).contains(&a.time))
+        .count();
+    assert!(
+        in_window * 2 > evidence.timeline.len(),
+        "most activity is in the window"
+    );
+    assert!(evidence.timeline.windows(2).all(|w| w[0].time <= w[1].time));
+    assert_eq!(
+        evidence.first_activity,
+        evidence.timeline.first().map(|a| a.time)
+    );
+}
