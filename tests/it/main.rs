@@ -685,3 +685,73 @@ fn eval_cross_validates_the_labelled_users_of_bitcoin_alpha() {
         assert!(run["test"]["auroc"].as_f64().unwrap() > 0.8, "{run}");
     }
 }
+
+#[test]
+fn run_reports_rings_and_keeps_their_ids_on_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = repo_sample();
+    let sample = sample.to_str().unwrap();
+    let run = |out: &str, previous: Option<&str>| {
+        let mut args = vec!["run", "--input", sample, "--out", out];
+        if let Some(p) = previous {
+            args.extend(["--previous-rings", p]);
+        }
+        ringscope(&args, tmp.path())
+    };
+    let o = run("day1", None);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rings = fs::read_to_string(tmp.path().join("day1/rings.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = rings
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!records.is_empty());
+    assert_eq!(summary(&tmp.path().join("day1"))["rings"], records.len());
+    let scores: Vec<f64> = records
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "highest first");
+    for r in &records {
+        assert!(
+            r["evidence"]["members"].as_array().unwrap().len() >= 3,
+            "{r}"
+        );
+        assert!(r["evidence"]["first_activity"].as_i64().is_some(), "{r}");
+    }
+    let events: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(tmp.path().join("day1/ring_events.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(events.as_array().unwrap().len(), records.len(), "all born");
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["event"] == "born")
+    );
+
+    // The same data the next day: every ring continues under its ID, nothing changes.
+    let o = run("day2", Some("day1/rings.jsonl"));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("day2/rings.jsonl")).unwrap(),
+        rings,
+        "same input and model, same rings and IDs"
+    );
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("day2/ring_events.json")).unwrap(),
+        "[]\n"
+    );
+
+    fs::write(tmp.path().join("broken.jsonl"), "{\"id\": \"r1\"}\n").unwrap();
+    let o = run("day3", Some("broken.jsonl"));
+    assert_eq!(o.status.code(), Some(65), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("broken.jsonl") && err.contains("line 1"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("day3").exists());
+}

@@ -4,6 +4,7 @@
 mod eval;
 mod exit;
 mod model;
+mod rings;
 mod summary;
 
 use anyhow::{Context, Result};
@@ -93,6 +94,10 @@ struct RunArgs {
     /// Where to run the model.
     #[arg(long, default_value = "cpu")]
     device: ringscope_gnn::DeviceChoice,
+    /// The previous run's rings.jsonl: rings that continue keep their IDs, and the changes
+    /// (births, deaths, merges, splits) go to ring_events.json.
+    #[arg(long, value_name = "RINGS_JSONL")]
+    previous_rings: Option<PathBuf>,
     #[command(flatten)]
     projection: ProjectionArgs,
 }
@@ -281,6 +286,13 @@ fn run(args: RunArgs) -> Result<()> {
     let scores = model::score(&graph, &resolve_input(&args.checkpoint), args.device)
         .with_context(|| format!("scoring with {}", args.checkpoint.display()))?;
     stages.done("score");
+    let rings = rings::detect(
+        &graph,
+        &projection,
+        &scores.all,
+        args.previous_rings.as_deref(),
+    )?;
+    stages.done("rings");
 
     let staged =
         atomic::staging_dir(&out).with_context(|| format!("preparing {}", out.display()))?;
@@ -292,12 +304,18 @@ fn run(args: RunArgs) -> Result<()> {
         &staged.path().join("scores.csv"),
         scores.to_csv().as_bytes(),
     )?;
+    write_atomically(
+        &staged.path().join("rings.jsonl"),
+        rings.to_jsonl()?.as_bytes(),
+    )?;
+    write_json(&staged.path().join("ring_events.json"), &rings.events)?;
     stages.done("write");
     let summary = summary::RunSummary {
         version: env!("CARGO_PKG_VERSION"),
         ingest: &report,
         graph: summary::GraphSummary::of(&graph),
         projection: summary::ProjectionSummary::of(&projection),
+        rings: rings.records.len(),
         timings: stages.0.clone(),
     };
     write_json(&staged.path().join("summary.json"), &summary)?;
@@ -310,8 +328,9 @@ fn run(args: RunArgs) -> Result<()> {
     print!("{}", summary::graph_text(&graph));
     print!("{}", summary::projection_text(&projection));
     print!("{}", summary::scores_text(&scores));
+    print!("{}", rings.text());
     println!(
-        "outputs in {}: scores.csv, summary.json, rejects.csv ({} rows), hubs.json, graph/",
+        "outputs in {}: rings.jsonl, ring_events.json, scores.csv, summary.json, rejects.csv ({} rows), hubs.json, graph/",
         out.display(),
         report.total_rejected()
     );

@@ -63,6 +63,8 @@ pub struct Scores {
     pub rows: Vec<(String, String, f32, i8)>,
     /// The checkpoint's decision threshold.
     pub threshold: f32,
+    /// Every node's score, in the graph's global index space.
+    pub all: Vec<f32>,
 }
 
 impl Scores {
@@ -243,6 +245,7 @@ pub fn score(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Sc
     Ok(Scores {
         rows,
         threshold: checkpoint.manifest.threshold,
+        all,
     })
 }
 

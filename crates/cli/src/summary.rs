@@ -16,6 +16,8 @@ pub struct RunSummary<'a> {
     pub graph: GraphSummary,
     /// Projection counts.
     pub projection: ProjectionSummary,
+    /// Rings reported.
+    pub rings: usize,
     /// Seconds per stage, in order.
     pub timings: Vec<(&'static str, f64)>,
 }

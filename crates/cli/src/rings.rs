@@ -1,0 +1,171 @@
+//! The ring stage of `ringscope run`: candidates, scores, evidence and stable IDs, written as
+//! `rings.jsonl` (one ring per line, nested evidence) and `ring_events.json`.
+
+use anyhow::{Context, Result};
+use ringscope_graph::{HeteroGraph, NodeKind, Projection};
+use ringscope_rings::{
+    CandidateConfig, Lineage, PreviousRing, RingEvent, RingEvidence, ScoringConfig, Signals,
+    Source, candidates, match_rings, ring_evidence, score_rings,
+};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Share of either ring two rings must have in common to be the same ring on another day.
+const MIN_SHARE: f64 = 0.5;
+
+/// One line of `rings.jsonl`.
+#[derive(serde::Serialize)]
+pub struct RingRecord {
+    /// Stable ID.
+    pub id: String,
+    /// Ring score in `[0, 1]`.
+    pub score: f64,
+    /// The signals behind it.
+    pub signals: Signals,
+    /// Which candidate path found it.
+    pub source: Source,
+    /// Members, evidence and timeline.
+    pub evidence: RingEvidence,
+}
+
+/// Detected rings, highest score first, and how they relate to the previous run's.
+pub struct Rings {
+    /// The rings.
+    pub records: Vec<RingRecord>,
+    /// Births, deaths, merges, splits and membership changes.
+    pub events: Vec<RingEvent>,
+}
+
+/// Runs the ring stage on `graph` with every node's GNN score (`all_scores`, global index).
+/// `previous` is an earlier run's `rings.jsonl`, whose IDs continuing rings keep.
+pub fn detect(
+    graph: &HeteroGraph,
+    projection: &Projection,
+    all_scores: &[f32],
+    previous: Option<&Path>,
+) -> Result<Rings> {
+    let Some((kind, accounts)) = graph.node_set(NodeKind::Account.name()) else {
+        return Ok(Rings {
+            records: Vec::new(),
+            events: Vec::new(),
+        });
+    };
+    let offset = graph.node_offsets()[kind];
+    let scores: Vec<f64> = all_scores[offset..offset + accounts.len()]
+        .iter()
+        .map(|&s| f64::from(s))
+        .collect();
+    let found = candidates(
+        graph,
+        projection,
+        &CandidateConfig::default(),
+        Some(&scores),
+    );
+    let scored = score_rings(
+        graph,
+        projection,
+        found,
+        Some(&scores),
+        &ScoringConfig::default(),
+    );
+    let member_ids: Vec<Vec<String>> = scored
+        .iter()
+        .map(|r| {
+            r.candidate
+                .members
+                .iter()
+                .map(|&a| accounts.ids.resolve(a).to_string())
+                .collect()
+        })
+        .collect();
+    let previous = match previous {
+        Some(path) => read_previous(path)?,
+        None => Vec::new(),
+    };
+    let Lineage { ids, events } = match_rings(&previous, &member_ids, MIN_SHARE);
+    let records = scored
+        .into_iter()
+        .zip(ids)
+        .map(|(r, id)| RingRecord {
+            id,
+            score: r.score,
+            signals: r.signals,
+            source: r.candidate.source,
+            evidence: ring_evidence(graph, &r.candidate.members, Some(&scores)),
+        })
+        .collect();
+    Ok(Rings { records, events })
+}
+
+/// The IDs and member account IDs of an earlier `rings.jsonl`.
+fn read_previous(path: &Path) -> Result<Vec<PreviousRing>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ringscope_graph::GraphError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+        .context("reading the previous run's rings")?;
+    let bad = |line: usize, message: String| ringscope_graph::GraphError::BadFile {
+        file: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            let v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| bad(i + 1, e.to_string()))?;
+            let id = v["id"]
+                .as_str()
+                .ok_or_else(|| bad(i + 1, "no string field 'id'".into()))?;
+            let members = v["evidence"]["members"]
+                .as_array()
+                .ok_or_else(|| bad(i + 1, "no array 'evidence.members'".into()))?
+                .iter()
+                .map(|m| {
+                    m["account"]
+                        .as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| bad(i + 1, "a member without 'account'".into()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(PreviousRing {
+                id: id.to_string(),
+                members,
+            })
+        })
+        .collect::<Result<_, ringscope_graph::GraphError>>()
+        .context("reading the previous run's rings")
+}
+
+impl Rings {
+    /// One JSON object per ring, highest score first.
+    pub fn to_jsonl(&self) -> Result<String> {
+        let mut out = String::new();
+        for r in &self.records {
+            out.push_str(&serde_json::to_string(r).context("serialising a ring")?);
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    /// The printed summary: counts and the top rings.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "rings: {} reported", self.records.len());
+        for r in self.records.iter().take(5) {
+            let e = &r.evidence;
+            let _ = writeln!(
+                s,
+                "  {}  score {:.3}  {} members, {} shared identifiers, {} targets ({:?})",
+                r.id,
+                r.score,
+                e.members.len(),
+                e.shared.len(),
+                e.targets.len(),
+                r.source
+            );
+        }
+        s
+    }
+}
