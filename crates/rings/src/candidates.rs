@@ -212,6 +212,26 @@ pub struct RingQuality {
 /// Share of a ring's members a match needs on either side.
 const MATCH_SHARE: f64 = 0.8;
 
+/// Whether each planted ring is found by `reported` (see [`RingQuality`]); `fraud` marks every
+/// planted account, of any ring.
+pub fn found_rings(planted: &[Vec<u32>], reported: &[Vec<u32>], fraud: &[bool]) -> Vec<bool> {
+    let pure = |r: &Vec<u32>| {
+        !r.is_empty()
+            && r.iter().filter(|&&a| fraud[a as usize]).count() as f64
+                >= MATCH_SHARE * r.len() as f64
+    };
+    let pure_reports: Vec<&Vec<u32>> = reported.iter().filter(|r| pure(r)).collect();
+    planted
+        .iter()
+        .map(|p| {
+            let mine: std::collections::HashSet<u32> = p.iter().copied().collect();
+            pure_reports.iter().any(|r| {
+                r.iter().filter(|a| mine.contains(a)).count() as f64 >= MATCH_SHARE * p.len() as f64
+            })
+        })
+        .collect()
+}
+
 /// Scores `reported` against `planted` (both lists of account-index member lists).
 pub fn ring_quality(planted: &[Vec<u32>], reported: &[Vec<u32>], accounts: usize) -> RingQuality {
     let mut fraud = vec![false; accounts];
@@ -219,23 +239,15 @@ pub fn ring_quality(planted: &[Vec<u32>], reported: &[Vec<u32>], accounts: usize
         .iter()
         .flatten()
         .for_each(|&a| fraud[a as usize] = true);
+    let found = found_rings(planted, reported, &fraud)
+        .into_iter()
+        .filter(|&f| f)
+        .count();
     let pure = |r: &Vec<u32>| {
         !r.is_empty()
             && r.iter().filter(|&&a| fraud[a as usize]).count() as f64
                 >= MATCH_SHARE * r.len() as f64
     };
-    let found = planted
-        .iter()
-        .filter(|p| {
-            let mut mine = vec![false; accounts];
-            p.iter().for_each(|&a| mine[a as usize] = true);
-            reported.iter().any(|r| {
-                pure(r)
-                    && r.iter().filter(|&&a| mine[a as usize]).count() as f64
-                        >= MATCH_SHARE * p.len() as f64
-            })
-        })
-        .count();
     let mut reported_member = vec![false; accounts];
     reported
         .iter()

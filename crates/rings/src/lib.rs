@@ -10,7 +10,9 @@ pub mod lineage;
 pub mod louvain;
 pub mod score;
 
-pub use candidates::{Candidate, CandidateConfig, RingQuality, Source, candidates, ring_quality};
+pub use candidates::{
+    Candidate, CandidateConfig, RingQuality, Source, candidates, found_rings, ring_quality,
+};
 pub use dense::{DenseBlock, DenseConfig, dense_blocks};
 pub use evidence::{RingEvidence, Role, ring_evidence};
 pub use lineage::{Lineage, PreviousRing, RingEvent, match_rings, new_ring_id};

@@ -1,0 +1,134 @@
+//! Ring detection quality and time on a generated marketplace: synth (CSV) → ingest → graph →
+//! projection → GNN scores with `checkpoints/default` → candidates → ring scores, against the
+//! planted rings, per attack type. Prints one JSON object.
+//!
+//! `cargo bench --workspace --bench ring_quality -- ACCOUNTS [easy|medium|hard] [SEED]`
+
+use ringscope_graph::{NodeKind, ProjectionConfig, build_marketplace, project_accounts};
+use ringscope_rings::{
+    CandidateConfig, ScoringConfig, candidates, found_rings, ring_quality, score_rings,
+};
+use ringscope_synth::{Difficulty, OutputFormat, SynthConfig};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let accounts: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let difficulty = match args.get(1).map(String::as_str) {
+        Some("easy") => Difficulty::Easy,
+        Some("hard") => Difficulty::Hard,
+        _ => Difficulty::Medium,
+    };
+    let seed: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(7);
+
+    let started = Instant::now();
+    let config = SynthConfig::for_accounts(accounts, seed).with_difficulty(difficulty);
+    let market = ringscope_synth::generate(&config);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    ringscope_synth::write_tables(&market, dir.path(), OutputFormat::Csv).expect("tables written");
+    let synth_seconds = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let ingested = ringscope_ingest::ingest_dir(dir.path()).expect("ingest");
+    let graph = build_marketplace("bench", ingested.batch).expect("graph");
+    let build_seconds = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let checkpoint_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../checkpoints/default");
+    let device = ringscope_gnn::device::open(ringscope_gnn::DeviceChoice::Cpu).expect("cpu");
+    let checkpoint = ringscope_gnn::checkpoint::load(&checkpoint_dir, &device).expect("checkpoint");
+    let all = checkpoint.score(&graph, &device).expect("scores");
+    let (kind, account_set) = graph.node_set(NodeKind::Account.name()).expect("accounts");
+    let offset = graph.node_offsets()[kind];
+    let scores: Vec<f64> = all[offset..offset + account_set.len()]
+        .iter()
+        .map(|&s| f64::from(s))
+        .collect();
+    let score_seconds = started.elapsed().as_secs_f64();
+
+    // Ring detection proper: projection, candidates, ring scores.
+    let started = Instant::now();
+    let projection = project_accounts(&graph, &ProjectionConfig::default());
+    let projection_seconds = started.elapsed().as_secs_f64();
+    let found = candidates(
+        &graph,
+        &projection,
+        &CandidateConfig::default(),
+        Some(&scores),
+    );
+    let candidate_count = found.len();
+    let rings = score_rings(
+        &graph,
+        &projection,
+        found,
+        Some(&scores),
+        &ScoringConfig::default(),
+    );
+    let ring_seconds = started.elapsed().as_secs_f64();
+
+    let truth: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("_rings.json")).expect("_rings.json"),
+    )
+    .expect("ground truth JSON");
+    let planted: Vec<(String, Vec<u32>)> = truth
+        .as_array()
+        .expect("a list of rings")
+        .iter()
+        .map(|r| {
+            let members = r["members"]
+                .as_array()
+                .expect("members")
+                .iter()
+                .filter_map(|m| account_set.ids.get(m.as_str().unwrap_or("")))
+                .collect();
+            (r["attack"].as_str().unwrap_or("").to_string(), members)
+        })
+        .collect();
+    let n = account_set.len();
+    let all_planted: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
+    let reported: Vec<Vec<u32>> = rings.iter().map(|r| r.candidate.members.clone()).collect();
+    let top: Vec<Vec<u32>> = reported.iter().take(planted.len()).cloned().collect();
+    let mut fraud = vec![false; n];
+    all_planted
+        .iter()
+        .flatten()
+        .for_each(|&a| fraud[a as usize] = true);
+    let found_flags = found_rings(&all_planted, &reported, &fraud);
+    let mut by_attack: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for ((attack, _), &f) in planted.iter().zip(&found_flags) {
+        let e = by_attack.entry(attack).or_default();
+        e.0 += usize::from(f);
+        e.1 += 1;
+    }
+    let report = serde_json::json!({
+        "accounts": n,
+        "edges": graph.num_edges(),
+        "difficulty": format!("{difficulty:?}").to_lowercase(),
+        "seed": seed,
+        "planted_rings": planted.len(),
+        "candidates": candidate_count,
+        "reported_rings": reported.len(),
+        "all_reported": ring_quality(&all_planted, &reported, n),
+        "top_n_reported": ring_quality(&all_planted, &top, n),
+        "recall_by_attack": by_attack
+            .iter()
+            .map(|(a, (f, p))| (a.to_string(), serde_json::json!({"found": f, "planted": p})))
+            .collect::<serde_json::Map<_, _>>(),
+        "seconds": {
+            "synth": synth_seconds,
+            "ingest_and_graph": build_seconds,
+            "gnn_scores": score_seconds,
+            "projection": projection_seconds,
+            "ring_detection_total": ring_seconds,
+        },
+    });
+    println!("{report}");
+}
