@@ -718,6 +718,18 @@ fn run_reports_rings_and_keeps_their_ids_on_the_next_run() {
             "{r}"
         );
         assert!(r["evidence"]["first_activity"].as_i64().is_some(), "{r}");
+        // Fidelity: setting the named features to the average lowers the members' scores.
+        let reasons = &r["reasons"];
+        let score = reasons["score"].as_f64().unwrap();
+        assert!(!reasons["features"].as_array().unwrap().is_empty(), "{r}");
+        assert!(
+            reasons["score_without_features"].as_f64().unwrap() < score,
+            "{r}"
+        );
+        assert!(
+            reasons["score_without_nodes"].as_f64().unwrap() <= score,
+            "{r}"
+        );
     }
     let events: serde_json::Value = serde_json::from_str(
         &fs::read_to_string(tmp.path().join("day1/ring_events.json")).unwrap(),

@@ -286,12 +286,7 @@ fn run(args: RunArgs) -> Result<()> {
     let scores = model::score(&graph, &resolve_input(&args.checkpoint), args.device)
         .with_context(|| format!("scoring with {}", args.checkpoint.display()))?;
     stages.done("score");
-    let rings = rings::detect(
-        &graph,
-        &projection,
-        &scores.all,
-        args.previous_rings.as_deref(),
-    )?;
+    let rings = rings::detect(&graph, &projection, &scores, args.previous_rings.as_deref())?;
     stages.done("rings");
 
     let staged =

@@ -57,7 +57,7 @@ pub struct ScoreArgs {
     pub device: DeviceChoice,
 }
 
-/// Node scores of the labelled node kinds, highest first.
+/// Node scores of the labelled node kinds, highest first, with the model that gave them.
 pub struct Scores {
     /// `(node kind, id, score, ground-truth label)`.
     pub rows: Vec<(String, String, f32, i8)>,
@@ -65,6 +65,10 @@ pub struct Scores {
     pub threshold: f32,
     /// Every node's score, in the graph's global index space.
     pub all: Vec<f32>,
+    /// The checkpoint, for explaining the scores.
+    pub checkpoint: checkpoint::Checkpoint,
+    /// The device it runs on.
+    pub device: ringscope_gnn::Device,
 }
 
 impl Scores {
@@ -246,6 +250,8 @@ pub fn score(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Sc
         rows,
         threshold: checkpoint.manifest.threshold,
         all,
+        checkpoint,
+        device,
     })
 }
 

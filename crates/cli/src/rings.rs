@@ -12,6 +12,11 @@ use std::path::Path;
 
 /// Share of either ring two rings must have in common to be the same ring on another day.
 const MIN_SHARE: f64 = 0.5;
+/// Rings explained by gradient saliency, from the top: each costs a forward and backward pass
+/// over the whole graph.
+const EXPLAINED_RINGS: usize = 20;
+/// Features and outside nodes listed per explanation.
+const REASONS: usize = 5;
 
 /// One line of `rings.jsonl`.
 #[derive(serde::Serialize)]
@@ -26,6 +31,24 @@ pub struct RingRecord {
     pub source: Source,
     /// Members, evidence and timeline.
     pub evidence: RingEvidence,
+    /// Why the model scored the members high (top rings only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Reasons>,
+}
+
+/// The saliency explanation of a ring's member scores, with its fidelity check.
+#[derive(serde::Serialize)]
+pub struct Reasons {
+    /// Member features that raised the scores most: `(feature, contribution)`.
+    pub features: Vec<(String, f32)>,
+    /// Nodes outside the ring whose features raised the scores most: `(kind, id, contribution)`.
+    pub nodes: Vec<(String, String, f32)>,
+    /// Mean member score.
+    pub score: f32,
+    /// Mean member score with those features set to the average account's.
+    pub score_without_features: f32,
+    /// Mean member score with those nodes set to the average.
+    pub score_without_nodes: f32,
 }
 
 /// Detected rings, highest score first, and how they relate to the previous run's.
@@ -41,9 +64,10 @@ pub struct Rings {
 pub fn detect(
     graph: &HeteroGraph,
     projection: &Projection,
-    all_scores: &[f32],
+    model: &crate::model::Scores,
     previous: Option<&Path>,
 ) -> Result<Rings> {
+    let all_scores = &model.all;
     let Some((kind, accounts)) = graph.node_set(NodeKind::Account.name()) else {
         return Ok(Rings {
             records: Vec::new(),
@@ -83,6 +107,32 @@ pub fn detect(
         None => Vec::new(),
     };
     let Lineage { ids, events } = match_rings(&previous, &member_ids, MIN_SHARE);
+    let groups: Vec<Vec<u32>> = scored
+        .iter()
+        .take(EXPLAINED_RINGS)
+        .map(|r| {
+            r.candidate
+                .members
+                .iter()
+                .map(|&a| a + offset as u32)
+                .collect()
+        })
+        .collect();
+    let explanations = model
+        .checkpoint
+        .explain(graph, &groups, REASONS, &model.device)
+        .context("explaining the ring scores")?;
+    let feature_names = &model.checkpoint.manifest.features;
+    let node_name = |v: u32| {
+        let offsets = graph.node_offsets();
+        let kind = offsets.partition_point(|&o| o <= v as usize) - 1;
+        let set = &graph.node_sets()[kind];
+        (
+            set.kind.clone(),
+            set.ids.resolve(v - offsets[kind] as u32).to_string(),
+        )
+    };
+    let mut explanations = explanations.into_iter();
     let records = scored
         .into_iter()
         .zip(ids)
@@ -92,6 +142,24 @@ pub fn detect(
             signals: r.signals,
             source: r.candidate.source,
             evidence: ring_evidence(graph, &r.candidate.members, Some(&scores)),
+            reasons: explanations.next().map(|e| Reasons {
+                features: e
+                    .features
+                    .iter()
+                    .map(|&(f, c)| (feature_names[f].clone(), c))
+                    .collect(),
+                nodes: e
+                    .nodes
+                    .iter()
+                    .map(|&(v, c)| {
+                        let (kind, id) = node_name(v);
+                        (kind, id, c)
+                    })
+                    .collect(),
+                score: e.score,
+                score_without_features: e.score_without_features,
+                score_without_nodes: e.score_without_nodes,
+            }),
         })
         .collect();
     Ok(Rings { records, events })

@@ -14,7 +14,7 @@ use crate::train::{Epoch, Metrics, Resume, TrainConfig, TrainData, Trained};
 use burn::optim::OptimizerRecord;
 use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
-use ringscope_features::{FeatureOptions, Standardizer};
+use ringscope_features::{FeatureMatrix, FeatureOptions, Standardizer};
 use ringscope_graph::{HeteroGraph, SCHEMA_VERSION};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -202,16 +202,7 @@ impl Checkpoint {
     /// graph is laid out and featurised as the manifest records, and refused unless it has the
     /// checkpoint's schema, relations and feature columns.
     pub fn score(&self, graph: &HeteroGraph, device: &Device) -> Result<Vec<f32>> {
-        let m = &self.manifest;
-        let input = ModelInput::with_reverse(graph, m.feature_options, m.add_reverse);
-        m.check_graph(
-            &self.dir,
-            SCHEMA_VERSION,
-            &input.edges.relation_names(),
-            &input.features.names,
-        )?;
-        let mut features = input.features;
-        m.normalisation.apply(&mut features);
+        let (input, features) = self.features_of(graph)?;
         let (rows, cols) = (features.rows, features.cols());
         let x = crate::graph::matrix(features.values, rows, cols, device);
         Ok(crate::predict(
@@ -219,6 +210,48 @@ impl Checkpoint {
             x,
             &input.edges.to_device(device),
         ))
+    }
+
+    /// Explains the scores of each group of nodes of `graph` (global indices) with its `top_k`
+    /// features and outside nodes; see [`crate::explain`].
+    pub fn explain(
+        &self,
+        graph: &HeteroGraph,
+        groups: &[Vec<u32>],
+        top_k: usize,
+        device: &Device,
+    ) -> Result<Vec<crate::explain::Explanation>> {
+        let (input, features) = self.features_of(graph)?;
+        Ok(groups
+            .iter()
+            .map(|g| {
+                crate::explain::explain(
+                    &self.model,
+                    &features.values,
+                    features.cols(),
+                    &input.edges,
+                    g,
+                    top_k,
+                    device,
+                )
+            })
+            .collect())
+    }
+
+    /// `graph` laid out and featurised as the manifest records, features normalised; refused
+    /// unless it has the checkpoint's schema, relations and feature columns.
+    fn features_of(&self, graph: &HeteroGraph) -> Result<(ModelInput, FeatureMatrix)> {
+        let m = &self.manifest;
+        let mut input = ModelInput::with_reverse(graph, m.feature_options, m.add_reverse);
+        m.check_graph(
+            &self.dir,
+            SCHEMA_VERSION,
+            &input.edges.relation_names(),
+            &input.features.names,
+        )?;
+        let mut features = std::mem::take(&mut input.features);
+        m.normalisation.apply(&mut features);
+        Ok((input, features))
     }
 
     /// The starting point for training on from this checkpoint.

@@ -9,6 +9,7 @@ pub mod datasets;
 pub mod device;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod graph;
 pub mod input;
 pub mod loader;
@@ -18,6 +19,8 @@ pub mod mp;
 pub mod sparse;
 pub mod train;
 
+/// The runtime device models run on (flex on the CPU, wgpu on a GPU).
+pub use burn::prelude::Device;
 pub use checkpoint::{Checkpoint, Manifest};
 pub use device::DeviceChoice;
 pub use error::{GnnError, Result};

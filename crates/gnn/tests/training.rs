@@ -410,3 +410,47 @@ fn cpu_and_wgpu_agree_forward_and_backward() {
         );
     }
 }
+
+/// The saliency explanation of a group of confidently scored fraud nodes is faithful: setting
+/// its top features, or its top outside nodes, to the average lowers the group's score.
+#[test]
+fn explanations_name_what_raises_a_score_and_removing_it_lowers_the_score() {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let p = planted(800, 1);
+    let trained = train(
+        &config("sage", p.d),
+        &quick(60),
+        p.data(),
+        &Device::flex(),
+        None,
+        |_| {},
+    );
+    let mut fraud: Vec<u32> = (0..800u32).filter(|&v| p.labels[v as usize] == 1).collect();
+    fraud.sort_by(|a, b| trained.scores[*b as usize].total_cmp(&trained.scores[*a as usize]));
+    let group = &fraud[..5];
+    let e = ringscope_gnn::explain::explain(
+        &trained.model,
+        &p.x,
+        p.d,
+        &p.edges,
+        group,
+        3,
+        &Device::flex(),
+    );
+    let expected: f32 = group
+        .iter()
+        .map(|&v| trained.scores[v as usize])
+        .sum::<f32>()
+        / 5.0;
+    assert!(
+        (e.score - expected).abs() < 1e-4,
+        "{} vs {expected}",
+        e.score
+    );
+    assert!(!e.features.is_empty() && e.features.len() <= 3, "{e:?}");
+    assert!(!e.nodes.is_empty() && e.nodes.len() <= 3, "{e:?}");
+    assert!(e.nodes.iter().all(|(v, _)| !group.contains(v)));
+    assert!(e.features.windows(2).all(|w| w[0].1 >= w[1].1));
+    assert!(e.score_without_features < e.score, "{e:?}");
+    assert!(e.score_without_nodes < e.score, "{e:?}");
+}
