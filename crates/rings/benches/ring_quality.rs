@@ -64,6 +64,7 @@ fn main() {
         &CandidateConfig::default(),
         Some(&scores),
     );
+    let candidate_seconds = started.elapsed().as_secs_f64() - projection_seconds;
     let candidate_count = found.len();
     let rings = score_rings(
         &graph,
@@ -127,6 +128,7 @@ fn main() {
             "ingest_and_graph": build_seconds,
             "gnn_scores": score_seconds,
             "projection": projection_seconds,
+            "candidates": candidate_seconds,
             "ring_detection_total": ring_seconds,
         },
     });

@@ -100,8 +100,10 @@ pub fn dense_blocks(
     };
     let mut blocks = Vec::new();
     let mut alive = vec![true; edges.len()];
+    let mut peeler = Peeler::new(rows, cols, &edges, &col_weight);
     while blocks.len() < config.max_blocks {
-        let Some(block) = peel(rows, cols, &edges, &alive, &col_weight, &prior) else {
+        let floor = config.min_density_ratio * whole_density;
+        let Some(block) = peeler.peel(&alive, &prior, floor) else {
             break;
         };
         if block.rows.len() < config.min_rows
@@ -132,102 +134,198 @@ fn key(priority: f64, node: usize) -> Reverse<(u64, usize)> {
     Reverse((priority.to_bits(), node))
 }
 
-/// One greedy peel over the alive edges; `None` without alive edges.
-fn peel(
+/// The graph every peel reads, built once: nodes `0..rows` are rows and `rows..rows + cols`
+/// columns; `incident[offsets[v]..offsets[v + 1]]` are node `v`'s edge ids.
+struct Peeler<'a> {
     rows: usize,
-    cols: usize,
-    edges: &[(u32, u32)],
-    alive: &[bool],
-    col_weight: &[f64],
-    prior: &dyn Fn(usize) -> f64,
-) -> Option<DenseBlock> {
-    // Nodes 0..rows are rows, rows..rows+cols columns. Adjacency lists hold edge ids.
-    let n = rows + cols;
-    let mut adjacency: Vec<Vec<u32>> = vec![Vec::new(); n];
-    let mut f = 0.0;
-    let mut edge_count = 0usize;
-    for (e, &(r, c)) in edges.iter().enumerate().filter(|(e, _)| alive[*e]) {
-        adjacency[r as usize].push(e as u32);
-        adjacency[rows + c as usize].push(e as u32);
-        f += col_weight[c as usize];
-        edge_count += 1;
-    }
-    if edge_count == 0 {
-        return None;
-    }
-    // Only nodes with an alive edge take part; others would only dilute every prefix.
-    let mut present: Vec<bool> = adjacency.iter().map(|a| !a.is_empty()).collect();
-    let mut priority = vec![0.0f64; n];
-    for v in (0..n).filter(|&v| present[v]) {
-        let base = if v < rows { prior(v) } else { 0.0 };
-        priority[v] = base
-            + adjacency[v]
-                .iter()
-                .map(|&e| col_weight[edges[e as usize].1 as usize])
-                .sum::<f64>();
-        f += if v < rows { prior(v) } else { 0.0 };
-    }
-    let mut size = present.iter().filter(|&&p| p).count();
-    let mut heap: BinaryHeap<Reverse<(u64, usize)>> = (0..n)
-        .filter(|&v| present[v])
-        .map(|v| key(priority[v], v))
-        .collect();
-    let mut edge_alive: Vec<bool> = alive.to_vec();
-    let mut removal_order = Vec::with_capacity(size);
-    let (mut best_density, mut best_removed) = (f / size as f64, 0usize);
-    let mut edges_left = edge_count;
-    let (mut best_edges, mut removed) = (edge_count, 0usize);
-    while let Some(Reverse((bits, v))) = heap.pop() {
-        if !present[v] || bits != priority[v].to_bits() {
-            continue; // stale entry
+    edges: &'a [(u32, u32)],
+    col_weight: &'a [f64],
+    offsets: Vec<usize>,
+    incident: Vec<u32>,
+    // Buffers reused by every peel, so a peel allocates nothing proportional to the graph.
+    priority: Vec<f64>,
+    present: Vec<bool>,
+    edge_alive: Vec<bool>,
+    removal_order: Vec<usize>,
+    heap: BinaryHeap<Reverse<(u64, usize)>>,
+}
+
+impl<'a> Peeler<'a> {
+    fn new(rows: usize, cols: usize, edges: &'a [(u32, u32)], col_weight: &'a [f64]) -> Self {
+        let n = rows + cols;
+        let mut offsets = vec![0usize; n + 1];
+        for &(r, c) in edges {
+            offsets[r as usize + 1] += 1;
+            offsets[rows + c as usize + 1] += 1;
         }
-        present[v] = false;
-        removal_order.push(v);
-        removed += 1;
-        f -= priority[v];
-        size -= 1;
-        for &e in &adjacency[v] {
-            let e = e as usize;
-            if !edge_alive[e] {
+        for v in 0..n {
+            offsets[v + 1] += offsets[v];
+        }
+        let mut cursor = offsets[..n].to_vec();
+        let mut incident = vec![0u32; 2 * edges.len()];
+        for (e, &(r, c)) in edges.iter().enumerate() {
+            for v in [r as usize, rows + c as usize] {
+                incident[cursor[v]] = e as u32;
+                cursor[v] += 1;
+            }
+        }
+        Peeler {
+            rows,
+            edges,
+            col_weight,
+            offsets,
+            incident,
+            priority: vec![0.0; n],
+            present: vec![false; n],
+            edge_alive: vec![false; edges.len()],
+            removal_order: Vec::with_capacity(n),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    fn incident(&self, v: usize) -> &[u32] {
+        &self.incident[self.offsets[v]..self.offsets[v + 1]]
+    }
+
+    /// One greedy peel over the alive edges; `None` without alive edges.
+    ///
+    /// Nodes whose weighted degree is below `floor` are pruned first, iteratively (the
+    /// `floor`-core). That loses no block at least `floor` dense: every node of a densest
+    /// subgraph has at least its density in degree inside it, and each pruning step removes a
+    /// node below the current density or happens where the density is below `floor` anyway.
+    /// On a large sparse marketplace it removes most honest buyers before the heap is built.
+    fn peel(
+        &mut self,
+        alive: &[bool],
+        prior: &dyn Fn(usize) -> f64,
+        floor: f64,
+    ) -> Option<DenseBlock> {
+        let (rows, n) = (self.rows, self.offsets.len() - 1);
+        let edge_count = alive.iter().filter(|&&a| a).count();
+        if edge_count == 0 {
+            return None;
+        }
+        self.edge_alive.copy_from_slice(alive);
+        self.heap.clear();
+        self.removal_order.clear();
+        let mut f = 0.0;
+        let mut size = 0usize;
+        for v in 0..n {
+            // Only nodes with an alive edge take part; others would only dilute every prefix.
+            let mut weight = 0.0;
+            let mut any = false;
+            for &e in self.incident(v) {
+                if alive[e as usize] {
+                    any = true;
+                    weight += self.col_weight[self.edges[e as usize].1 as usize];
+                }
+            }
+            self.present[v] = any;
+            if !any {
                 continue;
             }
-            edge_alive[e] = false;
-            edges_left -= 1;
-            let (r, c) = edges[e];
-            let other = if v < rows {
-                rows + c as usize
-            } else {
-                r as usize
-            };
-            priority[other] = (priority[other] - col_weight[c as usize]).max(0.0);
-            heap.push(key(priority[other], other));
+            let base = if v < rows { prior(v) } else { 0.0 };
+            self.priority[v] = base + weight;
+            // Each edge is counted from its row end only; priors once per row.
+            f += base + if v < rows { weight } else { 0.0 };
+            size += 1;
+        }
+        let mut edges_left = edge_count;
+        let mut queue: Vec<usize> = (0..n)
+            .filter(|&v| self.present[v] && self.priority[v] < floor)
+            .collect();
+        while let Some(v) = queue.pop() {
+            if !self.present[v] {
+                continue;
+            }
+            self.present[v] = false;
+            self.removal_order.push(v);
+            f -= self.priority[v];
+            size -= 1;
+            for i in self.offsets[v]..self.offsets[v + 1] {
+                let e = self.incident[i] as usize;
+                if !self.edge_alive[e] {
+                    continue;
+                }
+                self.edge_alive[e] = false;
+                edges_left -= 1;
+                let (r, c) = self.edges[e];
+                let other = if v < rows {
+                    rows + c as usize
+                } else {
+                    r as usize
+                };
+                self.priority[other] =
+                    (self.priority[other] - self.col_weight[c as usize]).max(0.0);
+                if self.present[other] && self.priority[other] < floor {
+                    queue.push(other);
+                }
+            }
         }
         if size == 0 {
-            break;
+            return None;
         }
-        let density = f / size as f64;
-        if density > best_density {
-            (best_density, best_removed, best_edges) = (density, removed, edges_left);
+        let pruned = self.removal_order.len();
+        for v in (0..n).filter(|&v| self.present[v]) {
+            self.heap.push(key(self.priority[v], v));
         }
+        let (mut best_density, mut best_removed) = (f / size as f64, pruned);
+        let mut best_edges = edges_left;
+        while let Some(Reverse((bits, v))) = self.heap.pop() {
+            if !self.present[v] || bits != self.priority[v].to_bits() {
+                continue; // stale entry
+            }
+            self.present[v] = false;
+            self.removal_order.push(v);
+            f -= self.priority[v];
+            size -= 1;
+            for i in self.offsets[v]..self.offsets[v + 1] {
+                let e = self.incident[i] as usize;
+                if !self.edge_alive[e] {
+                    continue;
+                }
+                self.edge_alive[e] = false;
+                edges_left -= 1;
+                let (r, c) = self.edges[e];
+                let other = if v < rows {
+                    rows + c as usize
+                } else {
+                    r as usize
+                };
+                self.priority[other] =
+                    (self.priority[other] - self.col_weight[c as usize]).max(0.0);
+                self.heap.push(key(self.priority[other], other));
+            }
+            if size == 0 {
+                break;
+            }
+            let density = f / size as f64;
+            if density > best_density {
+                (best_density, best_removed, best_edges) =
+                    (density, self.removal_order.len(), edges_left);
+            }
+        }
+        // The block is every node that took part, minus the best prefix of removals.
+        let mut removed = vec![false; n];
+        for &v in &self.removal_order[..best_removed] {
+            removed[v] = true;
+        }
+        let took_part = |v: usize| self.incident(v).iter().any(|&e| alive[e as usize]);
+        let block_rows: Vec<u32> = (0..rows)
+            .filter(|&v| !removed[v] && took_part(v))
+            .map(|v| v as u32)
+            .collect();
+        let block_cols: Vec<u32> = (rows..n)
+            .filter(|&v| !removed[v] && took_part(v))
+            .map(|v| (v - rows) as u32)
+            .collect();
+        Some(DenseBlock {
+            rows: block_rows,
+            cols: block_cols,
+            density: best_density,
+            edges: best_edges,
+        })
     }
-    let mut keep = vec![false; n];
-    for v in 0..n {
-        keep[v] = !adjacency[v].is_empty();
-    }
-    for &v in &removal_order[..best_removed] {
-        keep[v] = false;
-    }
-    let block_rows: Vec<u32> = (0..rows).filter(|&v| keep[v]).map(|v| v as u32).collect();
-    let block_cols: Vec<u32> = (rows..n)
-        .filter(|&v| keep[v])
-        .map(|v| (v - rows) as u32)
-        .collect();
-    Some(DenseBlock {
-        rows: block_rows,
-        cols: block_cols,
-        density: best_density,
-        edges: best_edges,
-    })
 }
 
 #[cfg(test)]
