@@ -25,7 +25,8 @@ fn write_files(dir: &Path, files: &[(&str, &str)]) {
 }
 
 fn repo_sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../graphs/sample")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../graphs/sample")
 }
 
 fn summary(out: &Path) -> serde_json::Value {
@@ -652,7 +653,8 @@ fn eval_names_the_bad_split_cell_and_the_unknown_dataset() {
 /// The REV2 protocol on the real Bitcoin-Alpha graph, when ../shared/datasets is present.
 #[test]
 fn eval_cross_validates_the_labelled_users_of_bitcoin_alpha() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets");
+    let data = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../../shared/datasets");
     if !data.join("rev2_alpha").is_dir() {
         eprintln!("skipping: {} is absent", data.display());
         return;

@@ -215,20 +215,27 @@ fn init_logging(quiet: bool) {
     }
 }
 
-/// `graphs/sample` relative to the working directory, else the copy in this source tree, so
-/// `ringscope run` works from anywhere inside or outside the checkout.
+/// `graphs/sample` (or any relative input) as given when it exists, else under the checkout
+/// that `cargo run` / `cargo test` name in `CARGO_MANIFEST_DIR`, else under the nearest
+/// ancestor of the working directory that has it, so `ringscope run` works from anywhere
+/// inside the checkout. The path is looked up at run time: a path baked in at compile time
+/// goes stale when another clone shares the target directory.
 pub(crate) fn resolve_input(input: &Path) -> PathBuf {
     if input.exists() || input.is_absolute() {
         return input.to_path_buf();
     }
-    let in_repo = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(input);
-    if in_repo.exists() {
-        in_repo
-    } else {
-        input.to_path_buf()
+    let mut bases: Vec<PathBuf> = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(|dir| PathBuf::from(dir).join("../.."))
+        .into_iter()
+        .collect();
+    if let Ok(cwd) = std::env::current_dir() {
+        bases.extend(cwd.ancestors().skip(1).map(Path::to_path_buf));
     }
+    bases
+        .into_iter()
+        .map(|base| base.join(input))
+        .find(|candidate| candidate.exists())
+        .unwrap_or_else(|| input.to_path_buf())
 }
 
 pub(crate) struct Stages(Vec<(&'static str, f64)>, Instant);

@@ -5,7 +5,7 @@ use ringscope_gnn::datasets::{Benchmark, Protocol, node_labels};
 use std::path::{Path, PathBuf};
 
 fn dataset(name: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
         .join("../../../shared/datasets")
         .join(name);
     if dir.is_dir() {

@@ -24,7 +24,10 @@ fn account(g: &HeteroGraph, id: &str) -> u32 {
 fn datasets() -> Option<PathBuf> {
     let dir = std::env::var_os("RINGSCOPE_DATASETS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"));
+        .unwrap_or_else(|| {
+            Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
+                .join("../../../shared/datasets")
+        });
     if dir.is_dir() {
         Some(dir)
     } else {

@@ -42,7 +42,8 @@ fn main() {
     let build_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let checkpoint_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../checkpoints/default");
+    let checkpoint_dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../checkpoints/default");
     let device = ringscope_gnn::device::open(ringscope_gnn::DeviceChoice::Cpu).expect("cpu");
     let checkpoint = ringscope_gnn::checkpoint::load(&checkpoint_dir, &device).expect("checkpoint");
     let all = checkpoint.score(&graph, &device).expect("scores");

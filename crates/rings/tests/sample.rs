@@ -10,7 +10,8 @@ use ringscope_rings::{
 use std::path::Path;
 
 fn sample() -> (HeteroGraph, Vec<(String, Vec<u32>)>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../graphs/sample");
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../graphs/sample");
     let ingested = ringscope_ingest::ingest_dir(&dir).unwrap();
     let graph = build_marketplace("sample", ingested.batch).unwrap();
     let rings: serde_json::Value =
@@ -69,7 +70,8 @@ fn candidates_hold_nearly_every_planted_member() {
 
 /// The shipped checkpoint's fraud probability of every account of `graph`.
 fn account_scores(graph: &HeteroGraph) -> Vec<f64> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../checkpoints/default");
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../checkpoints/default");
     let device = ringscope_gnn::device::open(ringscope_gnn::DeviceChoice::Cpu).unwrap();
     let checkpoint = ringscope_gnn::checkpoint::load(&dir, &device).unwrap();
     let all = checkpoint.score(graph, &device).unwrap();
@@ -139,7 +141,8 @@ fn scored_candidates_separate_the_planted_rings() {
 /// products, and activity inside its planted window.
 #[test]
 fn device_farm_evidence_names_what_the_ring_shares_and_targets() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../graphs/sample");
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../graphs/sample");
     let truth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("_rings.json")).unwrap()).unwrap();
     let farm = truth
