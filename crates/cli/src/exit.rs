@@ -60,6 +60,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if cause
             .downcast_ref::<ringscope_synth::SynthError>()
             .is_some()
+            || cause
+                .downcast_ref::<ringscope_export::ExportError>()
+                .is_some()
         {
             return IO_ERROR;
         }

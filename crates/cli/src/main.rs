@@ -1,16 +1,20 @@
 //! The `ringscope` command: builds marketplace graphs from raw event tables and reports what
 //! it found.
 
+mod config;
+mod drift;
 mod eval;
 mod exit;
 mod model;
+mod nightly;
+mod report;
 mod rings;
 mod summary;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use exit::ConfigError;
-use ringscope_graph::{HeteroGraph, ProjectionConfig, build_marketplace, project_accounts, store};
+use ringscope_graph::{HeteroGraph, build_marketplace, project_accounts, store};
 use ringscope_ingest::{atomic, ingest_dir};
 use ringscope_synth::{Difficulty, OutputFormat, SynthConfig};
 use std::io::IsTerminal;
@@ -37,13 +41,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The nightly job: ingest → graph → account projection → outputs.
+    /// The nightly job: ingest → graph → scores → rings → tables, GraphML/GEXF, HTML report.
     ///
-    /// With no arguments it runs on the embedded sample (graphs/sample) and writes to out/sample.
+    /// With no arguments it runs on the embedded sample (graphs/sample) with checkpoints/default
+    /// and writes to out/sample. Outputs are staged and renamed into place, then marked with
+    /// _SUCCESS; run_manifest.json records inputs, model, config, counts, timings and drift.
     #[command(
-        after_help = "Examples:\n  ringscope run\n  ringscope run --input /data/marketplace/dt=2026-11-01 --out /data/ringscope/dt=2026-11-01"
+        after_help = "Exit codes: 0 ok, 65 bad input data or checkpoint, 66 missing input, 69 no GPU adapter, 74 output not writable, 78 bad config.\n\nExamples:\n  ringscope run\n  ringscope run --config nightly.toml --partition dt=2026-11-02\n  ringscope run --input /data/events --out /data/ringscope --partition dt=2026-11-02\n  ringscope run --input /data/day2 --out /data/out2 --previous-rings /data/out1/rings.jsonl"
     )]
     Run(RunArgs),
+    /// Prints the effective config: the file given with --config, overridden by the flags.
+    #[command(
+        after_help = "Examples:\n  ringscope config --print > nightly.toml\n  ringscope config --print --config nightly.toml --hub-cap 20"
+    )]
+    Config(ConfigArgs),
+    /// The ring stage alone on a graph: rings.jsonl, ring tables and per-ring GraphML/GEXF.
+    #[command(
+        after_help = "Example:\n  ringscope rings --graph /tmp/sample-graph --checkpoint checkpoints/default --out /tmp/rings"
+    )]
+    Rings(RingsArgs),
+    /// Rebuilds a run's HTML report (report/index.html) from its rings.jsonl and scores.csv.
+    #[command(after_help = "Example:\n  ringscope report --run out/sample")]
+    Report(report::ReportArgs),
     /// Ingests an event directory and saves the graph store (Parquet + meta.json).
     #[command(
         after_help = "Example:\n  ringscope build --input graphs/sample --out /tmp/sample-graph"
@@ -82,24 +101,109 @@ enum Command {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Directory of event tables (CSV, Parquet or Hive-partitioned Parquet).
-    #[arg(long, default_value = "graphs/sample")]
-    input: PathBuf,
-    /// Output directory, replaced atomically [default: out/<input directory name>].
+    /// Directory of event tables (CSV, Parquet or Hive-partitioned Parquet), or the root of
+    /// the partitions with --partition [default: graphs/sample].
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Output directory, replaced atomically, or the root of the partitions with --partition
+    /// [default: out/<input directory name>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Model checkpoint that scores the accounts.
-    #[arg(long, default_value = "checkpoints/default")]
-    checkpoint: PathBuf,
-    /// Where to run the model.
-    #[arg(long, default_value = "cpu")]
-    device: ringscope_gnn::DeviceChoice,
-    /// The previous run's rings.jsonl: rings that continue keep their IDs, and the changes
-    /// (births, deaths, merges, splits) go to ring_events.json.
+    /// Hive-style partition such as dt=2026-11-01: read <input>/<partition>, write
+    /// <out>/<partition>, and compare with the latest earlier partition that has _SUCCESS.
+    #[arg(long)]
+    partition: Option<String>,
+    #[command(flatten)]
+    settings: SettingArgs,
+}
+
+/// Settings shared by the commands that detect rings.
+#[derive(Args)]
+struct SettingArgs {
+    /// TOML config (see `ringscope config --print`); the flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Model checkpoint that scores the accounts [default: checkpoints/default].
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Where to run the model [default: cpu].
+    #[arg(long)]
+    device: Option<ringscope_gnn::DeviceChoice>,
+    /// The previous run's rings.jsonl: rings that continue keep their IDs, the changes go to
+    /// ring_events.json, and drift is measured against that run.
     #[arg(long, value_name = "RINGS_JSONL")]
     previous_rings: Option<PathBuf>,
+    /// Identifiers (device, IP, payment, address) used by more accounts than this link nobody.
+    #[arg(long)]
+    hub_cap: Option<usize>,
+    /// Seconds within which two reviews of one product count as a co-review (0 disables).
+    #[arg(long)]
+    co_review_window: Option<i64>,
+    /// Review windows holding more reviews than this (viral bursts) link nobody.
+    #[arg(long)]
+    burst_cap: Option<usize>,
+}
+
+impl RunArgs {
+    /// The config file (or the defaults) with these flags applied, validated.
+    fn config(&self) -> Result<config::Config> {
+        self.settings.config_with(|run| {
+            if let Some(v) = &self.input {
+                run.input.clone_from(v);
+            }
+            if self.out.is_some() {
+                run.out.clone_from(&self.out);
+            }
+            if self.partition.is_some() {
+                run.partition.clone_from(&self.partition);
+            }
+        })
+    }
+}
+
+impl SettingArgs {
+    /// The config file (or the defaults) with `paths` and these flags applied, validated.
+    fn config_with(&self, paths: impl FnOnce(&mut config::RunSection)) -> Result<config::Config> {
+        let mut c = config::Config::load(self.config.as_deref())?;
+        let run = &mut c.run;
+        paths(run);
+        if let Some(v) = &self.checkpoint {
+            run.checkpoint.clone_from(v);
+        }
+        if let Some(v) = self.device {
+            run.device = v;
+        }
+        if self.previous_rings.is_some() {
+            run.previous_rings.clone_from(&self.previous_rings);
+        }
+        let p = &mut c.projection;
+        p.max_accounts_per_identifier = self.hub_cap.unwrap_or(p.max_accounts_per_identifier);
+        p.co_review_window_secs = self.co_review_window.unwrap_or(p.co_review_window_secs);
+        p.max_reviews_per_window = self.burst_cap.unwrap_or(p.max_reviews_per_window);
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+#[derive(Args)]
+struct ConfigArgs {
+    /// Print the effective config as TOML.
+    #[arg(long, required = true)]
+    print: bool,
     #[command(flatten)]
-    projection: ProjectionArgs,
+    run: RunArgs,
+}
+
+#[derive(Args)]
+struct RingsArgs {
+    /// A graph store (from `ringscope build`) or a directory of event tables.
+    #[arg(long)]
+    graph: PathBuf,
+    /// Output directory (replaced atomically).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    settings: SettingArgs,
 }
 
 #[derive(Args)]
@@ -110,32 +214,6 @@ struct BuildArgs {
     /// Graph store directory to write (replaced atomically).
     #[arg(long)]
     out: PathBuf,
-}
-
-#[derive(Args)]
-struct ProjectionArgs {
-    /// Identifiers (device, IP, payment, address) used by more accounts than this link nobody.
-    #[arg(long, default_value_t = ProjectionConfig::default().max_accounts_per_identifier)]
-    hub_cap: usize,
-    /// Seconds within which two reviews of one product count as a co-review (0 disables).
-    #[arg(long, default_value_t = ProjectionConfig::default().co_review_window_secs)]
-    co_review_window: i64,
-    /// Review windows holding more reviews than this (viral bursts) link nobody.
-    #[arg(long, default_value_t = ProjectionConfig::default().max_reviews_per_window)]
-    burst_cap: usize,
-}
-
-impl ProjectionArgs {
-    fn config(&self) -> Result<ProjectionConfig> {
-        let config = ProjectionConfig {
-            max_accounts_per_identifier: self.hub_cap,
-            co_review_window_secs: self.co_review_window,
-            max_reviews_per_window: self.burst_cap,
-            ..ProjectionConfig::default()
-        };
-        config.validate().map_err(ConfigError)?;
-        Ok(config)
-    }
 }
 
 #[derive(Args)]
@@ -183,7 +261,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.quiet);
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => args.config().and_then(|c| nightly::run(&c)),
+        Command::Config(args) => args.run.config().map(|c| print!("{}", c.to_toml())),
+        Command::Rings(args) => rings_cmd(args),
+        Command::Report(args) => report::report(args),
         Command::Build(args) => build(args),
         Command::Inspect { path } => inspect(&path),
         Command::Synth(args) => synth(args),
@@ -280,61 +361,35 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn run(args: RunArgs) -> Result<()> {
-    let projection_config = args.projection.config()?;
-    let input = resolve_input(&args.input);
-    let out = args.out.unwrap_or_else(|| {
-        Path::new("out").join(input.file_name().unwrap_or_else(|| "run".as_ref()))
-    });
-    let mut stages = Stages::new();
-    let (report, graph) = ingest_and_build(&input, &mut stages)?;
-    let projection = project_accounts(&graph, &projection_config);
-    stages.done("projection");
-    let scores = model::score(&graph, &resolve_input(&args.checkpoint), args.device)
-        .with_context(|| format!("scoring with {}", args.checkpoint.display()))?;
-    stages.done("score");
-    let rings = rings::detect(&graph, &projection, &scores, args.previous_rings.as_deref())?;
-    stages.done("rings");
-
-    let staged =
-        atomic::staging_dir(&out).with_context(|| format!("preparing {}", out.display()))?;
-    report.write_rejects_csv(&staged.path().join("rejects.csv"))?;
-    store::save(&graph, &staged.path().join("graph"))?;
-    let hubs_path = staged.path().join("hubs.json");
-    write_json(&hubs_path, &(&projection.hubs, &projection.bursts))?;
-    write_atomically(
-        &staged.path().join("scores.csv"),
-        scores.to_csv().as_bytes(),
-    )?;
-    write_atomically(
-        &staged.path().join("rings.jsonl"),
-        rings.to_jsonl()?.as_bytes(),
-    )?;
-    write_json(&staged.path().join("ring_events.json"), &rings.events)?;
-    stages.done("write");
-    let summary = summary::RunSummary {
-        version: env!("CARGO_PKG_VERSION"),
-        ingest: &report,
-        graph: summary::GraphSummary::of(&graph),
-        projection: summary::ProjectionSummary::of(&projection),
-        rings: rings.records.len(),
-        timings: stages.0.clone(),
+fn rings_cmd(args: RingsArgs) -> Result<()> {
+    let config = args.settings.config_with(|_| {})?;
+    let graph = model::load_graph(&resolve_input(&args.graph))?;
+    let projection = project_accounts(&graph, &config.projection);
+    let checkpoint = resolve_input(&config.run.checkpoint);
+    let scores = model::score(&graph, &checkpoint, config.run.device)
+        .with_context(|| format!("scoring with {}", checkpoint.display()))?;
+    let previous = match &config.run.previous_rings {
+        Some(path) => rings::read_previous(path)?,
+        None => Vec::new(),
     };
-    write_json(&staged.path().join("summary.json"), &summary)?;
-    atomic::replace_dir(staged, &out).map_err(|source| ringscope_ingest::IngestError::Write {
-        path: out.clone(),
-        source,
+    let rings = rings::detect(&graph, &projection, &scores, &previous, &config)?;
+    let staged = atomic::staging_dir(&args.out)
+        .with_context(|| format!("preparing {}", args.out.display()))?;
+    let dir = staged.path();
+    write_atomically(&dir.join("rings.jsonl"), rings.to_jsonl()?.as_bytes())?;
+    write_json(&dir.join("ring_events.json"), &rings.events)?;
+    ringscope_export::write_tables(dir, &rings.records)?;
+    ringscope_export::write_ring_graphs(&dir.join("rings"), &rings.records, config.report.rings)?;
+    atomic::replace_dir(staged, &args.out).map_err(|source| {
+        ringscope_ingest::IngestError::Write {
+            path: args.out.clone(),
+            source,
+        }
     })?;
-
-    print!("{}", summary::ingest_text(&report));
-    print!("{}", summary::graph_text(&graph));
-    print!("{}", summary::projection_text(&projection));
-    print!("{}", summary::scores_text(&scores));
     print!("{}", rings.text());
     println!(
-        "outputs in {}: rings.jsonl, ring_events.json, scores.csv, summary.json, rejects.csv ({} rows), hubs.json, graph/",
-        out.display(),
-        report.total_rejected()
+        "rings written to {}: rings.jsonl, rings.csv, rings.parquet, ring_members.parquet, ring_events.json, rings/",
+        args.out.display()
     );
     Ok(())
 }
@@ -415,4 +470,12 @@ fn synth(args: SynthArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

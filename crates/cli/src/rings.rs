@@ -1,55 +1,15 @@
 //! The ring stage of `ringscope run`: candidates, scores, evidence and stable IDs, written as
 //! `rings.jsonl` (one ring per line, nested evidence) and `ring_events.json`.
 
+use crate::config::Config;
 use anyhow::{Context, Result};
 use ringscope_graph::{HeteroGraph, NodeKind, Projection};
 use ringscope_rings::{
-    CandidateConfig, Lineage, PreviousRing, RingEvent, RingEvidence, ScoringConfig, Signals,
-    Source, candidates, match_rings, ring_evidence, score_rings,
+    Lineage, PreviousRing, Reasons, RingEvent, RingRecord, candidates, match_rings, ring_evidence,
+    ring_graph, score_rings,
 };
 use std::fmt::Write as _;
 use std::path::Path;
-
-/// Share of either ring two rings must have in common to be the same ring on another day.
-const MIN_SHARE: f64 = 0.5;
-/// Rings explained by gradient saliency, from the top: each costs a forward and backward pass
-/// over the whole graph.
-const EXPLAINED_RINGS: usize = 20;
-/// Features and outside nodes listed per explanation.
-const REASONS: usize = 5;
-
-/// One line of `rings.jsonl`.
-#[derive(serde::Serialize)]
-pub struct RingRecord {
-    /// Stable ID.
-    pub id: String,
-    /// Ring score in `[0, 1]`.
-    pub score: f64,
-    /// The signals behind it.
-    pub signals: Signals,
-    /// Which candidate path found it.
-    pub source: Source,
-    /// Members, evidence and timeline.
-    pub evidence: RingEvidence,
-    /// Why the model scored the members high (top rings only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reasons: Option<Reasons>,
-}
-
-/// The saliency explanation of a ring's member scores, with its fidelity check.
-#[derive(serde::Serialize)]
-pub struct Reasons {
-    /// Member features that raised the scores most: `(feature, contribution)`.
-    pub features: Vec<(String, f32)>,
-    /// Nodes outside the ring whose features raised the scores most: `(kind, id, contribution)`.
-    pub nodes: Vec<(String, String, f32)>,
-    /// Mean member score.
-    pub score: f32,
-    /// Mean member score with those features set to the average account's.
-    pub score_without_features: f32,
-    /// Mean member score with those nodes set to the average.
-    pub score_without_nodes: f32,
-}
 
 /// Detected rings, highest score first, and how they relate to the previous run's.
 pub struct Rings {
@@ -60,12 +20,13 @@ pub struct Rings {
 }
 
 /// Runs the ring stage on `graph` with every node's GNN score (`all_scores`, global index).
-/// `previous` is an earlier run's `rings.jsonl`, whose IDs continuing rings keep.
+/// `previous` are an earlier run's rings, whose IDs continuing rings keep.
 pub fn detect(
     graph: &HeteroGraph,
     projection: &Projection,
     model: &crate::model::Scores,
-    previous: Option<&Path>,
+    previous: &[PreviousRing],
+    config: &Config,
 ) -> Result<Rings> {
     let all_scores = &model.all;
     let Some((kind, accounts)) = graph.node_set(NodeKind::Account.name()) else {
@@ -79,19 +40,8 @@ pub fn detect(
         .iter()
         .map(|&s| f64::from(s))
         .collect();
-    let found = candidates(
-        graph,
-        projection,
-        &CandidateConfig::default(),
-        Some(&scores),
-    );
-    let scored = score_rings(
-        graph,
-        projection,
-        found,
-        Some(&scores),
-        &ScoringConfig::default(),
-    );
+    let found = candidates(graph, projection, &config.candidates, Some(&scores));
+    let scored = score_rings(graph, projection, found, Some(&scores), &config.scoring);
     let member_ids: Vec<Vec<String>> = scored
         .iter()
         .map(|r| {
@@ -102,14 +52,10 @@ pub fn detect(
                 .collect()
         })
         .collect();
-    let previous = match previous {
-        Some(path) => read_previous(path)?,
-        None => Vec::new(),
-    };
-    let Lineage { ids, events } = match_rings(&previous, &member_ids, MIN_SHARE);
+    let Lineage { ids, events } = match_rings(previous, &member_ids, config.rings.min_share);
     let groups: Vec<Vec<u32>> = scored
         .iter()
-        .take(EXPLAINED_RINGS)
+        .take(config.rings.explained)
         .map(|r| {
             r.candidate
                 .members
@@ -120,7 +66,7 @@ pub fn detect(
         .collect();
     let explanations = model
         .checkpoint
-        .explain(graph, &groups, REASONS, &model.device)
+        .explain(graph, &groups, config.rings.reasons, &model.device)
         .context("explaining the ring scores")?;
     let feature_names = &model.checkpoint.manifest.features;
     let node_name = |v: u32| {
@@ -142,6 +88,7 @@ pub fn detect(
             signals: r.signals,
             source: r.candidate.source,
             evidence: ring_evidence(graph, &r.candidate.members, Some(&scores)),
+            graph: ring_graph(graph, &r.candidate.members, Some(&scores)),
             reasons: explanations.next().map(|e| Reasons {
                 features: e
                     .features
@@ -166,7 +113,7 @@ pub fn detect(
 }
 
 /// The IDs and member account IDs of an earlier `rings.jsonl`.
-fn read_previous(path: &Path) -> Result<Vec<PreviousRing>> {
+pub fn read_previous(path: &Path) -> Result<Vec<PreviousRing>> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| ringscope_graph::GraphError::Io {
             path: path.to_path_buf(),

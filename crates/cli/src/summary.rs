@@ -18,8 +18,6 @@ pub struct RunSummary<'a> {
     pub projection: ProjectionSummary,
     /// Rings reported.
     pub rings: usize,
-    /// Seconds per stage, in order.
-    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// Node and edge counts of a graph.

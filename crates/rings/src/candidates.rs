@@ -16,7 +16,7 @@ use petgraph::visit::EdgeRef;
 use ringscope_graph::{HeteroGraph, NodeKind, Projection, Rel};
 
 /// Where a candidate came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// A connected component of the evidence projection.
@@ -41,7 +41,8 @@ pub struct Candidate {
 }
 
 /// Rules for [`candidates`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct CandidateConfig {
     /// Projection links weaker than this are ignored.
     pub min_evidence_weight: f32,
@@ -69,6 +70,25 @@ impl Default for CandidateConfig {
             resolution: 1.0,
             dense: DenseConfig::default(),
         }
+    }
+}
+
+impl CandidateConfig {
+    /// Checks the config once, when it is loaded.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.min_member_score) {
+            return Err("candidates.min_member_score must be within 0..1".into());
+        }
+        if self.min_members < 2 || self.max_members < self.min_members {
+            return Err("candidates need 2 <= min_members <= max_members".into());
+        }
+        if self.resolution.is_nan() || self.resolution <= 0.0 {
+            return Err("candidates.resolution must be positive".into());
+        }
+        if self.dense.min_rows < 2 || self.dense.min_density_ratio.is_nan() {
+            return Err("candidates.dense needs min_rows >= 2 and a min_density_ratio".into());
+        }
+        Ok(())
     }
 }
 

@@ -22,7 +22,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// Settings of [`dense_blocks`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct DenseConfig {
     /// At most this many blocks.
     pub max_blocks: usize,

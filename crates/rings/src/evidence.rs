@@ -6,7 +6,7 @@ use ringscope_graph::{HeteroGraph, NO_TIME, NodeKind, Rel};
 use std::collections::{BTreeMap, HashSet};
 
 /// What a member does in the ring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Operates a seller account (the beneficiary of a fake-review or brushing ring).
@@ -22,11 +22,12 @@ pub enum Role {
 }
 
 /// One member.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Member {
     /// Account ID.
     pub account: String,
-    /// GNN fraud probability (NaN without scores).
+    /// GNN fraud probability (NaN without scores, written as null).
+    #[serde(deserialize_with = "nan_if_null")]
     pub score: f64,
     /// Role.
     pub role: Role,
@@ -36,8 +37,13 @@ pub struct Member {
     pub orders: u32,
 }
 
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v: Option<f64> = serde::Deserialize::deserialize(d)?;
+    Ok(v.unwrap_or(f64::NAN))
+}
+
 /// An identifier at least two members use.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SharedIdentifier {
     /// `device`, `ip`, `payment` or `address`.
     pub kind: String,
@@ -50,7 +56,7 @@ pub struct SharedIdentifier {
 }
 
 /// A product or seller the ring acts on.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Target {
     /// `product` or `seller`.
     pub kind: String,
@@ -63,14 +69,14 @@ pub struct Target {
 }
 
 /// One member action on the timeline.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Action {
     /// Unix seconds.
     pub time: i64,
     /// Account ID.
     pub account: String,
     /// `review` or `order`.
-    pub action: &'static str,
+    pub action: String,
     /// Product ID.
     pub product: String,
     /// Rating of a review.
@@ -78,7 +84,7 @@ pub struct Action {
 }
 
 /// Everything known about one ring.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RingEvidence {
     /// Members, highest score first.
     pub members: Vec<Member>,
@@ -94,6 +100,13 @@ pub struct RingEvidence {
     pub timeline: Vec<Action>,
 }
 
+/// The ID of node `i` of `kind`.
+pub(crate) fn node_id(graph: &HeteroGraph, kind: NodeKind, i: u32) -> String {
+    graph
+        .node_set(kind.name())
+        .map_or_else(String::new, |(_, s)| s.ids.resolve(i).to_string())
+}
+
 /// Gathers the evidence for the ring `members` (account indices) of `graph`.
 /// `account_scores` are the GNN probabilities per account.
 pub fn ring_evidence(
@@ -101,11 +114,7 @@ pub fn ring_evidence(
     members: &[u32],
     account_scores: Option<&[f64]>,
 ) -> RingEvidence {
-    let name = |kind: NodeKind, i: u32| {
-        graph
-            .node_set(kind.name())
-            .map_or_else(String::new, |(_, s)| s.ids.resolve(i).to_string())
-    };
+    let name = |kind: NodeKind, i: u32| node_id(graph, kind, i);
     let in_ring: HashSet<u32> = members.iter().copied().collect();
     let count_by_member = |rel: Rel| -> BTreeMap<u32, u32> {
         let mut counts = BTreeMap::new();
@@ -216,7 +225,8 @@ pub fn ring_evidence(
                             "review"
                         } else {
                             "order"
-                        },
+                        }
+                        .to_string(),
                         product: name(NodeKind::Product, r.dst[e]),
                         rating: (rel == Rel::Reviewed)
                             .then(|| r.weight.as_ref().map(|w| w[e]))
@@ -242,7 +252,8 @@ pub fn ring_evidence(
             .then_with(|| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)))
     });
     timeline.sort_by(|a, b| {
-        (a.time, &a.account, a.action, &a.product).cmp(&(b.time, &b.account, b.action, &b.product))
+        (a.time, &a.account, &a.action, &a.product)
+            .cmp(&(b.time, &b.account, &b.action, &b.product))
     });
     RingEvidence {
         members: member_rows,

@@ -8,7 +8,9 @@ pub mod dense;
 pub mod evidence;
 pub mod lineage;
 pub mod louvain;
+pub mod record;
 pub mod score;
+pub mod subgraph;
 
 pub use candidates::{
     Candidate, CandidateConfig, RingQuality, Source, candidates, found_rings, ring_quality,
@@ -16,4 +18,6 @@ pub use candidates::{
 pub use dense::{DenseBlock, DenseConfig, dense_blocks};
 pub use evidence::{RingEvidence, Role, ring_evidence};
 pub use lineage::{Lineage, PreviousRing, RingEvent, match_rings, new_ring_id};
+pub use record::{Reasons, RingRecord};
 pub use score::{ScoredRing, ScoringConfig, SignalWeights, Signals, score_rings};
+pub use subgraph::{RingEdge, RingGraph, RingNode, ring_graph};

@@ -89,7 +89,7 @@ impl ScoringConfig {
 }
 
 /// The signals of one ring, each in `[0, 1]`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Signals {
     /// Mean member GNN score.
     pub gnn: f64,

@@ -210,3 +210,72 @@ fn device_farm_evidence_names_what_the_ring_shares_and_targets() {
         evidence.timeline.first().map(|a| a.time)
     );
 }
+
+/// The device farm's ring graph agrees with its evidence: members first, then exactly the
+/// identifiers and targets the evidence lists, and one timed edge per member review and order.
+#[test]
+fn ring_graph_holds_the_evidence_nodes_and_every_timed_action() {
+    let (graph, planted) = sample();
+    let members = &planted.iter().find(|(a, _)| a == "device_farm").unwrap().1;
+    let scores = account_scores(&graph);
+    let evidence = ringscope_rings::ring_evidence(&graph, members, Some(&scores));
+    let ring = ringscope_rings::ring_graph(&graph, members, Some(&scores));
+
+    let n = members.len();
+    assert!(
+        ring.nodes[..n]
+            .iter()
+            .all(|v| v.member && v.kind == "account")
+    );
+    assert!(ring.nodes[n..].iter().all(|v| !v.member));
+    let mut others: Vec<(String, String)> = ring.nodes[n..]
+        .iter()
+        .map(|v| (v.kind.clone(), v.id.clone()))
+        .collect();
+    let mut expected: Vec<(String, String)> = evidence
+        .shared
+        .iter()
+        .map(|s| (s.kind.clone(), s.id.clone()))
+        .chain(
+            evidence
+                .targets
+                .iter()
+                .map(|t| (t.kind.clone(), t.id.clone())),
+        )
+        .collect();
+    others.sort();
+    expected.sort();
+    // A seller the ring operates joins even when only one member runs it.
+    others.retain(|o| expected.contains(o) || o.0 != "seller");
+    assert_eq!(others, expected);
+
+    assert!(
+        ring.edges
+            .iter()
+            .all(|e| e.source < n && e.target < ring.nodes.len())
+    );
+    let actions_on_targets = ring
+        .edges
+        .iter()
+        .filter(|e| e.relation == "reviewed" || e.relation == "ordered")
+        .count();
+    let timeline_on_targets = evidence
+        .timeline
+        .iter()
+        .filter(|a| {
+            expected
+                .iter()
+                .any(|(k, id)| k == "product" && *id == a.product)
+        })
+        .count();
+    assert_eq!(actions_on_targets, timeline_on_targets);
+    for v in &ring.nodes[n..] {
+        let first = ring
+            .edges
+            .iter()
+            .filter(|e| ring.nodes[e.target].id == v.id)
+            .filter_map(|e| e.time)
+            .min();
+        assert_eq!(v.start, first, "{v:?}");
+    }
+}
