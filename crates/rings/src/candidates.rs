@@ -56,6 +56,11 @@ pub struct CandidateConfig {
     pub max_members: usize,
     /// Louvain resolution for that split.
     pub resolution: f64,
+    /// Evidence candidates drop, round after round, members whose evidence weight inside the
+    /// candidate is below this share of the candidate's median: bystanders (often honest
+    /// accounts the GNN scores high next to a ring) hang on by a co-review or two, while ring
+    /// members are tied to many others. 0 keeps every member.
+    pub min_core_share: f64,
     /// Dense-block detection on the account × product graph.
     pub dense: DenseConfig,
 }
@@ -68,6 +73,7 @@ impl Default for CandidateConfig {
             min_members: 3,
             max_members: 100,
             resolution: 1.0,
+            min_core_share: 0.3,
             dense: DenseConfig::default(),
         }
     }
@@ -81,6 +87,9 @@ impl CandidateConfig {
         }
         if self.min_members < 2 || self.max_members < self.min_members {
             return Err("candidates need 2 <= min_members <= max_members".into());
+        }
+        if !(0.0..1.0).contains(&self.min_core_share) {
+            return Err("candidates.min_core_share must be within [0, 1)".into());
         }
         if self.resolution.is_nan() || self.resolution <= 0.0 {
             return Err("candidates.resolution must be positive".into());
@@ -126,22 +135,30 @@ pub fn candidates(
     }
     let mut out = Vec::new();
     for members in groups.into_iter().filter(|g| g.len() >= config.min_members) {
-        if members.len() <= config.max_members {
-            out.push(Candidate {
-                members,
-                source: Source::Evidence,
-                targets: Vec::new(),
-                density: 0.0,
-            });
-            continue;
-        }
-        for community in split(projection, &members, &link, config) {
-            out.push(Candidate {
-                members: community,
-                source: Source::Community,
-                targets: Vec::new(),
-                density: 0.0,
-            });
+        let (parts, source) = if members.len() <= config.max_members {
+            (vec![members], Source::Evidence)
+        } else {
+            (
+                split(projection, &members, &link, config),
+                Source::Community,
+            )
+        };
+        for part in parts {
+            let members = trim_weak_members(
+                projection,
+                part,
+                &link,
+                config.min_core_share,
+                config.min_evidence_weight,
+            );
+            if members.len() >= config.min_members {
+                out.push(Candidate {
+                    members,
+                    source,
+                    targets: Vec::new(),
+                    density: 0.0,
+                });
+            }
         }
     }
 
@@ -208,6 +225,91 @@ fn split(
     }
     groups.retain(|g| g.len() >= config.min_members);
     groups
+}
+
+/// Drops members of `members` whose linked evidence weight to the others is below `share` of
+/// the median member's, and repeats on what is left until nothing drops: peeling a bystander
+/// lowers the weight of whoever hung on through it. O(rounds × the members' degrees).
+fn trim_weak_members(
+    projection: &Projection,
+    members: Vec<u32>,
+    link: &dyn Fn(usize, usize, f32) -> bool,
+    share: f64,
+    min_weight: f32,
+) -> Vec<u32> {
+    if share <= 0.0 {
+        return members;
+    }
+    let mut inside: std::collections::HashSet<u32> = members.iter().copied().collect();
+    let mut kept = members;
+    loop {
+        let strength: Vec<f64> = kept
+            .iter()
+            .map(|&a| {
+                projection
+                    .graph
+                    .edges(petgraph::graph::NodeIndex::new(a as usize))
+                    .filter_map(|e| {
+                        let other = if e.source().index() == a as usize {
+                            e.target().index()
+                        } else {
+                            e.source().index()
+                        };
+                        let w = e.weight().weight;
+                        (inside.contains(&(other as u32)) && link(a as usize, other, w))
+                            .then_some(f64::from(w))
+                    })
+                    .sum()
+            })
+            .collect();
+        let mut sorted = strength.clone();
+        sorted.sort_by(f64::total_cmp);
+        let cut = share * sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+        let before = kept.len();
+        let mut i = 0;
+        kept.retain(|a| {
+            let keep = strength[i] >= cut;
+            i += 1;
+            if !keep {
+                inside.remove(a);
+            }
+            keep
+        });
+        if kept.len() == before {
+            return expand(projection, kept, cut, min_weight);
+        }
+    }
+}
+
+/// Adds to the trimmed `core` every account, whatever its GNN score, whose evidence weight to
+/// the core reaches `cut`: a ring member the model scored low is still tied to the ring as
+/// strongly as the ring's own members are.
+fn expand(projection: &Projection, mut core: Vec<u32>, cut: f64, min_weight: f32) -> Vec<u32> {
+    let inside: std::collections::HashSet<u32> = core.iter().copied().collect();
+    let mut weight: std::collections::BTreeMap<u32, f64> = std::collections::BTreeMap::new();
+    for &a in &core {
+        for e in projection
+            .graph
+            .edges(petgraph::graph::NodeIndex::new(a as usize))
+        {
+            let other = if e.source().index() == a as usize {
+                e.target().index()
+            } else {
+                e.source().index()
+            } as u32;
+            if !inside.contains(&other) && e.weight().weight >= min_weight {
+                *weight.entry(other).or_default() += f64::from(e.weight().weight);
+            }
+        }
+    }
+    core.extend(
+        weight
+            .into_iter()
+            .filter(|&(_, w)| w >= cut)
+            .map(|(a, _)| a),
+    );
+    core.sort_unstable();
+    core
 }
 
 /// Ring-level quality against planted ground truth, with the matching rule: a planted
@@ -311,5 +413,44 @@ mod tests {
         // 3 honest extras make the first report impure: nothing found.
         let impure = vec![(0..8).chain([30, 31, 32]).collect::<Vec<u32>>()];
         assert_eq!(ring_quality(&planted, &impure, 50).found, 0);
+    }
+
+    #[test]
+    fn bystanders_are_trimmed_and_strongly_tied_low_scorers_join() {
+        // Accounts 0..6 form a ring (every pair linked, weight 1). Account 6 hangs on by one weak
+        // co-review to 0, and 7 by one to 6: a chain of bystanders. Account 8 scores low but is
+        // tied to four members as strongly as they are to each other.
+        let mut graph = petgraph::graph::UnGraph::<(), ringscope_graph::Evidence>::new_undirected();
+        let nodes: Vec<_> = (0..9).map(|_| graph.add_node(())).collect();
+        let mut link = |a: usize, b: usize, weight: f32| {
+            let evidence = ringscope_graph::Evidence {
+                weight,
+                ..Default::default()
+            };
+            graph.add_edge(nodes[a], nodes[b], evidence);
+        };
+        for a in 0..6 {
+            for b in a + 1..6 {
+                link(a, b, 1.0);
+            }
+        }
+        link(0, 6, 0.4);
+        link(6, 7, 0.4);
+        for a in 0..4 {
+            link(a, 8, 1.0);
+        }
+        let projection = Projection {
+            graph,
+            hubs: Vec::new(),
+            bursts: Vec::new(),
+            untimed_reviews: 0,
+        };
+        let scores = [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.8, 0.8, 0.1];
+        let eligible = |a: usize| scores[a] >= 0.5;
+        let link = |a: usize, b: usize, _: f32| eligible(a) && eligible(b);
+        let ring = trim_weak_members(&projection, (0..8).collect(), &link, 0.3, 0.0);
+        assert_eq!(ring, vec![0, 1, 2, 3, 4, 5, 8]);
+        let untouched = trim_weak_members(&projection, (0..8).collect(), &link, 0.0, 0.0);
+        assert_eq!(untouched, (0..8).collect::<Vec<u32>>());
     }
 }
