@@ -209,7 +209,23 @@ pub fn score_rings(
             .total_cmp(&a.score)
             .then_with(|| a.candidate.members.cmp(&b.candidate.members))
     });
-    rings
+    // A ring lying 80% inside a higher-scored one (a dense block inside an evidence ring, as a
+    // rule) is a fragment of it, not a ring of its own.
+    let mut kept: Vec<ScoredRing> = Vec::with_capacity(rings.len());
+    for ring in rings {
+        let members = &ring.candidate.members;
+        let fragment = kept.iter().any(|k| {
+            let inside = members
+                .iter()
+                .filter(|a| k.candidate.members.binary_search(a).is_ok())
+                .count();
+            inside * 5 >= members.len() * 4
+        });
+        if !fragment {
+            kept.push(ring);
+        }
+    }
+    kept
 }
 
 fn signals(

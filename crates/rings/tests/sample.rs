@@ -135,6 +135,17 @@ fn scored_candidates_separate_the_planted_rings() {
             .iter()
             .all(|r| r.score >= ScoringConfig::default().report_threshold)
     );
+    // No reported ring is a fragment lying 80% inside a higher-scored one.
+    for (i, ring) in scored.iter().enumerate() {
+        let members = &ring.candidate.members;
+        for higher in &scored[..i] {
+            let inside = members
+                .iter()
+                .filter(|a| higher.candidate.members.contains(a))
+                .count();
+            assert!(inside * 5 < members.len() * 4, "ring {i} is a fragment");
+        }
+    }
 }
 
 /// The device farm's evidence names its own devices and IPs (used by nobody else), its target
