@@ -2,6 +2,7 @@
 
 mod nightly;
 mod report;
+mod serve;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -27,6 +27,8 @@ pub struct Config {
     pub drift: DriftSection,
     /// Investigator outputs.
     pub report: ReportSection,
+    /// The online scoring service (`ringscope serve`, docs/serve.md).
+    pub serve: crate::serve::ServeSection,
 }
 
 /// `[run]`.
@@ -149,6 +151,7 @@ impl Config {
         if self.drift.psi_warn.is_nan() || self.drift.psi_warn <= 0.0 {
             Err(ConfigError("[drift] psi_warn must be positive".into()))?;
         }
+        self.serve.validate().map_err(ConfigError)?;
         Ok(())
     }
 

@@ -9,6 +9,7 @@ mod model;
 mod nightly;
 mod report;
 mod rings;
+mod serve;
 mod summary;
 
 use anyhow::{Context, Result};
@@ -60,6 +61,14 @@ enum Command {
         after_help = "Example:\n  ringscope rings --graph /tmp/sample-graph --checkpoint checkpoints/default --out /tmp/rings"
     )]
     Rings(RingsArgs),
+    /// Serves online scoring, rings, neighbourhoods and feedback over HTTP (docs/serve.md).
+    ///
+    /// Loads a graph and a checkpoint once; POST /v1/admin/reload swaps in a new checkpoint
+    /// written to the same directory without dropping requests.
+    #[command(
+        after_help = "Examples:\n  ringscope serve\n  ringscope serve --graph out/sample/graph --rings out/sample/rings.jsonl --listen 127.0.0.1:9000\n  curl -s localhost:8080/v1/score -d '{\"accounts\":[{\"account_id\":\"new-1\",\"events\":{\"reviews\":[{\"product_id\":\"p000302\",\"rating\":5}]}}]}'"
+    )]
+    Serve(ServeArgs),
     /// Rebuilds a run's HTML report (report/index.html) from its rings.jsonl and scores.csv.
     #[command(after_help = "Example:\n  ringscope report --run out/sample")]
     Report(report::ReportArgs),
@@ -186,6 +195,25 @@ impl SettingArgs {
 }
 
 #[derive(Args)]
+struct ServeArgs {
+    /// A graph store (from `ringscope build` or a run's graph/) or an events directory
+    /// [default: the config's run input, graphs/sample].
+    #[arg(long)]
+    graph: Option<PathBuf>,
+    /// A run's rings.jsonl to serve [default: the config's serve.rings].
+    #[arg(long)]
+    rings: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<String>,
+    /// File that investigator feedback is appended to [default: feedback.jsonl].
+    #[arg(long)]
+    feedback: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingArgs,
+}
+
+#[derive(Args)]
 struct ConfigArgs {
     /// Print the effective config as TOML.
     #[arg(long, required = true)]
@@ -264,6 +292,7 @@ fn main() -> ExitCode {
         Command::Run(args) => args.config().and_then(|c| nightly::run(&c)),
         Command::Config(args) => args.run.config().map(|c| print!("{}", c.to_toml())),
         Command::Rings(args) => rings_cmd(args),
+        Command::Serve(args) => serve_cmd(args),
         Command::Report(args) => report::report(args),
         Command::Build(args) => build(args),
         Command::Inspect { path } => inspect(&path),
@@ -359,6 +388,28 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         source,
     })?;
     Ok(())
+}
+
+fn serve_cmd(args: ServeArgs) -> Result<()> {
+    let mut config = args.settings.config_with(|_| {})?;
+    let s = &mut config.serve;
+    if args.rings.is_some() {
+        s.rings.clone_from(&args.rings);
+    }
+    if let Some(v) = &args.listen {
+        s.listen.clone_from(v);
+    }
+    if let Some(v) = &args.feedback {
+        s.feedback.clone_from(v);
+    }
+    config.validate()?;
+    let graph = resolve_input(args.graph.as_ref().unwrap_or(&config.run.input));
+    serve::serve(
+        &graph,
+        resolve_input(&config.run.checkpoint),
+        config.run.device,
+        config.serve,
+    )
 }
 
 fn rings_cmd(args: RingsArgs) -> Result<()> {

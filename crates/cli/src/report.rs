@@ -85,7 +85,7 @@ fn read(path: &Path) -> Result<String> {
 }
 
 /// The rings of a `rings.jsonl`.
-fn read_rings(path: &Path) -> Result<Vec<RingRecord>> {
+pub fn read_rings(path: &Path) -> Result<Vec<RingRecord>> {
     read(path)?
         .lines()
         .enumerate()

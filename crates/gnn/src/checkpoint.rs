@@ -212,6 +212,39 @@ impl Checkpoint {
         ))
     }
 
+    /// The normalised feature matrix the model reads for `graph`.
+    pub fn features(&self, graph: &HeteroGraph) -> Result<FeatureMatrix> {
+        Ok(self.features_of(graph)?.1)
+    }
+
+    /// Scores node `target` of `graph`, a subgraph cut out of a bigger graph, and explains the
+    /// score with its `top_k` features and outside nodes. The rows of `known`
+    /// (`(node, features)`) come from the bigger graph's [`Checkpoint::features`] instead of
+    /// being recomputed: a node at the subgraph's edge has lost most of its edges there.
+    pub fn score_subgraph(
+        &self,
+        graph: &HeteroGraph,
+        known: &[(usize, &[f32])],
+        target: u32,
+        top_k: usize,
+        device: &Device,
+    ) -> Result<crate::explain::Explanation> {
+        let (input, mut features) = self.features_of(graph)?;
+        let cols = features.cols();
+        for &(node, row) in known {
+            features.values[node * cols..(node + 1) * cols].copy_from_slice(row);
+        }
+        Ok(crate::explain::attribute(
+            &self.model,
+            &features.values,
+            cols,
+            &input.edges,
+            &[target],
+            top_k,
+            device,
+        ))
+    }
+
     /// Explains the scores of each group of nodes of `graph` (global indices) with its `top_k`
     /// features and outside nodes; see [`crate::explain`].
     pub fn explain(

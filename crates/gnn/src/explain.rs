@@ -43,11 +43,44 @@ fn mean_score(
 }
 
 /// Explains the scores of `group` (global node indices) with the `top_k` strongest features
-/// and nodes. `x` are the standardised features the model scores (`[n, d]`, row-major).
+/// and nodes, and checks the explanation's fidelity. `x` are the standardised features the
+/// model scores (`[n, d]`, row-major).
 ///
 /// # Panics
 /// If `group` is empty or `x` is not `n × d`.
 pub fn explain(
+    model: &Gnn,
+    x: &[f32],
+    d: usize,
+    graph: &GraphEdges,
+    group: &[u32],
+    top_k: usize,
+    device: &Device,
+) -> Explanation {
+    let mut e = attribute(model, x, d, graph, group, top_k, device);
+    let plain = model.valid();
+    let mut without_features = x.to_vec();
+    for &v in group {
+        for &(f, _) in &e.features {
+            without_features[v as usize * d + f] = 0.0;
+        }
+    }
+    let mut without_nodes = x.to_vec();
+    for &(v, _) in &e.nodes {
+        without_nodes[v as usize * d..(v as usize + 1) * d].fill(0.0);
+    }
+    e.score_without_features = mean_score(&plain, without_features, d, graph, group, device);
+    e.score_without_nodes = mean_score(&plain, without_nodes, d, graph, group, device);
+    e
+}
+
+/// The attribution half of [`explain`], one forward and one backward pass: the score and the
+/// strongest features and nodes, without the fidelity check (its scores are NaN). What online
+/// scoring returns as reasons.
+///
+/// # Panics
+/// If `group` is empty or `x` is not `n × d`.
+pub fn attribute(
     model: &Gnn,
     x: &[f32],
     d: usize,
@@ -72,6 +105,8 @@ pub fn explain(
         .iter()
         .for_each(|&v| weights[v as usize] = 1.0 / group.len() as f32);
     let objective = (fraud * matrix(weights, n, 1, &ad)).sum();
+    // The mean fraud probability of the group, from the same forward pass.
+    let score = objective.clone().into_scalar::<f32>();
     let grads = objective.backward();
     let gradient: Vec<f32> = x_ad
         .grad(&grads)
@@ -114,22 +149,10 @@ pub fn explain(
     nodes.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     nodes.truncate(top_k);
 
-    let plain = model.valid();
-    let score = mean_score(&plain, x.to_vec(), d, graph, group, device);
-    let mut without_features = x.to_vec();
-    for &v in group {
-        for &(f, _) in &features {
-            without_features[v as usize * d + f] = 0.0;
-        }
-    }
-    let mut without_nodes = x.to_vec();
-    for &(v, _) in &nodes {
-        without_nodes[v as usize * d..(v as usize + 1) * d].fill(0.0);
-    }
     Explanation {
         score,
-        score_without_features: mean_score(&plain, without_features, d, graph, group, device),
-        score_without_nodes: mean_score(&plain, without_nodes, d, graph, group, device),
+        score_without_features: f32::NAN,
+        score_without_nodes: f32::NAN,
         features,
         nodes,
     }

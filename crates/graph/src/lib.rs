@@ -18,6 +18,7 @@ mod hetero;
 mod projection;
 pub mod schema;
 pub mod store;
+pub mod subgraph;
 
 pub use build::build_marketplace;
 pub use error::{GraphError, Result};
@@ -28,3 +29,4 @@ pub use hetero::{
 pub use projection::{Burst, Evidence, Hub, Projection, ProjectionConfig, project_accounts};
 pub use schema::{NodeKind, Rel, SCHEMA_VERSION};
 pub use store::HOMOGENEOUS_RELATION;
+pub use subgraph::{Subgraph, SubgraphBuilder};

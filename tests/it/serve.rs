@@ -1,0 +1,383 @@
+//! `ringscope serve` over real HTTP: scoring known and unseen accounts, rings, neighbourhoods,
+//! durable feedback, hot reload with a bad and a good checkpoint, metrics and refusals.
+
+use crate::{repo_sample, ringscope, text};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running server, killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &[&str], cwd: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringscope"))
+        .arg("serve")
+        .args(args)
+        .current_dir(cwd)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 request; the status and the body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    // A refused oversized body may be cut off mid-write: the answer is read all the same.
+    let _ = write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    let response = String::from_utf8_lossy(&bytes).into_owned();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[test]
+fn serve_scores_explains_records_feedback_and_reloads_without_dropping_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    // A run gives the graph store and the rings to serve.
+    let sample = repo_sample();
+    let o = ringscope(
+        &["run", "--input", sample.to_str().unwrap(), "--out", "run"],
+        root,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // The checkpoint is copied, so the test can break and repair it for reloads.
+    let shipped = sample.join("../../checkpoints/default");
+    std::fs::create_dir(root.join("ckpt")).unwrap();
+    for f in ["manifest.json", "model.bpk", "optimizer.bpk"] {
+        std::fs::copy(shipped.join(f), root.join("ckpt").join(f)).unwrap();
+    }
+    std::fs::write(
+        root.join("serve.toml"),
+        "[serve]\ntoken = \"s3cret\"\nmax_batch = 50\n",
+    )
+    .unwrap();
+    let args = [
+        "--config",
+        "serve.toml",
+        "--graph",
+        "run/graph",
+        "--rings",
+        "run/rings.jsonl",
+        "--checkpoint",
+        "ckpt",
+        "--feedback",
+        "fb/feedback.jsonl",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    let server = start(&args, root);
+
+    let (status, body) = http(&server.addr, "GET", "/healthz", None, "");
+    assert_eq!(status, 200, "{body}");
+    let version = json(&body)["model_version"].as_str().unwrap().to_string();
+
+    // Known accounts without new events score as on the whole graph.
+    let scores: Vec<(String, f64, i64)> = std::fs::read_to_string(root.join("run/scores.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[1].to_string(),
+                f[2].parse().unwrap(),
+                f[4].parse().unwrap(),
+            )
+        })
+        .collect();
+    let picked: Vec<&(String, f64, i64)> = scores
+        .iter()
+        .filter(|s| s.2 == 1)
+        .take(10)
+        .chain(scores.iter().filter(|s| s.2 == 0).step_by(97).take(10))
+        .collect();
+    let request = serde_json::json!({
+        "accounts": picked.iter().map(|s| serde_json::json!({"account_id": s.0})).collect::<Vec<_>>()
+    });
+    let (status, body) = http(
+        &server.addr,
+        "POST",
+        "/v1/score",
+        None,
+        &request.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let results = json(&body)["results"].as_array().unwrap().clone();
+    for (s, r) in picked.iter().zip(&results) {
+        assert_eq!(r["account_id"], s.0.as_str());
+        assert!(r["known"].as_bool().unwrap());
+        let online = r["score"].as_f64().unwrap();
+        assert!(
+            (online - s.1).abs() < 0.01,
+            "{}: {online} online vs {} in the run",
+            s.0,
+            s.1
+        );
+        assert!(!r["reasons"].as_array().unwrap().is_empty());
+    }
+
+    // An unseen account whose events tie it to a ring's device and target is scored
+    // inductively, on a subgraph built around those events.
+    let rings = std::fs::read_to_string(root.join("run/rings.jsonl")).unwrap();
+    let ring = json(rings.lines().next().unwrap());
+    let device = ring["evidence"]["shared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "device")
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .expect("the top ring shares a device");
+    let target = ring["evidence"]["targets"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let colluder = serde_json::json!({"accounts": [{
+        "account_id": "newcomer", "created_at": "2026-10-20T00:00:00Z",
+        "events": {
+            "reviews": [{"product_id": target, "rating": 5, "created_at": "2026-10-21T00:00:00Z"}],
+            "sessions": [{"device_id": device, "created_at": "2026-10-21T00:00:00Z"}]
+        }
+    }]});
+    let (status, body) = http(
+        &server.addr,
+        "POST",
+        "/v1/score",
+        None,
+        &colluder.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let r = &json(&body)["results"][0];
+    assert_eq!(r["known"], false);
+    assert_eq!(r["new_events"], 2);
+    assert!(r["subgraph_nodes"].as_u64().unwrap() > 3, "{r}");
+    let colluding = r["score"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&colluding));
+
+    // Refusals: 4xx with the field named, and the server keeps serving.
+    for (path, body, status, needle) in [
+        ("/v1/score", "{not json", 400, "malformed JSON"),
+        (
+            "/v1/score",
+            r#"{"accounts":[{"account_id":"a","events":{"reviews":[{"product_id":"p","rating":7}]}}]}"#,
+            400,
+            "rating",
+        ),
+        (
+            "/v1/feedback",
+            r#"{"target":"ring","id":"x","verdict":"confirm"}"#,
+            401,
+            "token",
+        ),
+    ] {
+        let (got, text) = http(&server.addr, "POST", path, None, body);
+        assert_eq!(got, status, "{path} {body}: {text}");
+        assert!(text.contains(needle), "{text}");
+    }
+    let batch = serde_json::json!({"accounts": (0..51).map(|i| serde_json::json!({"account_id": format!("a{i}")})).collect::<Vec<_>>()});
+    assert_eq!(
+        http(&server.addr, "POST", "/v1/score", None, &batch.to_string()).0,
+        413
+    );
+    let huge = format!(
+        "{{\"accounts\":[{{\"account_id\":\"{}\"}}]}}",
+        "x".repeat(2 << 20)
+    );
+    assert_eq!(http(&server.addr, "POST", "/v1/score", None, &huge).0, 413);
+
+    // Rings and neighbourhoods.
+    let id = ring["id"].as_str().unwrap();
+    let (status, body) = http(&server.addr, "GET", &format!("/v1/rings/{id}"), None, "");
+    assert_eq!(status, 200);
+    assert_eq!(json(&body), ring, "the ring as in rings.jsonl");
+    assert_eq!(http(&server.addr, "GET", "/v1/rings/nope", None, "").0, 404);
+    let member = ring["evidence"]["members"][0]["account"].as_str().unwrap();
+    let (status, body) = http(
+        &server.addr,
+        "GET",
+        &format!("/v1/accounts/{member}/neighbourhood?hops=2&limit=40"),
+        None,
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let hood = json(&body);
+    let nodes = hood["nodes"].as_array().unwrap();
+    assert!(nodes.len() <= 40 && nodes.len() > 1);
+    assert_eq!(nodes[0]["id"], member);
+    for e in hood["edges"].as_array().unwrap() {
+        assert!(e["source"].as_u64().unwrap() < nodes.len() as u64);
+        assert!(e["target"].as_u64().unwrap() < nodes.len() as u64);
+    }
+    assert_eq!(
+        http(
+            &server.addr,
+            "GET",
+            "/v1/accounts/nobody/neighbourhood",
+            None,
+            ""
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        http(
+            &server.addr,
+            "GET",
+            &format!("/v1/accounts/{member}/neighbourhood?hops=9"),
+            None,
+            ""
+        )
+        .0,
+        400
+    );
+
+    // Feedback is appended and synced before the answer.
+    let verdict = format!(r#"{{"target":"ring","id":"{id}","verdict":"confirm","analyst":"kim"}}"#);
+    let (status, body) = http(
+        &server.addr,
+        "POST",
+        "/v1/feedback",
+        Some("s3cret"),
+        &verdict,
+    );
+    assert_eq!(status, 201, "{body}");
+    let unknown = r#"{"target":"account","id":"ghost","verdict":"dismiss"}"#;
+    assert_eq!(
+        http(
+            &server.addr,
+            "POST",
+            "/v1/feedback",
+            Some("s3cret"),
+            unknown
+        )
+        .0,
+        404
+    );
+
+    // A broken checkpoint is refused and the old model keeps serving; a good one swaps in.
+    let weights = std::fs::read(root.join("ckpt/model.bpk")).unwrap();
+    std::fs::write(root.join("ckpt/model.bpk"), &weights[..weights.len() / 2]).unwrap();
+    let (status, body) = http(&server.addr, "POST", "/v1/admin/reload", Some("s3cret"), "");
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = http(
+        &server.addr,
+        "POST",
+        "/v1/score",
+        None,
+        &colluder.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["model_version"], version.as_str());
+    std::fs::write(root.join("ckpt/model.bpk"), &weights).unwrap();
+    // Requests keep being answered while the reload runs.
+    let scorer = {
+        let addr = server.addr.clone();
+        let body = colluder.to_string();
+        std::thread::spawn(move || {
+            let server = Server {
+                child: Command::new("true").spawn().unwrap(),
+                addr,
+            };
+            (0..20)
+                .map(|_| http(&server.addr, "POST", "/v1/score", None, &body).0)
+                .collect::<Vec<_>>()
+        })
+    };
+    let (status, body) = http(&server.addr, "POST", "/v1/admin/reload", Some("s3cret"), "");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        scorer.join().unwrap().iter().all(|&s| s == 200),
+        "no request failed during the reload"
+    );
+
+    let (status, metrics) = http(&server.addr, "GET", "/metrics", None, "");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("ringscope_http_requests_total{route=\"/v1/score\",status=\"200\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ringscope_http_request_duration_seconds_bucket{"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("ringscope_model{{version=\"{version}\"}} 1")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ringscope_model_reloads_total{route=\"reload\",status=\"422\"} 1"),
+        "{metrics}"
+    );
+
+    // Nothing is lost on restart: the verdict is in the file, and the next one is appended.
+    drop(server);
+    let server = start(&args, root);
+    let dismiss = format!(r#"{{"target":"account","id":"{member}","verdict":"dismiss"}}"#);
+    assert_eq!(
+        http(
+            &server.addr,
+            "POST",
+            "/v1/feedback",
+            Some("s3cret"),
+            &dismiss
+        )
+        .0,
+        201
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(root.join("fb/feedback.jsonl"))
+        .unwrap()
+        .lines()
+        .map(json)
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (lines[0]["id"].as_str(), lines[0]["verdict"].as_str()),
+        (Some(id), Some("confirm"))
+    );
+    assert_eq!(lines[1]["verdict"], "dismiss");
+}
+
+#[test]
+fn serving_beyond_loopback_needs_a_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ringscope(&["serve", "--listen", "0.0.0.0:0"], tmp.path());
+    assert_eq!(o.status.code(), Some(78), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("token"), "{}", text(&o.stderr));
+}
