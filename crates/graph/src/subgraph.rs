@@ -78,6 +78,16 @@ impl<'g> SubgraphBuilder<'g> {
         i
     }
 
+    /// Nodes so far.
+    pub fn len(&self) -> usize {
+        self.ids.iter().map(Vec::len).sum()
+    }
+
+    /// Whether there are no nodes yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Sets the integer attribute `name` (such as an account's `created_at`) of a subgraph
     /// node; ignored when the kind has no such integer attribute.
     pub fn set_int_attr(&mut self, kind: usize, node: u32, name: &str, value: i64) {
@@ -93,8 +103,9 @@ impl<'g> SubgraphBuilder<'g> {
     /// Adds the `hops`-hop neighbourhood of `seeds` (`(kind, graph local index)`), over every
     /// relation in both directions. Each node contributes at most `fanout[hop]` edges per
     /// relation and direction: its last ones in the graph's edge order (event order for a built
-    /// marketplace, so the latest).
-    pub fn expand(&mut self, seeds: &[(usize, u32)], fanout: &[usize]) {
+    /// marketplace, so the latest). No node joins once the subgraph has `max_nodes` nodes; edges
+    /// between nodes already in still do.
+    pub fn expand(&mut self, seeds: &[(usize, u32)], fanout: &[usize], max_nodes: usize) {
         let mut frontier: Vec<(usize, u32)> = seeds.to_vec();
         for &cap in fanout {
             let mut next = Vec::new();
@@ -120,6 +131,10 @@ impl<'g> SubgraphBuilder<'g> {
                             }
                             let other = csr.neighbors[k];
                             let is_new = !self.picked[other_kind].contains_key(&other);
+                            if is_new && self.len() >= max_nodes {
+                                self.taken[r].remove(&e);
+                                continue;
+                            }
                             let to = self.existing(other_kind, other);
                             if is_new {
                                 next.push((other_kind, other));
@@ -268,7 +283,7 @@ mod tests {
         let g = graph();
         let mut b = SubgraphBuilder::new(&g);
         // a0 → p0 (hop 1), then p0's reviewers, the latest 2 only: a1 (t=20) and a2 (t=30).
-        b.expand(&[(0, 0)], &[5, 2]);
+        b.expand(&[(0, 0)], &[5, 2], usize::MAX);
         let sub = b.build().unwrap();
         let accounts = &sub.graph.node_sets()[0];
         let names: Vec<&str> = (0..accounts.len() as u32)
@@ -289,6 +304,16 @@ mod tests {
         assert_eq!(r.weight.as_deref(), Some(&[5.0, 4.0, 3.0][..]));
         // Global indices map back: products come after the source graph's 4 accounts.
         assert_eq!(sub.origin, vec![Some(0), Some(1), Some(2), Some(4)]);
+
+        // With room for 3 nodes, a2 stays out, and so does its review.
+        let mut b = SubgraphBuilder::new(&g);
+        b.expand(&[(0, 0)], &[5, 2], 3);
+        let sub = b.build().unwrap();
+        assert_eq!(sub.graph.num_nodes(), 3);
+        assert_eq!(
+            sub.graph.relations()[0].time.as_deref(),
+            Some(&[10, 20][..])
+        );
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct ServeSection {
     pub max_batch: usize,
     /// Edges taken per node, relation and direction at each hop of a scored neighbourhood.
     pub fanout: Vec<usize>,
+    /// Most nodes in a scored neighbourhood: the first hops fill it, so a hub neighbour does
+    /// not make one request cost a hundred others.
+    pub max_nodes: usize,
     /// Features listed as reasons per scored account.
     pub reasons: usize,
     /// Where investigator feedback is appended (JSON lines).
@@ -61,6 +64,7 @@ impl Default for ServeSection {
             max_body_bytes: 1 << 20,
             max_batch: 100,
             fanout: vec![50, 10],
+            max_nodes: 1000,
             reasons: 5,
             feedback: "feedback.jsonl".into(),
             rings: None,
@@ -82,6 +86,9 @@ impl ServeSection {
         }
         if self.max_batch == 0 || self.max_body_bytes < 1024 || self.fanout.is_empty() {
             return Err("[serve] needs max_batch >= 1, max_body_bytes >= 1024 and a fanout".into());
+        }
+        if self.max_nodes < 2 {
+            return Err("[serve] max_nodes must be at least 2".into());
         }
         if self.fanout.len() > 3 || self.fanout.iter().any(|&f| f == 0 || f > 1000) {
             return Err("[serve] fanout: 1 to 3 hops of 1 to 1000 edges".into());
@@ -428,6 +435,7 @@ async fn score(State(state): State<Shared>, body: Bytes) -> Response {
     };
     // The model is taken once, so a reload in the middle cannot mix two models in one answer.
     let model = state.model.load_full();
+    let version = model.version.clone();
     let worker = state.clone();
     let Ok(_slot) = state.scoring.acquire().await else {
         return internal(&anyhow::anyhow!("the scoring slots are closed"));
@@ -442,6 +450,7 @@ async fn score(State(state): State<Shared>, body: Bytes) -> Response {
                         &model,
                         a,
                         &worker.config.fanout,
+                        worker.config.max_nodes,
                         worker.config.reasons,
                     )?;
                     let rings = worker
@@ -459,7 +468,7 @@ async fn score(State(state): State<Shared>, body: Bytes) -> Response {
     .await;
     match result {
         Ok(Ok(results)) => axum::Json(serde_json::json!({
-            "model_version": state.model.load().version,
+            "model_version": version,
             "results": results,
         }))
         .into_response(),

@@ -61,12 +61,13 @@ fn link(
 }
 
 /// Scores `account` on its neighbourhood: `fanout[h]` edges per node, relation and direction at
-/// hop `h`, the latest first.
+/// hop `h`, the latest first, and at most `max_nodes` nodes.
 pub fn score_account(
     graph: &HeteroGraph,
     model: &Model,
     account: &ScoreAccount,
     fanout: &[usize],
+    max_nodes: usize,
     reasons: usize,
 ) -> Result<Scored> {
     let accounts = kind_index(graph, NodeKind::Account)
@@ -75,7 +76,7 @@ pub fn score_account(
     let mut b = SubgraphBuilder::new(graph);
     let me = b.node(accounts, &account.account_id);
     if let Some(local) = known_local {
-        b.expand(&[(accounts, local)], fanout);
+        b.expand(&[(accounts, local)], fanout, max_nodes);
     }
     if let Some(t) = account.created_at {
         b.set_int_attr(accounts, me, "created_at", t);
@@ -153,7 +154,7 @@ pub fn score_account(
         .filter_map(|(k, id)| graph.node_sets()[*k].ids.get(id).map(|local| (*k, local)))
         .collect();
     if !seeds.is_empty() {
-        b.expand(&seeds, &fanout[1.min(fanout.len())..]);
+        b.expand(&seeds, &fanout[1.min(fanout.len())..], max_nodes);
     }
     let sub = b.build()?;
     let offset = sub.graph.node_offsets()[accounts];
