@@ -156,7 +156,8 @@ struct SettingArgs {
 impl RunArgs {
     /// The config file (or the defaults) with these flags applied, validated.
     fn config(&self) -> Result<config::Config> {
-        self.settings.config_with(|run| {
+        self.settings.config_with(|c| {
+            let run = &mut c.run;
             if let Some(v) = &self.input {
                 run.input.clone_from(v);
             }
@@ -171,11 +172,12 @@ impl RunArgs {
 }
 
 impl SettingArgs {
-    /// The config file (or the defaults) with `paths` and these flags applied, validated.
-    fn config_with(&self, paths: impl FnOnce(&mut config::RunSection)) -> Result<config::Config> {
+    /// The config file (or the defaults) with the command's `own` flags and these applied,
+    /// validated.
+    fn config_with(&self, own: impl FnOnce(&mut config::Config)) -> Result<config::Config> {
         let mut c = config::Config::load(self.config.as_deref())?;
+        own(&mut c);
         let run = &mut c.run;
-        paths(run);
         if let Some(v) = &self.checkpoint {
             run.checkpoint.clone_from(v);
         }
@@ -391,18 +393,18 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn serve_cmd(args: ServeArgs) -> Result<()> {
-    let mut config = args.settings.config_with(|_| {})?;
-    let s = &mut config.serve;
-    if args.rings.is_some() {
-        s.rings.clone_from(&args.rings);
-    }
-    if let Some(v) = &args.listen {
-        s.listen.clone_from(v);
-    }
-    if let Some(v) = &args.feedback {
-        s.feedback.clone_from(v);
-    }
-    config.validate()?;
+    let config = args.settings.config_with(|c| {
+        let s = &mut c.serve;
+        if args.rings.is_some() {
+            s.rings.clone_from(&args.rings);
+        }
+        if let Some(v) = &args.listen {
+            s.listen.clone_from(v);
+        }
+        if let Some(v) = &args.feedback {
+            s.feedback.clone_from(v);
+        }
+    })?;
     let graph = resolve_input(args.graph.as_ref().unwrap_or(&config.run.input));
     serve::serve(
         &graph,
