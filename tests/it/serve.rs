@@ -372,6 +372,31 @@ fn serve_scores_explains_records_feedback_and_reloads_without_dropping_requests(
         (Some(id), Some("confirm"))
     );
     assert_eq!(lines[1]["verdict"], "dismiss");
+
+    // The next training run reads the verdicts as labels: the ring's members confirmed, then
+    // one of them dismissed, the later verdict winning.
+    let members = ring["evidence"]["members"].as_array().unwrap().len();
+    assert_eq!(lines[0]["accounts"].as_array().unwrap().len(), members);
+    let o = ringscope(
+        &[
+            "train",
+            "--graph",
+            "run/graph",
+            "--feedback",
+            "fb/feedback.jsonl",
+            "--epochs",
+            "2",
+            "--out",
+            "retrained",
+        ],
+        root,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let expected = format!(
+        "feedback: {} accounts labelled fraud, 1 benign, 0 not in the graph",
+        members - 1
+    );
+    assert!(text(&o.stdout).contains(&expected), "{}", text(&o.stdout));
 }
 
 #[test]

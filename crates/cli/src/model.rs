@@ -39,6 +39,10 @@ pub struct TrainArgs {
     /// Overrides `[train] seed` (also seeds the train/validation/test split).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Investigator verdicts from `ringscope serve` (feedback.jsonl): a confirmed account or
+    /// ring member is labelled fraud, a dismissed one benign, the latest verdict winning.
+    #[arg(long, value_name = "FEEDBACK_JSONL")]
+    pub feedback: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -92,6 +96,76 @@ impl Scores {
     }
 }
 
+/// What [`apply_feedback`] did.
+#[derive(Debug, Default, PartialEq)]
+pub struct FeedbackApplied {
+    pub fraud: usize,
+    pub benign: usize,
+    pub unknown: usize,
+}
+
+/// Labels the accounts named in a feedback file (`accounts` of each line): `confirm` → 1,
+/// `dismiss` → 0, later lines over earlier ones. `labels` are per node of `graph`.
+pub fn apply_feedback(
+    graph: &HeteroGraph,
+    labels: &mut [i8],
+    path: &Path,
+) -> Result<FeedbackApplied> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ringscope_graph::GraphError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+        .context("reading investigator feedback")?;
+    let bad = |line: usize, message: &str| ringscope_graph::GraphError::BadFile {
+        file: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    };
+    let Some((kind, accounts)) = graph.node_set(ringscope_graph::NodeKind::Account.name()) else {
+        return Ok(FeedbackApplied::default());
+    };
+    let offset = graph.node_offsets()[kind];
+    // account → verdict, the latest line winning
+    let mut verdicts: std::collections::BTreeMap<String, i8> = std::collections::BTreeMap::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| bad(i + 1, &e.to_string()))?;
+        let label = match v["verdict"].as_str() {
+            Some("confirm") => 1,
+            Some("dismiss") => 0,
+            _ => return Err(bad(i + 1, "verdict must be \"confirm\" or \"dismiss\"").into()),
+        };
+        let members = v["accounts"]
+            .as_array()
+            .ok_or_else(|| bad(i + 1, "no array 'accounts'"))?;
+        for m in members {
+            let id = m
+                .as_str()
+                .ok_or_else(|| bad(i + 1, "an account that is not a string"))?;
+            verdicts.insert(id.to_string(), label);
+        }
+    }
+    let mut applied = FeedbackApplied::default();
+    for (id, label) in verdicts {
+        match accounts.ids.get(&id) {
+            Some(local) => {
+                labels[offset + local as usize] = label;
+                if label == 1 {
+                    applied.fraud += 1;
+                } else {
+                    applied.benign += 1;
+                }
+            }
+            None => applied.unknown += 1,
+        }
+    }
+    Ok(applied)
+}
+
 /// A graph store or dataset directory (has `meta.json`), else an events directory to ingest.
 pub fn load_graph(path: &Path) -> Result<HeteroGraph> {
     if path.join("meta.json").is_file() {
@@ -143,6 +217,13 @@ pub fn train(args: TrainArgs) -> Result<()> {
         }
     };
     normalisation.apply(&mut input.features);
+    if let Some(path) = &args.feedback {
+        let applied = apply_feedback(&graph, &mut input.labels, path)?;
+        println!(
+            "feedback: {} accounts labelled fraud, {} benign, {} not in the graph",
+            applied.fraud, applied.benign, applied.unknown
+        );
+    }
     let features = &input.features;
     if let Some(epochs) = args.epochs {
         train_config.epochs = epochs;

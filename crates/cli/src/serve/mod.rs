@@ -604,16 +604,24 @@ async fn feedback(State(state): State<Shared>, headers: HeaderMap, body: Bytes) 
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    let known = match f.target.as_str() {
-        "ring" => state.rings.contains_key(&f.id),
+    // The accounts the verdict labels, written with it so training needs no rings file.
+    let members: Option<Vec<String>> = match f.target.as_str() {
+        "ring" => state.rings.get(&f.id).map(|r| {
+            r.evidence
+                .members
+                .iter()
+                .map(|m| m.account.clone())
+                .collect()
+        }),
         _ => state
             .graph
             .node_set(NodeKind::Account.name())
-            .is_some_and(|(_, s)| s.ids.get(&f.id).is_some()),
+            .is_some_and(|(_, s)| s.ids.get(&f.id).is_some())
+            .then(|| vec![f.id.clone()]),
     };
-    if !known {
+    let Some(members) = members else {
         return Rejection::not_found(format!("no {} '{}'", f.target, f.id)).into_response();
-    }
+    };
     let received = chrono_now();
     let line = match serde_json::to_string(&serde_json::json!({
         "received": received,
@@ -622,6 +630,7 @@ async fn feedback(State(state): State<Shared>, headers: HeaderMap, body: Bytes) 
         "verdict": f.verdict,
         "analyst": f.analyst,
         "note": f.note,
+        "accounts": members,
         "model_version": state.model.load().version,
     })) {
         Ok(l) => l + "\n",
