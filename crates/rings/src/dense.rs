@@ -188,6 +188,31 @@ impl<'a> Peeler<'a> {
         &self.incident[self.offsets[v]..self.offsets[v + 1]]
     }
 
+    /// Removes node `v`: its alive edges die (counted off `edges_left`) and the other end of
+    /// each loses that edge's weight from its priority and is listed in `touched`, once per
+    /// edge. Returns `v`'s priority, which leaves the block's total.
+    fn remove(&mut self, v: usize, touched: &mut Vec<usize>, edges_left: &mut usize) -> f64 {
+        self.present[v] = false;
+        self.removal_order.push(v);
+        for i in self.offsets[v]..self.offsets[v + 1] {
+            let e = self.incident[i] as usize;
+            if !self.edge_alive[e] {
+                continue;
+            }
+            self.edge_alive[e] = false;
+            *edges_left -= 1;
+            let (r, c) = self.edges[e];
+            let other = if v < self.rows {
+                self.rows + c as usize
+            } else {
+                r as usize
+            };
+            self.priority[other] = (self.priority[other] - self.col_weight[c as usize]).max(0.0);
+            touched.push(other);
+        }
+        self.priority[v]
+    }
+
     /// One greedy peel over the alive edges; `None` without alive edges.
     ///
     /// Nodes whose weighted degree is below `floor` are pruned first, iteratively (the
@@ -232,6 +257,7 @@ impl<'a> Peeler<'a> {
             size += 1;
         }
         let mut edges_left = edge_count;
+        let mut touched = Vec::new();
         let mut queue: Vec<usize> = (0..n)
             .filter(|&v| self.present[v] && self.priority[v] < floor)
             .collect();
@@ -239,29 +265,14 @@ impl<'a> Peeler<'a> {
             if !self.present[v] {
                 continue;
             }
-            self.present[v] = false;
-            self.removal_order.push(v);
-            f -= self.priority[v];
+            f -= self.remove(v, &mut touched, &mut edges_left);
             size -= 1;
-            for i in self.offsets[v]..self.offsets[v + 1] {
-                let e = self.incident[i] as usize;
-                if !self.edge_alive[e] {
-                    continue;
-                }
-                self.edge_alive[e] = false;
-                edges_left -= 1;
-                let (r, c) = self.edges[e];
-                let other = if v < rows {
-                    rows + c as usize
-                } else {
-                    r as usize
-                };
-                self.priority[other] =
-                    (self.priority[other] - self.col_weight[c as usize]).max(0.0);
-                if self.present[other] && self.priority[other] < floor {
-                    queue.push(other);
-                }
-            }
+            // Priorities only fall, so "below the floor now" is "below it after that edge".
+            queue.extend(
+                touched
+                    .drain(..)
+                    .filter(|&o| self.present[o] && self.priority[o] < floor),
+            );
         }
         if size == 0 {
             return None;
@@ -276,26 +287,10 @@ impl<'a> Peeler<'a> {
             if !self.present[v] || bits != self.priority[v].to_bits() {
                 continue; // stale entry
             }
-            self.present[v] = false;
-            self.removal_order.push(v);
-            f -= self.priority[v];
+            f -= self.remove(v, &mut touched, &mut edges_left);
             size -= 1;
-            for i in self.offsets[v]..self.offsets[v + 1] {
-                let e = self.incident[i] as usize;
-                if !self.edge_alive[e] {
-                    continue;
-                }
-                self.edge_alive[e] = false;
-                edges_left -= 1;
-                let (r, c) = self.edges[e];
-                let other = if v < rows {
-                    rows + c as usize
-                } else {
-                    r as usize
-                };
-                self.priority[other] =
-                    (self.priority[other] - self.col_weight[c as usize]).max(0.0);
-                self.heap.push(key(self.priority[other], other));
+            for o in touched.drain(..) {
+                self.heap.push(key(self.priority[o], o));
             }
             if size == 0 {
                 break;
