@@ -89,9 +89,26 @@ impl GraphEdges {
 
     /// Uploads the edges to `device`.
     pub fn to_device(&self, device: &Device) -> GraphTensors {
+        self.upload(None, device)
+    }
+
+    /// Uploads only the edges into `rows`, for computing just those nodes' outputs (the rows a
+    /// loss reads): see [`EdgeIndex::into_rows`] and [`crate::Gnn::forward_rows`].
+    ///
+    /// # Panics
+    /// If a row is out of range or repeated.
+    pub fn to_device_rows(&self, rows: &[u32], device: &Device) -> GraphTensors {
+        self.upload(Some(rows), device)
+    }
+
+    fn upload(&self, rows: Option<&[u32]>, device: &Device) -> GraphTensors {
         let n = self.num_nodes;
+        let index = |src: &[u32], dst: &[u32]| match rows {
+            Some(rows) => EdgeIndex::into_rows(src, dst, n, n, rows, device),
+            None => EdgeIndex::new(src, dst, n, n, device),
+        };
         let merged = match &self.homogeneous {
-            Some(h) => EdgeIndex::new(&h.src, &h.dst, n, n, device),
+            Some(h) => index(&h.src, &h.dst),
             None => {
                 let mut src = Vec::with_capacity(self.num_merged_edges());
                 let mut dst = Vec::with_capacity(self.num_merged_edges());
@@ -99,7 +116,7 @@ impl GraphEdges {
                     src.extend_from_slice(&r.src);
                     dst.extend_from_slice(&r.dst);
                 }
-                EdgeIndex::new(&src, &dst, n, n, device)
+                index(&src, &dst)
             }
         };
         // A benchmark graph with only a homogeneous view is its own single relation.
@@ -108,11 +125,12 @@ impl GraphEdges {
         } else {
             self.relations
                 .iter()
-                .map(|r| EdgeIndex::new(&r.src, &r.dst, n, n, device))
+                .map(|r| index(&r.src, &r.dst))
                 .collect()
         };
         GraphTensors {
             num_nodes: n,
+            rows: rows.map(|r| indices(r, device)),
             merged,
             relations,
         }
@@ -124,6 +142,9 @@ impl GraphEdges {
 pub struct GraphTensors {
     /// Total nodes.
     pub num_nodes: usize,
+    /// The nodes whose outputs a layer computes on these edges, in output order; `None` for
+    /// every node.
+    pub rows: Option<Tensor<1, Int>>,
     /// The homogeneous view (for GCN, SAGE, GAT, BWGNN).
     pub merged: EdgeIndex,
     /// Each relation, as [`GraphEdges::relations`] orders them (for relation-aware layers).
@@ -134,6 +155,18 @@ impl GraphTensors {
     /// Lays out `graph` on `device`; see [`GraphEdges::new`].
     pub fn new(graph: &HeteroGraph, add_reverse: bool, device: &Device) -> Self {
         GraphEdges::new(graph, add_reverse).to_device(device)
+    }
+
+    /// The rows of `x` (one per node) that are this graph's outputs: `x` itself unless it was
+    /// uploaded for some rows only.
+    ///
+    /// # Shapes
+    /// - `x`: `[num_nodes, d]` → `[rows, d]`
+    pub fn dst_rows(&self, x: Tensor<2>) -> Tensor<2> {
+        match &self.rows {
+            Some(rows) => x.select(0, rows.clone()),
+            None => x,
+        }
     }
 }
 

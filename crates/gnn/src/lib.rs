@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod conv;
 pub mod datasets;
+pub mod dense;
 pub mod device;
 pub mod error;
 pub mod eval;

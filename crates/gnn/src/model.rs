@@ -3,6 +3,7 @@
 //! output projection. The layer is chosen by name: `model = "sage"`.
 
 use crate::conv::{Conv, LayerSpec};
+use crate::dense::linear;
 use crate::graph::GraphTensors;
 use crate::mp::Aggregation;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
@@ -142,12 +143,40 @@ impl Gnn {
     /// # Shapes
     /// - `x`: `[num_nodes, d_input]` → `[num_nodes, classes]`
     pub fn forward(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
+        self.run(x, graph, None)
+    }
+
+    /// Class logits of `rows.rows` only, where `rows` is the same graph uploaded for those rows
+    /// ([`crate::graph::GraphEdges::to_device_rows`]): equal to `forward(x, graph)` selected at
+    /// those rows, but the last layer computes only them. Training uses it, since the loss
+    /// reads only the training nodes.
+    ///
+    /// # Shapes
+    /// - `x`: `[num_nodes, d_input]` → `[rows, classes]`
+    pub fn forward_rows(
+        &self,
+        x: Tensor<2>,
+        graph: &GraphTensors,
+        rows: &GraphTensors,
+    ) -> Tensor<2> {
+        self.run(x, graph, Some(rows))
+    }
+
+    fn run(&self, x: Tensor<2>, graph: &GraphTensors, rows: Option<&GraphTensors>) -> Tensor<2> {
         let mut h = match &self.input {
-            Some(input) => relu(input.forward(x)),
+            Some(input) => relu(linear(input, x)),
             None => x,
         };
+        let last = self.convs.len() - 1;
         for (i, conv) in self.convs.iter().enumerate() {
-            let mut out = conv.forward(self.dropout.forward(h.clone()), graph);
+            let input = self.dropout.forward(h.clone());
+            let mut out = match rows {
+                Some(rows) if i == last => {
+                    h = rows.dst_rows(h);
+                    conv.forward_rows(input, graph, rows)
+                }
+                _ => conv.forward(input, graph),
+            };
             if let Some(norm) = self.norms.get(i) {
                 out = norm.forward(out);
             }
@@ -159,6 +188,6 @@ impl Gnn {
                 out
             };
         }
-        self.output.forward(self.dropout.forward(h))
+        linear(&self.output, self.dropout.forward(h))
     }
 }

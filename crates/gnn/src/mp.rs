@@ -53,29 +53,42 @@ fn counting_sort(keys: &[u32], rows: usize) -> (Vec<i32>, Vec<u32>) {
 
 /// The edges of one relation as index tensors on a device, stored in destination order (sorted
 /// by `dst`, ties in input order), with the compressed rows the sparse products run on.
+///
+/// Destinations are either every node or, from [`EdgeIndex::into_rows`], only some of them: then
+/// destination `i` is node `dst_nodes[i]`, only edges into those nodes are kept, and every
+/// degree and normalisation is still the whole graph's, so a layer's output rows are exactly the
+/// rows it would compute on the whole graph.
 #[derive(Clone, Debug)]
 pub struct EdgeIndex {
     /// Source node of each edge, `[num_edges]`.
     pub src: Tensor<1, Int>,
-    /// Destination node of each edge, `[num_edges]`, non-decreasing.
+    /// Destination of each edge, `[num_edges]`, non-decreasing.
     pub dst: Tensor<1, Int>,
     /// Nodes on the source side.
     pub num_src: usize,
-    /// Nodes on the destination side.
+    /// Destinations (nodes on the destination side, or the rows kept by `into_rows`).
     pub num_dst: usize,
-    /// Incoming edges per destination node, `[num_dst]`.
+    /// The node each destination is, `[num_dst]`; `None` when destination `i` is node `i`.
+    pub dst_nodes: Option<Tensor<1, Int>>,
+    /// Incoming edges per destination, `[num_dst]`.
     pub in_degree: Tensor<1>,
-    /// Outgoing edges per source node, `[num_src]`.
+    /// Outgoing edges per source node in the whole graph, `[num_src]`.
     pub out_degree: Tensor<1>,
     /// `1 / in_degree(dst)` per edge, `[num_edges, 1]`: the weights of a mean.
     mean_weight: Tensor<2>,
     /// `1 / sqrt(out_degree(src) · in_degree(dst))` per edge, `[num_edges, 1]`.
     symmetric_weight: Tensor<2>,
     /// GCN's `1 / sqrt(d̂(src) · d̂(dst))` with `d̂ = in_degree + 1` (a self-loop), `[num_edges, 1]`;
-    /// only for a square index.
+    /// only when sources and destinations are one node set.
     self_loop_weight: Option<Tensor<2>>,
     by_dst: CsrTensors,
     by_src: CsrTensors,
+}
+
+fn degrees(nodes: &[u32], n: usize) -> Vec<f32> {
+    let mut degree = vec![0f32; n];
+    nodes.iter().for_each(|&v| degree[v as usize] += 1.0);
+    degree
 }
 
 impl EdgeIndex {
@@ -84,7 +97,62 @@ impl EdgeIndex {
     /// are not checked again here.
     pub fn new(src: &[u32], dst: &[u32], num_src: usize, num_dst: usize, device: &Device) -> Self {
         assert_eq!(src.len(), dst.len(), "one destination per source");
+        let in_degree = degrees(dst, num_dst);
+        let out_degree = degrees(src, num_src);
+        Self::build(src, dst, None, &in_degree, out_degree, device)
+    }
+
+    /// The edges into `rows` only, for computing just those output rows (the ones a loss
+    /// reads): destination `i` is node `rows[i]`. Degrees and normalisations are the whole
+    /// graph's.
+    ///
+    /// # Panics
+    /// If a row is out of range or repeated.
+    pub fn into_rows(
+        src: &[u32],
+        dst: &[u32],
+        num_src: usize,
+        num_dst: usize,
+        rows: &[u32],
+        device: &Device,
+    ) -> Self {
+        assert_eq!(src.len(), dst.len(), "one destination per source");
+        let mut local = vec![u32::MAX; num_dst];
+        for (i, &r) in rows.iter().enumerate() {
+            assert_eq!(local[r as usize], u32::MAX, "row {r} repeated");
+            local[r as usize] = i as u32;
+        }
+        let (kept_src, kept_dst): (Vec<u32>, Vec<u32>) = src
+            .iter()
+            .zip(dst)
+            .filter(|&(_, &d)| local[d as usize] != u32::MAX)
+            .map(|(&s, &d)| (s, local[d as usize]))
+            .unzip();
+        let in_degree = degrees(dst, num_dst);
+        let out_degree = degrees(src, num_src);
+        Self::build(
+            &kept_src,
+            &kept_dst,
+            Some(rows),
+            &in_degree,
+            out_degree,
+            device,
+        )
+    }
+
+    /// `dst` is local (a position in `rows` when given); `in_degree` is indexed by node and
+    /// `out_degree` by source node, both over the whole graph.
+    fn build(
+        src: &[u32],
+        dst: &[u32],
+        rows: Option<&[u32]>,
+        in_degree: &[f32],
+        out_degree: Vec<f32>,
+        device: &Device,
+    ) -> Self {
         let num_edges = src.len();
+        let (num_src, num_dst) = (out_degree.len(), rows.map_or(in_degree.len(), <[u32]>::len));
+        let node = |d: u32| rows.map_or(d, |r| r[d as usize]) as usize;
         let (dst_ptr, order) = counting_sort(dst, num_dst);
         let src: Vec<u32> = order.iter().map(|&e| src[e as usize]).collect();
         let dst: Vec<u32> = order.iter().map(|&e| dst[e as usize]).collect();
@@ -92,15 +160,11 @@ impl EdgeIndex {
         let (src_ptr, by_src_edge) = counting_sort(&src, num_src);
         let gathered =
             |v: &[u32]| -> Vec<u32> { by_src_edge.iter().map(|&e| v[e as usize]).collect() };
-        let counts =
-            |ptr: &[i32]| -> Vec<f32> { ptr.windows(2).map(|w| (w[1] - w[0]) as f32).collect() };
-        let in_degree = counts(&dst_ptr);
-        let out_degree = counts(&src_ptr);
         let per_edge = |f: &dyn Fn(usize, usize) -> f32| -> Tensor<2> {
             let w: Vec<f32> = src
                 .iter()
                 .zip(&dst)
-                .map(|(&s, &d)| f(s as usize, d as usize))
+                .map(|(&s, &d)| f(s as usize, node(d)))
                 .collect();
             Tensor::from_data(TensorData::new(w, [num_edges, 1]), device)
         };
@@ -108,8 +172,9 @@ impl EdgeIndex {
         let mean_weight = per_edge(&|_, d| 1.0 / in_degree[d]);
         let symmetric_weight =
             per_edge(&|s, d| 1.0 / (out_degree[s].max(1.0) * in_degree[d].max(1.0)).sqrt());
-        let self_loop_weight = (num_src == num_dst)
+        let self_loop_weight = (num_src == in_degree.len())
             .then(|| per_edge(&|s, d| 1.0 / ((in_degree[s] + 1.0) * (in_degree[d] + 1.0)).sqrt()));
+        let local_in_degree: Vec<f32> = (0..num_dst as u32).map(|d| in_degree[node(d)]).collect();
         let int = |v: Vec<i32>| {
             let n = v.len();
             Tensor::<1, Int>::from_data(TensorData::new(v, [n]), device)
@@ -135,11 +200,24 @@ impl EdgeIndex {
             dst: dst_t,
             num_src,
             num_dst,
-            in_degree: Tensor::from_data(TensorData::new(in_degree, [num_dst]), device),
+            dst_nodes: rows.map(|r| indices(r, device)),
+            in_degree: Tensor::from_data(TensorData::new(local_in_degree, [num_dst]), device),
             out_degree: Tensor::from_data(TensorData::new(out_degree, [num_src]), device),
             mean_weight,
             symmetric_weight,
             self_loop_weight,
+        }
+    }
+
+    /// The rows of `x` (one per source node) that are this index's destinations: `x` itself
+    /// unless the index keeps only some rows.
+    ///
+    /// # Shapes
+    /// - `x`: `[num_src, d]` → `[num_dst, d]`
+    pub fn dst_rows(&self, x: Tensor<2>) -> Tensor<2> {
+        match &self.dst_nodes {
+            Some(nodes) => x.select(0, nodes.clone()),
+            None => x,
         }
     }
 
@@ -176,7 +254,7 @@ impl EdgeIndex {
     /// `[num_edges, 1]`.
     ///
     /// # Panics
-    /// If the index is not square (`num_src != num_dst`).
+    /// If sources and destinations are different node sets.
     pub fn self_loop_norm(&self) -> Tensor<2> {
         self.self_loop_weight
             .clone()

@@ -263,7 +263,7 @@ pub fn train(
     let mode = match train.batch_size {
         None => Mode::Full {
             graph: data.edges.to_device(&ad),
-            index: indices(&data.split.train, &ad),
+            rows: data.edges.to_device_rows(&data.split.train, &ad),
         },
         Some(size) => Mode::Sampled {
             sampler: NeighborSampler::new(data.edges, train.fanouts.clone()),
@@ -308,8 +308,8 @@ pub fn train(
     for epoch in 1..=train.epochs {
         let started = std::time::Instant::now();
         let loss = match &mode {
-            Mode::Full { graph, index } => {
-                let logits = model.forward(x_ad.clone(), graph).select(0, index.clone());
+            Mode::Full { graph, rows } => {
+                let logits = model.forward_rows(x_ad.clone(), graph, rows);
                 let (next, loss) = step(&mut optimizer, model, logits, &train_labels);
                 model = next;
                 loss
@@ -329,8 +329,15 @@ pub fn train(
                 for seeds in &batches {
                     let sub = sampler.sample(seeds, &mut rng);
                     let x = x_ad.clone().select(0, indices(&sub.nodes, &ad));
+                    // The subgraph starts with its distinct seeds, and a repeated seed is one node.
+                    let distinct: Vec<u32> =
+                        (0..=sub.seeds.iter().copied().max().unwrap_or(0)).collect();
                     let logits = model
-                        .forward(x, &sub.edges.to_device(&ad))
+                        .forward_rows(
+                            x,
+                            &sub.edges.to_device(&ad),
+                            &sub.edges.to_device_rows(&distinct, &ad),
+                        )
                         .select(0, indices(&sub.seeds, &ad));
                     let (next, loss) =
                         step(&mut optimizer, model, logits, &pick(data.labels, seeds));
@@ -378,7 +385,8 @@ pub fn train(
 enum Mode {
     Full {
         graph: GraphTensors,
-        index: Tensor<1, Int>,
+        /// The same graph for the training rows only: the loss reads no other rows.
+        rows: GraphTensors,
     },
     Sampled {
         sampler: NeighborSampler,

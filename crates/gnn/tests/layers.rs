@@ -1,5 +1,8 @@
 //! Message passing against hand-computed values, and the contract every registered layer keeps.
 
+mod common;
+
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use ringscope_gnn::conv::{Conv, GcnConvConfig, LayerSpec};
 use ringscope_gnn::graph::{GraphEdges, RelationEdges, indices, matrix};
@@ -184,4 +187,73 @@ fn an_unknown_model_name_is_refused_with_the_choices() {
         err.contains("sagee") && err.contains("sage") && err.contains("bwgnn"),
         "{err}"
     );
+}
+
+/// Computing only some output rows (what training does for its loss) gives the same logits and
+/// the same parameter gradients as computing every row and selecting, for every model, with
+/// skip connections and layer normalisation on.
+#[test]
+fn output_rows_alone_match_the_whole_graph_forward_and_backward() {
+    let device = Device::flex().autodiff();
+    let data = common::planted(60, 3);
+    let graph = data.edges.to_device(&device);
+    // Unsorted, so both the row order and the renumbering of destinations are exercised.
+    let rows: Vec<u32> = vec![17, 3, 40, 0, 59, 22, 8];
+    let row_graph = data.edges.to_device_rows(&rows, &device);
+    for &name in Conv::NAMES {
+        let config = common::config(name, data.d)
+            .with_skip(true)
+            .with_layer_norm(true)
+            .with_layers(3);
+        let model = config.init(&device);
+        let x = || matrix(data.x.clone(), 60, data.d, &device);
+        let whole = model
+            .forward(x(), &graph)
+            .select(0, indices(&rows, &device));
+        let part = model.forward_rows(x(), &graph, &row_graph);
+        assert_eq!(part.dims(), [rows.len(), 2], "{name}");
+        let (whole_values, part_values) = (values(whole.clone()), values(part.clone()));
+        assert!(
+            close(&whole_values, &part_values, 1e-5),
+            "{name}: {whole_values:?} vs {part_values:?}"
+        );
+        let weights = || {
+            // Distinct weights per row, so a row mix-up changes the gradient.
+            let w: Vec<f32> = (0..rows.len() * 2).map(|i| 1.0 + i as f32 * 0.37).collect();
+            matrix(w, rows.len(), 2, &device)
+        };
+        let grads_whole = GradientsParams::from_grads((whole * weights()).sum().backward(), &model);
+        let grads_part = GradientsParams::from_grads((part * weights()).sum().backward(), &model);
+        let mut compared = 0;
+        model.visit(&mut ParamGrads {
+            a: &grads_whole,
+            b: &grads_part,
+            name,
+            compared: &mut compared,
+        });
+        assert!(compared >= 4, "{name}: only {compared} parameters compared");
+    }
+}
+
+struct ParamGrads<'a> {
+    a: &'a GradientsParams,
+    b: &'a GradientsParams,
+    name: &'a str,
+    compared: &'a mut usize,
+}
+
+impl burn::module::ModuleVisitor for ParamGrads<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let grad = |g: &GradientsParams| {
+            g.get::<D>(param.id)
+                .map(|t| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap())
+        };
+        match (grad(self.a), grad(self.b)) {
+            (Some(a), Some(b)) => {
+                assert!(close(&a, &b, 1e-4), "{}: gradients differ", self.name);
+                *self.compared += 1;
+            }
+            (a, b) => assert_eq!(a.is_some(), b.is_some(), "{}: gradient presence", self.name),
+        }
+    }
 }

@@ -16,6 +16,7 @@
 //! needs no edge pruning pass, works unchanged on sampled subgraphs and in layer-wise inference,
 //! and is the stronger of the two on the GADBench tables for Reddit, tolokers and T-Finance.
 
+use crate::dense::linear;
 use crate::mp::EdgeIndex;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -102,7 +103,7 @@ impl BwgnnConv {
                     .expect("every filter has a non-zero coefficient")
             })
             .collect();
-        self.lin.forward(Tensor::cat(filtered, 1))
+        linear(&self.lin, Tensor::cat(filtered, 1))
     }
 }
 

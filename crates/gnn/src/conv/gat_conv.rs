@@ -2,6 +2,7 @@
 //! `x'_i = ‖_h Σ_{j ∈ N(i) ∪ {i}} α^h_ij W^h x_j`, with
 //! `α^h_ij = softmax_j(LeakyReLU(a^h_src · W^h x_j + a^h_dst · W^h x_i))`, as PyG's `GATConv`.
 
+use crate::dense::linear;
 use crate::mp::{EdgeIndex, edge_softmax_with_self_loops};
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
@@ -81,31 +82,38 @@ impl GatConvConfig {
 
 impl GatConv {
     /// # Shapes
-    /// - `x`: `[num_nodes, d_input]` → `[num_nodes, heads · d_head]` (concat) or
-    ///   `[num_nodes, d_head]`; `e` must be square. Self-loops are added here.
+    /// - `x`: `[num_nodes, d_input]` → `[e.num_dst, heads · d_head]` (concat) or
+    ///   `[e.num_dst, d_head]`; `e`'s sources and destinations are one node set (all of it, or
+    ///   the rows of [`EdgeIndex::into_rows`]). Self-loops are added here.
     pub fn forward(&self, x: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
         let n = e.num_dst;
         let (heads, d_head) = (self.heads, self.d_head);
-        let h = self.lin.forward(x).reshape([n, heads, d_head]);
-        let score = |att: &Param<Tensor<2>>| {
-            (h.clone() * att.val().unsqueeze_dim::<3>(0))
+        let h_src = linear(&self.lin, x);
+        let h = e.dst_rows(h_src.clone()).reshape([n, heads, d_head]);
+        let score = |h: Tensor<3>, att: &Param<Tensor<2>>| {
+            let rows = h.dims()[0];
+            (h * att.val().unsqueeze_dim::<3>(0))
                 .sum_dim(2)
-                .reshape([n, heads])
+                .reshape([rows, heads])
         };
-        let (score_src, score_dst) = (score(&self.att_src), score(&self.att_dst));
+        let score_src = score(
+            h_src.clone().reshape([e.num_src, heads, d_head]),
+            &self.att_src,
+        );
+        let score_dst = score(h.clone(), &self.att_dst);
         let attention = |logits: Tensor<2>| leaky_relu(logits, self.negative_slope);
         let edge_logits = attention(
             score_src.clone().select(0, e.src.clone()) + score_dst.clone().select(0, e.dst.clone()),
         );
         // The self-loops are kept apart from the edge list, so the edges stay in the order the
         // sparse product runs in and no edge list is concatenated per call.
-        let loop_logits = attention(score_src + score_dst);
+        let loop_logits = attention(e.dst_rows(score_src) + score_dst);
         let (alpha, alpha_loop) = edge_softmax_with_self_loops(edge_logits, loop_logits, &e.dst);
         let (alpha, alpha_loop) = (
             self.dropout.forward(alpha),
             self.dropout.forward(alpha_loop),
         );
-        let out = e.propagate(h.clone().reshape([n, heads * d_head]), alpha)
+        let out = e.propagate(h_src, alpha)
             + (h * alpha_loop.unsqueeze_dim::<3>(2)).reshape([n, heads * d_head]);
         let out = if self.concat {
             out
@@ -130,5 +138,14 @@ impl crate::conv::GraphConv for GatConv {
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
         self.forward(x, &graph.merged)
+    }
+
+    fn forward_rows(
+        &self,
+        x: Tensor<2>,
+        _graph: &crate::graph::GraphTensors,
+        rows: &crate::graph::GraphTensors,
+    ) -> Tensor<2> {
+        self.forward_graph(x, rows)
     }
 }

@@ -1,6 +1,7 @@
 //! GCN (Kipf & Welling, ICLR 2017): `x'_i = Σ_{j ∈ N(i) ∪ {i}} x_j W / sqrt(d̂_i d̂_j) + b`, with
 //! `d̂ = in-degree + 1` (the self-loop), as PyG's `GCNConv` with `add_self_loops=True`.
 
+use crate::dense::linear;
 use crate::mp::EdgeIndex;
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
@@ -36,22 +37,23 @@ impl GcnConvConfig {
 
 impl GcnConv {
     /// # Shapes
-    /// - `x`: `[num_nodes, d_input]` → `[num_nodes, d_output]`; `e` must be square
-    ///   (`num_src == num_dst == num_nodes`).
+    /// - `x`: `[num_nodes, d_input]` → `[e.num_dst, d_output]`; `e`'s sources and
+    ///   destinations are one node set (all of it, or the rows of [`EdgeIndex::into_rows`]).
     pub fn forward(&self, x: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
         let degree = e.in_degree.clone() + 1.0;
         let norm = e.self_loop_norm();
         let propagate = |h: Tensor<2>| {
-            e.propagate(h.clone(), norm.clone()) + h / degree.clone().unsqueeze_dim::<2>(1)
+            e.propagate(h.clone(), norm.clone())
+                + e.dst_rows(h) / degree.clone().unsqueeze_dim::<2>(1)
         };
         // Propagation is linear, so it commutes with the weight: run it on the narrower side,
         // since reading one row per edge is what costs.
         let [_, d_input] = x.dims();
         let [_, d_output] = self.lin.weight.dims();
         let out = if d_output <= d_input {
-            propagate(self.lin.forward(x))
+            propagate(linear(&self.lin, x))
         } else {
-            self.lin.forward(propagate(x))
+            linear(&self.lin, propagate(x))
         };
         out + self.bias.val().unsqueeze_dim::<2>(0)
     }
@@ -66,5 +68,14 @@ impl crate::conv::GraphConv for GcnConv {
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
         self.forward(x, &graph.merged)
+    }
+
+    fn forward_rows(
+        &self,
+        x: Tensor<2>,
+        _graph: &crate::graph::GraphTensors,
+        rows: &crate::graph::GraphTensors,
+    ) -> Tensor<2> {
+        self.forward_graph(x, rows)
     }
 }

@@ -2,6 +2,7 @@
 //! the ResNet/MLP baseline of the heterophily and fraud benchmarks, which tells how much a graph
 //! layer adds over the node's own features.
 
+use crate::dense::linear;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -36,7 +37,16 @@ impl crate::conv::GraphConv for MlpConv {
         MlpConvConfig::new(spec.d_input, spec.d_output).init(device)
     }
 
-    fn forward_graph(&self, x: Tensor<2>, _graph: &crate::graph::GraphTensors) -> Tensor<2> {
-        self.linear.forward(x)
+    fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
+        linear(&self.linear, graph.dst_rows(x))
+    }
+
+    fn forward_rows(
+        &self,
+        x: Tensor<2>,
+        _graph: &crate::graph::GraphTensors,
+        rows: &crate::graph::GraphTensors,
+    ) -> Tensor<2> {
+        self.forward_graph(x, rows)
     }
 }

@@ -43,6 +43,17 @@ pub trait GraphConv: Module + Sized {
     /// # Shapes
     /// - `x`: `[num_nodes, spec.d_input]` → `[num_nodes, spec.d_output]`
     fn forward_graph(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2>;
+
+    /// The outputs of `rows.rows` only, where `rows` is `graph` uploaded for those rows
+    /// ([`crate::graph::GraphEdges::to_device_rows`]). The default computes every row and keeps
+    /// those; a layer whose output rows depend only on their own incoming edges overrides it
+    /// with `self.forward_graph(x, rows)`, which skips the other rows' work.
+    ///
+    /// # Shapes
+    /// - `x`: `[num_nodes, spec.d_input]` → `[rows, spec.d_output]`
+    fn forward_rows(&self, x: Tensor<2>, graph: &GraphTensors, rows: &GraphTensors) -> Tensor<2> {
+        rows.dst_rows(self.forward_graph(x, graph))
+    }
 }
 
 macro_rules! registry {
@@ -74,6 +85,18 @@ macro_rules! registry {
             pub fn forward(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
                 match self {
                     $(Conv::$variant(layer) => layer.forward_graph(x, graph),)*
+                }
+            }
+
+            /// Runs the layer for some rows only; see [`GraphConv::forward_rows`].
+            pub fn forward_rows(
+                &self,
+                x: Tensor<2>,
+                graph: &GraphTensors,
+                rows: &GraphTensors,
+            ) -> Tensor<2> {
+                match self {
+                    $(Conv::$variant(layer) => layer.forward_rows(x, graph, rows),)*
                 }
             }
         }

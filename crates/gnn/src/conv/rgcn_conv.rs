@@ -5,6 +5,7 @@
 //! On the marketplace graph this keeps "shares a device with" apart from "reviewed the same
 //! product as", which a homogeneous layer mixes into one average.
 
+use crate::dense::linear;
 use crate::mp::{Aggregation, EdgeIndex};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -48,20 +49,21 @@ impl RgcnConvConfig {
 
 impl RgcnConv {
     /// # Shapes
-    /// - `x`: `[num_nodes, d_input]` → `[num_nodes, d_output]`; `relations` holds one square
-    ///   edge index per relation weight, in the order the layer was built with.
-    pub fn forward(&self, x: Tensor<2>, relations: &[EdgeIndex]) -> Tensor<2> {
+    /// - `x`: `[num_nodes, d_input]`, `x_dst`: `[num_dst, d_input]` (the destinations' rows of
+    ///   `x`) → `[num_dst, d_output]`; `relations` holds one edge index per relation weight, in
+    ///   the order the layer was built with, all with the same destinations.
+    pub fn forward(&self, x: Tensor<2>, x_dst: Tensor<2>, relations: &[EdgeIndex]) -> Tensor<2> {
         assert_eq!(
             relations.len(),
             self.lin_relations.len(),
             "one edge index per relation weight"
         );
-        let mut out = self.lin_root.forward(x.clone());
+        let mut out = linear(&self.lin_root, x_dst);
         for (lin, e) in self.lin_relations.iter().zip(relations) {
             if e.num_edges() == 0 {
                 continue; // an empty relation contributes nothing, and empty selects are avoided
             }
-            out = out + lin.forward(e.aggregate(x.clone(), self.aggregation));
+            out = out + linear(lin, e.aggregate(x.clone(), self.aggregation));
         }
         out
     }
@@ -77,6 +79,15 @@ impl crate::conv::GraphConv for RgcnConv {
     }
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
-        self.forward(x, &graph.relations)
+        self.forward(x.clone(), graph.dst_rows(x), &graph.relations)
+    }
+
+    fn forward_rows(
+        &self,
+        x: Tensor<2>,
+        _graph: &crate::graph::GraphTensors,
+        rows: &crate::graph::GraphTensors,
+    ) -> Tensor<2> {
+        self.forward_graph(x, rows)
     }
 }

@@ -1,6 +1,7 @@
 //! GraphSAGE (Hamilton et al., NeurIPS 2017): `x'_i = W_n · aggr_{j ∈ N(i)} x_j + W_r · x_i`,
 //! with mean, max or sum aggregation, as PyG's `SAGEConv`.
 
+use crate::dense::linear;
 use crate::mp::{Aggregation, EdgeIndex};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -48,9 +49,9 @@ impl SageConv {
     /// - `x_src`: `[num_src, d_input]`, `x_dst`: `[num_dst, d_input]` → `[num_dst, d_output]`
     ///   (for a homogeneous graph both are the same `x`).
     pub fn forward(&self, x_src: Tensor<2>, x_dst: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
-        let out = self.lin_neigh.forward(e.aggregate(x_src, self.aggregation));
+        let out = linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation));
         match &self.lin_root {
-            Some(root) => out + root.forward(x_dst),
+            Some(root) => out + linear(root, x_dst),
             None => out,
         }
     }
@@ -66,6 +67,15 @@ impl crate::conv::GraphConv for SageConv {
     }
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
-        self.forward(x.clone(), x, &graph.merged)
+        self.forward(x.clone(), graph.dst_rows(x), &graph.merged)
+    }
+
+    fn forward_rows(
+        &self,
+        x: Tensor<2>,
+        _graph: &crate::graph::GraphTensors,
+        rows: &crate::graph::GraphTensors,
+    ) -> Tensor<2> {
+        self.forward_graph(x, rows)
     }
 }

@@ -1,4 +1,6 @@
 //! Small graphs with a known answer, shared by the gnn tests.
+// Each test crate that includes this module uses only part of it.
+#![allow(dead_code)]
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
