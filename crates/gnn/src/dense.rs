@@ -51,10 +51,23 @@ pub trait DenseOps: Backend {
 /// # Shapes
 /// - `x`: `[n, d_input]` → `[n, d_output]`
 pub fn linear(lin: &Linear, x: Tensor<2>) -> Tensor<2> {
-    let out = Tensor::from_dispatch(<Dispatch as DenseOps>::tall_matmul(
+    add_bias(lin, project(lin, x))
+}
+
+/// `x · W` with `lin`'s weight alone, for layers that aggregate between the product and the
+/// bias.
+///
+/// # Shapes
+/// - `x`: `[n, d_input]` → `[n, d_output]`
+pub fn project(lin: &Linear, x: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as DenseOps>::tall_matmul(
         x.into_dispatch(),
         lin.weight.val().into_dispatch(),
-    ));
+    ))
+}
+
+/// `out + b` with `lin`'s bias, if it has one.
+pub fn add_bias(lin: &Linear, out: Tensor<2>) -> Tensor<2> {
     match &lin.bias {
         Some(bias) => out + bias.val().unsqueeze_dim::<2>(0),
         None => out,

@@ -4,7 +4,7 @@ mod common;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use ringscope_gnn::conv::{Conv, GcnConvConfig, LayerSpec};
+use ringscope_gnn::conv::{Conv, GcnConvConfig, LayerSpec, SageConvConfig};
 use ringscope_gnn::graph::{GraphEdges, RelationEdges, indices, matrix};
 use ringscope_gnn::mp::{edge_softmax, scatter_max, scatter_mean, scatter_sum};
 use ringscope_gnn::{Aggregation, EdgeIndex};
@@ -106,6 +106,57 @@ fn gcn_matches_the_dense_formula() {
         }
     }
     assert!(close(&out, &expected, 1e-5), "{out:?} vs {expected:?}");
+}
+
+/// SAGE against `mean_{j→i} x_j · W_n + b + x_i · W_r`, with the layer narrowing (it projects
+/// before aggregating) and widening (it aggregates first), for mean and sum.
+#[test]
+fn sage_matches_the_formula_whichever_side_it_aggregates_on() {
+    let device = Device::flex();
+    let (src, dst) = ([0u32, 2, 3, 3, 1, 4], [1u32, 1, 1, 0, 4, 2]);
+    for (d_in, d_out) in [(5, 2), (2, 5)] {
+        for aggregation in [Aggregation::Mean, Aggregation::Sum] {
+            let layer = SageConvConfig::new(d_in, d_out)
+                .with_aggregation(aggregation)
+                .init(&device);
+            // Parameters in field order: W_n `[d_in, d_out]`, b, W_r.
+            let mut params = Params(Vec::new());
+            burn::module::Module::visit(&layer, &mut params);
+            let [w_n, bias, w_r] = &params.0[..] else {
+                panic!("SAGE with a root weight has three parameters");
+            };
+            let w_neigh = |k: usize, o: usize| w_n[k * d_out + o];
+            let w_root = |k: usize, o: usize| w_r[k * d_out + o];
+
+            let x: Vec<f32> = (0..5 * d_in).map(|v| (v as f32 * 0.61).cos()).collect();
+            let e = EdgeIndex::new(&src, &dst, 5, 5, &device);
+            let xt = matrix(x.clone(), 5, d_in, &device);
+            let out = values(layer.forward(xt.clone(), xt, &e));
+            let mut expected = vec![0f32; 5 * d_out];
+            for i in 0..5 {
+                let from: Vec<usize> = (0..src.len())
+                    .filter(|&k| dst[k] as usize == i)
+                    .map(|k| src[k] as usize)
+                    .collect();
+                let scale = match aggregation {
+                    Aggregation::Mean if !from.is_empty() => 1.0 / from.len() as f32,
+                    _ => 1.0,
+                };
+                for o in 0..d_out {
+                    let mut v = bias[o];
+                    for k in 0..d_in {
+                        let neigh: f32 = from.iter().map(|&j| x[j * d_in + k]).sum();
+                        v += scale * neigh * w_neigh(k, o) + x[i * d_in + k] * w_root(k, o);
+                    }
+                    expected[i * d_out + o] = v;
+                }
+            }
+            assert!(
+                close(&out, &expected, 1e-5),
+                "{d_in}→{d_out} {aggregation:?}: {out:?} vs {expected:?}"
+            );
+        }
+    }
 }
 
 /// Every registered layer: right shape, finite output, a gradient for every parameter, output
@@ -232,6 +283,15 @@ fn output_rows_alone_match_the_whole_graph_forward_and_backward() {
             compared: &mut compared,
         });
         assert!(compared >= 4, "{name}: only {compared} parameters compared");
+    }
+}
+
+/// Every float parameter's values, in visiting order.
+struct Params(Vec<Vec<f32>>);
+
+impl burn::module::ModuleVisitor for Params {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        self.0.push(values(param.val()));
     }
 }
 

@@ -1,7 +1,7 @@
 //! GraphSAGE (Hamilton et al., NeurIPS 2017): `x'_i = W_n · aggr_{j ∈ N(i)} x_j + W_r · x_i`,
 //! with mean, max or sum aggregation, as PyG's `SAGEConv`.
 
-use crate::dense::linear;
+use crate::dense::{add_bias, linear, project};
 use crate::mp::{Aggregation, EdgeIndex};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -49,7 +49,18 @@ impl SageConv {
     /// - `x_src`: `[num_src, d_input]`, `x_dst`: `[num_dst, d_input]` → `[num_dst, d_output]`
     ///   (for a homogeneous graph both are the same `x`).
     pub fn forward(&self, x_src: Tensor<2>, x_dst: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
-        let out = linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation));
+        let [_, d_input] = x_src.dims();
+        let [_, d_output] = self.lin_neigh.weight.dims();
+        // Mean and sum commute with the weight (a node without neighbours gets 0 either way,
+        // then the bias), so they run on the narrower side: reading one row per edge is what
+        // costs. Max does not commute.
+        let commutes = matches!(self.aggregation, Aggregation::Mean | Aggregation::Sum);
+        let out = if commutes && d_output < d_input {
+            let projected = project(&self.lin_neigh, x_src);
+            add_bias(&self.lin_neigh, e.aggregate(projected, self.aggregation))
+        } else {
+            linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation))
+        };
         match &self.lin_root {
             Some(root) => out + linear(root, x_dst),
             None => out,
