@@ -202,14 +202,20 @@ impl Checkpoint {
     /// graph is laid out and featurised as the manifest records, and refused unless it has the
     /// checkpoint's schema, relations and feature columns.
     pub fn score(&self, graph: &HeteroGraph, device: &Device) -> Result<Vec<f32>> {
+        Ok(self.features_and_scores(graph, device)?.1)
+    }
+
+    /// [`Checkpoint::features`] and [`Checkpoint::score`] of `graph`, featurised once.
+    pub fn features_and_scores(
+        &self,
+        graph: &HeteroGraph,
+        device: &Device,
+    ) -> Result<(FeatureMatrix, Vec<f32>)> {
         let (input, features) = self.features_of(graph)?;
         let (rows, cols) = (features.rows, features.cols());
-        let x = crate::graph::matrix(features.values, rows, cols, device);
-        Ok(crate::predict(
-            &self.model,
-            x,
-            &input.edges.to_device(device),
-        ))
+        let x = crate::graph::matrix(features.values.clone(), rows, cols, device);
+        let scores = crate::predict(&self.model, x, &input.edges.to_device(device));
+        Ok((features, scores))
     }
 
     /// The normalised feature matrix the model reads for `graph`.

@@ -107,8 +107,9 @@ impl GraphEdges {
             Some(rows) => EdgeIndex::into_rows(src, dst, n, n, rows, device),
             None => EdgeIndex::new(src, dst, n, n, device),
         };
-        let merged = match &self.homogeneous {
-            Some(h) => index(&h.src, &h.dst),
+        let merged_edges;
+        let (merged_src, merged_dst) = match &self.homogeneous {
+            Some(h) => (&h.src[..], &h.dst[..]),
             None => {
                 let mut src = Vec::with_capacity(self.num_merged_edges());
                 let mut dst = Vec::with_capacity(self.num_merged_edges());
@@ -116,16 +117,20 @@ impl GraphEdges {
                     src.extend_from_slice(&r.src);
                     dst.extend_from_slice(&r.dst);
                 }
-                index(&src, &dst)
+                merged_edges = (src, dst);
+                (&merged_edges.0[..], &merged_edges.1[..])
             }
         };
+        let merged = index(merged_src, merged_dst);
         // A benchmark graph with only a homogeneous view is its own single relation.
-        let relations: Vec<EdgeIndex> = if self.relations.is_empty() {
-            vec![merged.clone()]
+        let relations: Vec<RelationTensors> = if self.relations.is_empty() {
+            vec![RelationTensors::new(
+                merged_src, merged_dst, n, rows, device,
+            )]
         } else {
             self.relations
                 .iter()
-                .map(|r| index(&r.src, &r.dst))
+                .map(|r| RelationTensors::new(&r.src, &r.dst, n, rows, device))
                 .collect()
         };
         GraphTensors {
@@ -148,7 +153,42 @@ pub struct GraphTensors {
     /// The homogeneous view (for GCN, SAGE, GAT, BWGNN).
     pub merged: EdgeIndex,
     /// Each relation, as [`GraphEdges::relations`] orders them (for relation-aware layers).
-    pub relations: Vec<EdgeIndex>,
+    pub relations: Vec<RelationTensors>,
+}
+
+/// One relation's edges on a device, into only the output rows it reaches. A relation of a
+/// typed graph ends at one node type, so a relation-aware layer aggregates and projects those
+/// rows alone and adds them into its output, instead of a product over every node per relation.
+#[derive(Clone, Debug)]
+pub struct RelationTensors {
+    /// The edges; destination `i` is output row `targets[i]`. Degrees and normalisations are
+    /// the whole graph's.
+    pub edges: EdgeIndex,
+    /// The output row of each of `edges`' destinations, `[edges.num_dst]`, increasing.
+    pub targets: Tensor<1, Int>,
+}
+
+impl RelationTensors {
+    /// `src → dst` over `n` nodes, for the outputs `rows` (every node when `None`).
+    fn new(src: &[u32], dst: &[u32], n: usize, rows: Option<&[u32]>, device: &Device) -> Self {
+        let mut reached = vec![false; n];
+        dst.iter().for_each(|&d| reached[d as usize] = true);
+        let (nodes, targets): (Vec<u32>, Vec<u32>) = match rows {
+            Some(rows) => (0u32..)
+                .zip(rows)
+                .filter(|&(_, &node)| reached[node as usize])
+                .map(|(i, &node)| (node, i))
+                .unzip(),
+            None => (0..n as u32)
+                .filter(|&v| reached[v as usize])
+                .map(|v| (v, v))
+                .unzip(),
+        };
+        RelationTensors {
+            edges: EdgeIndex::into_rows(src, dst, n, n, &nodes, device),
+            targets: indices(&targets, device),
+        }
+    }
 }
 
 impl GraphTensors {

@@ -192,8 +192,7 @@ fn load_model(
     let device = ringscope_gnn::device::open(choice)?;
     let checkpoint = ringscope_gnn::checkpoint::load(dir, &device)
         .with_context(|| format!("loading checkpoint {}", dir.display()))?;
-    let features = checkpoint.features(graph)?;
-    let scores = checkpoint.score(graph, &device)?;
+    let (features, scores) = checkpoint.features_and_scores(graph, &device)?;
     let version = checkpoint
         .manifest
         .weights_sha256

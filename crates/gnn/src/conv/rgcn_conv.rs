@@ -6,9 +6,11 @@
 //! product as", which a homogeneous layer mixes into one average.
 
 use crate::dense::linear;
-use crate::mp::{Aggregation, EdgeIndex};
+use crate::graph::RelationTensors;
+use crate::mp::Aggregation;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::IndexingUpdateOp;
 
 /// Configuration of [`RgcnConv`].
 #[derive(Config, Debug)]
@@ -49,21 +51,27 @@ impl RgcnConvConfig {
 
 impl RgcnConv {
     /// # Shapes
-    /// - `x`: `[num_nodes, d_input]`, `x_dst`: `[num_dst, d_input]` (the destinations' rows of
-    ///   `x`) → `[num_dst, d_output]`; `relations` holds one edge index per relation weight, in
-    ///   the order the layer was built with, all with the same destinations.
-    pub fn forward(&self, x: Tensor<2>, x_dst: Tensor<2>, relations: &[EdgeIndex]) -> Tensor<2> {
+    /// - `x`: `[num_nodes, d_input]`, `x_dst`: `[num_dst, d_input]` (the output rows of `x`)
+    ///   → `[num_dst, d_output]`; `relations` holds one relation per relation weight, in the
+    ///   order the layer was built with, its targets rows of the output.
+    pub fn forward(
+        &self,
+        x: Tensor<2>,
+        x_dst: Tensor<2>,
+        relations: &[RelationTensors],
+    ) -> Tensor<2> {
         assert_eq!(
             relations.len(),
             self.lin_relations.len(),
-            "one edge index per relation weight"
+            "one relation per relation weight"
         );
         let mut out = linear(&self.lin_root, x_dst);
-        for (lin, e) in self.lin_relations.iter().zip(relations) {
-            if e.num_edges() == 0 {
+        for (lin, r) in self.lin_relations.iter().zip(relations) {
+            if r.edges.num_edges() == 0 {
                 continue; // an empty relation contributes nothing, and empty selects are avoided
             }
-            out = out + linear(lin, e.aggregate(x.clone(), self.aggregation));
+            let reached = linear(lin, r.edges.aggregate(x.clone(), self.aggregation));
+            out = out.select_assign(0, r.targets.clone(), reached, IndexingUpdateOp::Add);
         }
         out
     }
