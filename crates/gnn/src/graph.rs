@@ -107,9 +107,8 @@ impl GraphEdges {
             Some(rows) => EdgeIndex::into_rows(src, dst, n, n, rows, device),
             None => EdgeIndex::new(src, dst, n, n, device),
         };
-        let merged_edges;
-        let (merged_src, merged_dst) = match &self.homogeneous {
-            Some(h) => (&h.src[..], &h.dst[..]),
+        let merged = match &self.homogeneous {
+            Some(h) => index(&h.src, &h.dst),
             None => {
                 let mut src = Vec::with_capacity(self.num_merged_edges());
                 let mut dst = Vec::with_capacity(self.num_merged_edges());
@@ -117,16 +116,16 @@ impl GraphEdges {
                     src.extend_from_slice(&r.src);
                     dst.extend_from_slice(&r.dst);
                 }
-                merged_edges = (src, dst);
-                (&merged_edges.0[..], &merged_edges.1[..])
+                index(&src, &dst)
             }
         };
-        let merged = index(merged_src, merged_dst);
-        // A benchmark graph with only a homogeneous view is its own single relation.
+        // A benchmark graph with only a homogeneous view is its own single relation, sharing
+        // the merged tensors.
         let relations: Vec<RelationTensors> = if self.relations.is_empty() {
-            vec![RelationTensors::new(
-                merged_src, merged_dst, n, rows, device,
-            )]
+            vec![RelationTensors {
+                targets: Tensor::arange(0..merged.num_dst as i64, device),
+                edges: merged.clone(),
+            }]
         } else {
             self.relations
                 .iter()

@@ -160,7 +160,8 @@ fn sage_matches_the_formula_whichever_side_it_aggregates_on() {
 }
 
 /// R-GCN against `x_i · W_0 + b + Σ_r mean_{j →_r i} x_j · W_r`, with relations that reach only
-/// some nodes (as typed relations do), one of them none, on the whole graph and on some rows.
+/// some nodes (as typed relations do), one of them none, on the whole graph and on some rows;
+/// and on a graph with only a homogeneous view, which is its one relation.
 #[test]
 fn rgcn_matches_the_formula_with_relations_that_reach_some_nodes() {
     let device = Device::flex();
@@ -169,62 +170,70 @@ fn rgcn_matches_the_formula_with_relations_that_reach_some_nodes() {
         src,
         dst,
     };
-    let relations = vec![
+    let typed = vec![
         relation("a", vec![0, 3, 4, 0], vec![1, 1, 2, 2]),
         relation("b", vec![2, 1], vec![0, 0]),
         relation("none", vec![], vec![]),
     ];
-    let edges = GraphEdges {
-        num_nodes: 5,
-        relations: relations.clone(),
-        homogeneous: None,
-    };
+    let homogeneous = relation("all", vec![0, 3, 4, 0, 2, 1], vec![1, 1, 2, 2, 0, 0]);
+    let cases = [
+        (typed.clone(), None, typed),
+        (Vec::new(), Some(homogeneous.clone()), vec![homogeneous]),
+    ];
     let (d_in, d_out) = (3, 2);
-    let layer = RgcnConvConfig::new(d_in, d_out, 3).init(&device);
-    let mut params = Params(Vec::new());
-    burn::module::Module::visit(&layer, &mut params);
-    let [w_0, bias, w_r @ ..] = &params.0[..] else {
-        panic!("a root weight, its bias and one weight per relation");
-    };
     let x: Vec<f32> = (0..5 * d_in).map(|v| (v as f32 * 0.83).sin()).collect();
-    let expected_row = |i: usize| -> Vec<f32> {
-        (0..d_out)
-            .map(|o| {
-                let mut v = bias[o]
-                    + (0..d_in)
-                        .map(|k| x[i * d_in + k] * w_0[k * d_out + o])
-                        .sum::<f32>();
-                for (r, w) in relations.iter().zip(w_r) {
-                    let from: Vec<usize> = (0..r.src.len())
-                        .filter(|&e| r.dst[e] as usize == i)
-                        .map(|e| r.src[e] as usize)
-                        .collect();
-                    for &j in &from {
-                        let xw: f32 = (0..d_in).map(|k| x[j * d_in + k] * w[k * d_out + o]).sum();
-                        v += xw / from.len() as f32;
+    for (relations, homogeneous, read) in cases {
+        let edges = GraphEdges {
+            num_nodes: 5,
+            relations,
+            homogeneous,
+        };
+        let layer = RgcnConvConfig::new(d_in, d_out, read.len()).init(&device);
+        let mut params = Params(Vec::new());
+        burn::module::Module::visit(&layer, &mut params);
+        let [w_0, bias, w_r @ ..] = &params.0[..] else {
+            panic!("a root weight, its bias and one weight per relation");
+        };
+        let expected_row = |i: usize| -> Vec<f32> {
+            (0..d_out)
+                .map(|o| {
+                    let mut v = bias[o]
+                        + (0..d_in)
+                            .map(|k| x[i * d_in + k] * w_0[k * d_out + o])
+                            .sum::<f32>();
+                    for (r, w) in read.iter().zip(w_r) {
+                        let from: Vec<usize> = (0..r.src.len())
+                            .filter(|&e| r.dst[e] as usize == i)
+                            .map(|e| r.src[e] as usize)
+                            .collect();
+                        for &j in &from {
+                            let xw: f32 =
+                                (0..d_in).map(|k| x[j * d_in + k] * w[k * d_out + o]).sum();
+                            v += xw / from.len() as f32;
+                        }
                     }
-                }
-                v
-            })
-            .collect()
-    };
-    let xt = matrix(x.clone(), 5, d_in, &device);
-    let all = edges.to_device(&device);
-    let out = values(layer.forward(xt.clone(), xt.clone(), &all.relations));
-    let expected: Vec<f32> = (0..5).flat_map(expected_row).collect();
-    assert!(close(&out, &expected, 1e-5), "{out:?} vs {expected:?}");
+                    v
+                })
+                .collect()
+        };
+        let xt = matrix(x.clone(), 5, d_in, &device);
+        let all = edges.to_device(&device);
+        let out = values(layer.forward(xt.clone(), xt.clone(), &all.relations));
+        let expected: Vec<f32> = (0..5).flat_map(expected_row).collect();
+        assert!(close(&out, &expected, 1e-5), "{out:?} vs {expected:?}");
 
-    let rows = [4u32, 1, 0];
-    let some = edges.to_device_rows(&rows, &device);
-    let out = values(layer.forward(xt.clone(), some.dst_rows(xt), &some.relations));
-    let expected: Vec<f32> = rows
-        .iter()
-        .flat_map(|&i| expected_row(i as usize))
-        .collect();
-    assert!(
-        close(&out, &expected, 1e-5),
-        "rows {rows:?}: {out:?} vs {expected:?}"
-    );
+        let rows = [4u32, 1, 0];
+        let some = edges.to_device_rows(&rows, &device);
+        let out = values(layer.forward(xt.clone(), some.dst_rows(xt), &some.relations));
+        let expected: Vec<f32> = rows
+            .iter()
+            .flat_map(|&i| expected_row(i as usize))
+            .collect();
+        assert!(
+            close(&out, &expected, 1e-5),
+            "rows {rows:?}: {out:?} vs {expected:?}"
+        );
+    }
 }
 
 /// Every registered layer: right shape, finite output, a gradient for every parameter, output
