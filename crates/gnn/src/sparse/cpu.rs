@@ -248,8 +248,8 @@ fn sddmm_positions<I: Index>(job: &Sddmm<'_, I>, first: usize, out: &mut [f32]) 
 }
 
 /// Each task sums its rows into a small zeroed buffer that stays in cache and then writes them
-/// out once, so the output is not zero-filled first: on a `[100k, 64]` output the fill cost
-/// about as much as the product.
+/// out once, so the output is written once instead of zero-filled and then written (see
+/// `dense::gemm` for what the fill cost).
 fn spmm<I: Index>(job: &Spmm<'_, I>, rows: usize) -> Vec<f32> {
     let len = rows * job.d;
     let mut out: Vec<f32> = Vec::with_capacity(len);
