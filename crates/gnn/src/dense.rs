@@ -36,6 +36,19 @@ pub trait DenseOps: Backend {
         Self::float_matmul(x, w)
     }
 
+    /// `acc + x · w`, differentiable in all three. Flex adds the product into `acc`'s buffer
+    /// when nothing else holds it, which saves writing the product and reading it back.
+    ///
+    /// # Shapes
+    /// - `acc`: `[n, m]`, `x`: `[n, k]`, `w`: `[k, m]` → `[n, m]`
+    fn tall_matmul_add(
+        acc: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::float_add(acc, Self::tall_matmul(x, w))
+    }
+
     /// `xᵀ · g`: the gradient of [`DenseOps::tall_matmul`]'s weight.
     ///
     /// # Shapes
@@ -52,6 +65,20 @@ pub trait DenseOps: Backend {
 /// - `x`: `[n, d_input]` → `[n, d_output]`
 pub fn linear(lin: &Linear, x: Tensor<2>) -> Tensor<2> {
     add_bias(lin, project(lin, x))
+}
+
+/// `acc + x · W + b` with `lin`'s weight and bias, the product added into `acc` (see
+/// [`DenseOps::tall_matmul_add`]).
+///
+/// # Shapes
+/// - `acc`: `[n, d_output]`, `x`: `[n, d_input]` → `[n, d_output]`
+pub fn linear_add(acc: Tensor<2>, lin: &Linear, x: Tensor<2>) -> Tensor<2> {
+    let sum = Tensor::from_dispatch(<Dispatch as DenseOps>::tall_matmul_add(
+        acc.into_dispatch(),
+        x.into_dispatch(),
+        lin.weight.val().into_dispatch(),
+    ));
+    add_bias(lin, sum)
 }
 
 /// `x · W` with `lin`'s weight alone, for layers that aggregate between the product and the
@@ -88,6 +115,52 @@ fn gemm(
     [m, k, n]: [usize; 3],
     parallel: bool,
 ) -> Vec<f32> {
+    let mut out: Vec<f32> = Vec::with_capacity(m * n);
+    // SAFETY: `out` has room for m · n values and does not alias `a` or `b`. With `read_dst`
+    // false gemm never reads it (its alpha is zeroed, and every kernel then writes without
+    // loading, k = 0 included) and writes all m · n values, so they are initialised when the
+    // length is set.
+    #[allow(unsafe_code)]
+    unsafe {
+        gemm_into(
+            out.as_mut_ptr(),
+            false,
+            a,
+            a_transposed,
+            b,
+            [m, k, n],
+            parallel,
+        );
+        out.set_len(m * n);
+    }
+    out
+}
+
+/// `out += a · b`, shapes as in [`gemm`].
+fn gemm_add(out: &mut [f32], a: &[f32], b: &[f32], [m, k, n]: [usize; 3]) {
+    assert_eq!(out.len(), m * n, "gemm output must be [m, n]");
+    // SAFETY: `out` is an initialised, exclusively borrowed m · n slice.
+    #[allow(unsafe_code)]
+    unsafe {
+        gemm_into(out.as_mut_ptr(), true, a, false, b, [m, k, n], true);
+    }
+}
+
+/// `dst = a · b`, or `dst += a · b` with `read_dst`, into a row-major `[m, n]` at `dst`.
+///
+/// # Safety
+/// `dst` must be valid for writes of m · n values (and reads, with `read_dst`) and must not
+/// alias `a` or `b`.
+#[allow(unsafe_code)]
+unsafe fn gemm_into(
+    dst: *mut f32,
+    read_dst: bool,
+    a: &[f32],
+    a_transposed: bool,
+    b: &[f32],
+    [m, k, n]: [usize; 3],
+    parallel: bool,
+) {
     assert!(
         a.len() == m * k && b.len() == k * n,
         "gemm operands must match [m, k] · [k, n]"
@@ -98,49 +171,43 @@ fn gemm(
     } else {
         gemm::Parallelism::None
     };
-    let mut out: Vec<f32> = Vec::with_capacity(m * n);
-    // SAFETY: the lengths were checked above against the shapes, and `out` has room for m · n
-    // values, so every element gemm reads or writes through these strides lies inside the
-    // three buffers; `out` does not alias them. With `read_dst` false gemm never reads `out`
-    // (its alpha is zeroed, and every kernel then writes without loading, k = 0 included) and
-    // writes all m · n values, so they are initialised when the length is set.
-    #[allow(unsafe_code)]
+    // SAFETY: the lengths were checked above against the shapes, so every element gemm reads
+    // through these strides lies inside `a` and `b`; the caller vouches for `dst`.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            dst,
             1,
             n as isize,
-            false,
+            read_dst,
             a.as_ptr(),
             a_cs as isize,
             a_rs as isize,
             b.as_ptr(),
             1,
             n as isize,
-            0.0f32,
+            1.0f32,
             1.0f32,
             false,
             false,
             false,
             parallelism,
         );
-        out.set_len(m * n);
     }
-    out
 }
 
-fn contiguous_f32(t: FlexTensor) -> Option<FlexTensor> {
-    if t.dtype() != DType::F32 {
-        return None;
-    }
-    Some(if t.layout().contiguous_offsets().is_some() {
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.layout().contiguous_offsets().is_some() {
         t
     } else {
         t.to_contiguous()
-    })
+    }
+}
+
+fn contiguous_f32(t: FlexTensor) -> Option<FlexTensor> {
+    (t.dtype() == DType::F32).then(|| contiguous(t))
 }
 
 fn floats(t: &FlexTensor) -> &[f32] {
@@ -155,6 +222,19 @@ impl DenseOps for Flex {
         };
         let out = gemm(floats(&x), false, floats(&w), [n, k, m], true);
         FlexTensor::from_data(TensorData::new(out, [n, m]))
+    }
+
+    fn tall_matmul_add(acc: FlexTensor, x: FlexTensor, w: FlexTensor) -> FlexTensor {
+        let ([n, k], [_, m]) = (dims2(&x), dims2(&w));
+        if [&acc, &x, &w].iter().any(|t| t.dtype() != DType::F32) || dims2(&acc) != [n, m] {
+            return Flex::float_add(acc, Flex::float_matmul(x, w));
+        }
+        let (mut acc, x, w) = (contiguous(acc), contiguous(x), contiguous(w));
+        let (start, end) = acc.layout().contiguous_offsets().expect("contiguous");
+        // Copied first only if something else holds `acc`'s buffer.
+        let out = &mut acc.storage_mut::<f32>()[start..end];
+        gemm_add(out, floats(&x), floats(&w), [n, k, m]);
+        acc
     }
 
     fn tall_weight_grad(x: FlexTensor, g: FlexTensor) -> FlexTensor {
@@ -225,6 +305,54 @@ impl<B: Backend + DenseOps, C: CheckpointStrategy> DenseOps for Autodiff<B, C> {
             OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
+
+    fn tall_matmul_add(
+        acc: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct TallMatmulAdd;
+
+        /// As [`DenseOps::tall_matmul`]'s state; `acc`'s gradient is the output's.
+        type State<B> = (Option<FloatTensor<B>>, Option<FloatTensor<B>>);
+
+        impl<B: Backend + DenseOps> Backward<B, 3> for TallMatmulAdd {
+            type State = State<B>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let (w, x) = ops.state;
+                let [acc_node, x_node, w_node] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                if let (Some(node), Some(x)) = (w_node, x) {
+                    grads.register::<B>(node.id, B::tall_weight_grad(x, grad.clone()));
+                }
+                if let (Some(node), Some(w)) = (x_node, w) {
+                    let w_t = B::float_transpose(w);
+                    grads.register::<B>(node.id, B::tall_matmul(grad.clone(), w_t));
+                }
+                if let Some(node) = acc_node {
+                    grads.register::<B>(node.id, grad);
+                }
+            }
+        }
+
+        let (x_tracked, w_tracked) = (x.is_tracked(), w.is_tracked());
+        let nodes = [acc.node(), x.node(), w.node()];
+        let (x, w) = (x.into_primitive(), w.into_primitive());
+        let out = B::tall_matmul_add(acc.into_primitive(), x.clone(), w.clone());
+        match TallMatmulAdd.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                prep.finish((x_tracked.then_some(w), w_tracked.then_some(x)), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +417,58 @@ mod tests {
         assert!(
             close(values(ours), values(x_t.matmul(w))),
             "a transposed input"
+        );
+    }
+
+    /// `acc + x · W + b` equals burn's `acc + lin.forward(x)` with every gradient, and leaves a
+    /// shared `acc` as it was.
+    #[test]
+    fn linear_add_matches_burn_and_leaves_a_shared_accumulator_alone() {
+        let device = Device::flex().autodiff();
+        let n = ROWS_PER_BLOCK + 31;
+        let lin = LinearConfig::new(4, 3).init(&device);
+        let data = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len)
+                .map(|i| (((i + seed) * 37 % 101) as f32 - 50.0) / 50.0)
+                .collect()
+        };
+        let leaf = |values: Vec<f32>, d: usize| {
+            Tensor::<2>::from_data(TensorData::new(values, [n, d]), &device).require_grad()
+        };
+        let (xa, xb) = (leaf(data(n * 4, 1), 4), leaf(data(n * 4, 1), 4));
+        let (acc_a, acc_b) = (leaf(data(n * 3, 2), 3), leaf(data(n * 3, 2), 3));
+        // The accumulators are intermediate results, as in a layer; `kept` shares `acc_a`'s.
+        let acc = acc_a.clone() * 2.0;
+        let kept = acc.clone();
+        let ours = linear_add(acc, &lin, xa.clone());
+        let theirs = acc_b.clone() * 2.0 + lin.forward(xb.clone());
+        let close = |a: Tensor<2>, b: Tensor<2>| {
+            let (a, b) = (values(a), values(b));
+            a.len() == b.len()
+                && a.iter()
+                    .zip(&b)
+                    .all(|(p, q)| (p - q).abs() <= 1e-3 * (1.0 + q.abs()))
+        };
+        assert!(close(ours.clone(), theirs.clone()), "value");
+        assert!(close(kept, acc_b.clone() * 2.0), "the shared accumulator");
+        let probe = Tensor::<2>::from_data(TensorData::new(data(n * 3, 3), [n, 3]), &device);
+        let (ga, gb) = (
+            (ours * probe.clone()).sum().backward(),
+            (theirs * probe).sum().backward(),
+        );
+        let grads = |t: &Tensor<2>, g| t.grad(g).unwrap();
+        assert!(close(grads(&xa, &ga), grads(&xb, &gb)), "input gradient");
+        assert!(
+            close(grads(&acc_a, &ga), grads(&acc_b, &gb)),
+            "accumulator gradient"
+        );
+        let w = lin.weight.val();
+        assert!(close(grads(&w, &ga), grads(&w, &gb)), "weight gradient");
+        let b = lin.bias.as_ref().unwrap().val();
+        let (ba, bb) = (b.grad(&ga).unwrap(), b.grad(&gb).unwrap());
+        assert!(
+            close(ba.unsqueeze_dim::<2>(0), bb.unsqueeze_dim::<2>(0)),
+            "bias gradient"
         );
     }
 }

@@ -78,8 +78,19 @@ fn edges_are_stored_in_destination_order_with_their_sources() {
 fn propagate_matches_gather_scatter_in_value_and_gradients() {
     let device = Device::flex().autodiff();
     let e = relation(&device);
-    // Widths below, at and past the kernels' 8-lane blocks.
-    for (heads, d) in [(1, 3), (2, 4), (4, 8), (1, 64), (2, 36)] {
+    // Widths below, at and past the kernels' 8-lane blocks; one head at each register width
+    // (8, 16, 32, 64), with several blocks per row (48, 96, 128).
+    for (heads, d) in [
+        (1, 3),
+        (2, 4),
+        (4, 8),
+        (2, 36),
+        (1, 8),
+        (1, 48),
+        (1, 64),
+        (1, 96),
+        (1, 128),
+    ] {
         let x_values = pseudo_random(7 * d, 17 + heads as u32);
         let w_values = pseudo_random(10 * heads, 91 * d as u32);
         let inputs = || {

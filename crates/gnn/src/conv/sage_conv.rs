@@ -1,7 +1,7 @@
 //! GraphSAGE (Hamilton et al., NeurIPS 2017): `x'_i = W_n · aggr_{j ∈ N(i)} x_j + W_r · x_i`,
 //! with mean, max or sum aggregation, as PyG's `SAGEConv`.
 
-use crate::dense::{add_bias, linear, project};
+use crate::dense::{add_bias, linear, linear_add, project};
 use crate::mp::{Aggregation, EdgeIndex};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -62,7 +62,7 @@ impl SageConv {
             linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation))
         };
         match &self.lin_root {
-            Some(root) => out + linear(root, x_dst),
+            Some(root) => linear_add(out, root, x_dst),
             None => out,
         }
     }

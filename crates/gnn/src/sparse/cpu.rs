@@ -139,6 +139,64 @@ impl<I: Index> Spmm<'_, I> {
     /// Rows `first ..` of the output, one `d`-wide chunk of `out` each.
     #[inline(always)]
     fn rows<const FMA: bool>(&self, first: usize, out: &mut [f32], prefetch: impl Fn(&[f32])) {
+        if self.heads == 1 {
+            match self.d {
+                d if d % 64 == 0 => return self.rows_in_registers::<FMA, 64>(first, out, prefetch),
+                d if d % 32 == 0 => return self.rows_in_registers::<FMA, 32>(first, out, prefetch),
+                d if d % 16 == 0 => return self.rows_in_registers::<FMA, 16>(first, out, prefetch),
+                d if d % 8 == 0 => return self.rows_in_registers::<FMA, 8>(first, out, prefetch),
+                _ => {}
+            }
+        }
+        self.rows_in_memory::<FMA>(first, out, prefetch);
+    }
+
+    /// [`Spmm::rows`] for one head and `W` dividing `d`: each `W`-wide slice of an output row
+    /// is summed in a local array that the compiler keeps in vector registers, so an edge costs
+    /// the loads of its source row and the multiply-adds, without loading and storing the sum.
+    #[inline(always)]
+    fn rows_in_registers<const FMA: bool, const W: usize>(
+        &self,
+        first: usize,
+        out: &mut [f32],
+        prefetch: impl Fn(&[f32]),
+    ) {
+        let (d, csr) = (self.d, &self.csr);
+        let nnz = csr.col.len();
+        for (r, o) in out.chunks_exact_mut(d).enumerate() {
+            let i = first + r;
+            let positions = csr.ptr[i].at()..csr.ptr[i + 1].at();
+            for (c, slice) in o.chunks_exact_mut(W).enumerate() {
+                let mut sum = [0f32; W];
+                for p in positions.clone() {
+                    if c == 0 && p + PREFETCH_AHEAD < nnz {
+                        let ahead = csr.col[p + PREFETCH_AHEAD].at();
+                        prefetch(&self.x[ahead * d..(ahead + 1) * d]);
+                    }
+                    let (j, w) = (csr.col[p].at(), self.weight[csr.edge[p].at()]);
+                    let start = j * d + c * W;
+                    let x: &[f32; W] = self.x[start..start + W].try_into().expect("a W-wide slice");
+                    for l in 0..W {
+                        sum[l] = if FMA {
+                            w.mul_add(x[l], sum[l])
+                        } else {
+                            sum[l] + w * x[l]
+                        };
+                    }
+                }
+                slice.copy_from_slice(&sum);
+            }
+        }
+    }
+
+    /// [`Spmm::rows`] for any width and heads, summing into `out` in place.
+    #[inline(always)]
+    fn rows_in_memory<const FMA: bool>(
+        &self,
+        first: usize,
+        out: &mut [f32],
+        prefetch: impl Fn(&[f32]),
+    ) {
         let (d, heads, csr) = (self.d, self.heads, &self.csr);
         let c = d / heads;
         let nnz = csr.col.len();
