@@ -128,6 +128,7 @@ impl GatConv {
 
 impl crate::conv::GraphConv for GatConv {
     const NAME: &'static str = "gat";
+    const ROWS_FROM_OWN_EDGES: bool = true;
 
     /// Heads are concatenated, `spec.d_output / spec.heads` features each.
     fn from_spec(spec: &crate::conv::LayerSpec, device: &Device) -> Self {
@@ -138,14 +139,5 @@ impl crate::conv::GraphConv for GatConv {
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
         self.forward(x, &graph.merged)
-    }
-
-    fn forward_rows(
-        &self,
-        x: Tensor<2>,
-        _graph: &crate::graph::GraphTensors,
-        rows: &crate::graph::GraphTensors,
-    ) -> Tensor<2> {
-        self.forward_graph(x, rows)
     }
 }

@@ -61,6 +61,7 @@ impl GcnConv {
 
 impl crate::conv::GraphConv for GcnConv {
     const NAME: &'static str = "gcn";
+    const ROWS_FROM_OWN_EDGES: bool = true;
 
     fn from_spec(spec: &crate::conv::LayerSpec, device: &Device) -> Self {
         GcnConvConfig::new(spec.d_input, spec.d_output).init(device)
@@ -68,14 +69,5 @@ impl crate::conv::GraphConv for GcnConv {
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
         self.forward(x, &graph.merged)
-    }
-
-    fn forward_rows(
-        &self,
-        x: Tensor<2>,
-        _graph: &crate::graph::GraphTensors,
-        rows: &crate::graph::GraphTensors,
-    ) -> Tensor<2> {
-        self.forward_graph(x, rows)
     }
 }

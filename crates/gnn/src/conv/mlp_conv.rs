@@ -32,6 +32,7 @@ impl MlpConvConfig {
 
 impl crate::conv::GraphConv for MlpConv {
     const NAME: &'static str = "mlp";
+    const ROWS_FROM_OWN_EDGES: bool = true;
 
     fn from_spec(spec: &crate::conv::LayerSpec, device: &Device) -> Self {
         MlpConvConfig::new(spec.d_input, spec.d_output).init(device)
@@ -39,14 +40,5 @@ impl crate::conv::GraphConv for MlpConv {
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
         linear(&self.linear, graph.dst_rows(x))
-    }
-
-    fn forward_rows(
-        &self,
-        x: Tensor<2>,
-        _graph: &crate::graph::GraphTensors,
-        rows: &crate::graph::GraphTensors,
-    ) -> Tensor<2> {
-        self.forward_graph(x, rows)
     }
 }

@@ -44,15 +44,23 @@ pub trait GraphConv: Module + Sized {
     /// - `x`: `[num_nodes, spec.d_input]` → `[num_nodes, spec.d_output]`
     fn forward_graph(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2>;
 
+    /// Whether an output row depends only on the row's own incoming edges, so that
+    /// [`GraphConv::forward_rows`] can run the layer on the rows' edges alone. Off by default,
+    /// which is always correct.
+    const ROWS_FROM_OWN_EDGES: bool = false;
+
     /// The outputs of `rows.rows` only, where `rows` is `graph` uploaded for those rows
-    /// ([`crate::graph::GraphEdges::to_device_rows`]). The default computes every row and keeps
-    /// those; a layer whose output rows depend only on their own incoming edges overrides it
-    /// with `self.forward_graph(x, rows)`, which skips the other rows' work.
+    /// ([`crate::graph::GraphEdges::to_device_rows`]): the layer on those edges alone when
+    /// [`GraphConv::ROWS_FROM_OWN_EDGES`], otherwise every row computed and those kept.
     ///
     /// # Shapes
     /// - `x`: `[num_nodes, spec.d_input]` → `[rows, spec.d_output]`
     fn forward_rows(&self, x: Tensor<2>, graph: &GraphTensors, rows: &GraphTensors) -> Tensor<2> {
-        rows.dst_rows(self.forward_graph(x, graph))
+        if Self::ROWS_FROM_OWN_EDGES {
+            self.forward_graph(x, rows)
+        } else {
+            rows.dst_rows(self.forward_graph(x, graph))
+        }
     }
 }
 

@@ -79,6 +79,7 @@ impl RgcnConv {
 
 impl crate::conv::GraphConv for RgcnConv {
     const NAME: &'static str = "rgcn";
+    const ROWS_FROM_OWN_EDGES: bool = true;
 
     fn from_spec(spec: &crate::conv::LayerSpec, device: &Device) -> Self {
         RgcnConvConfig::new(spec.d_input, spec.d_output, spec.relations)
@@ -88,14 +89,5 @@ impl crate::conv::GraphConv for RgcnConv {
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
         self.forward(x.clone(), graph.dst_rows(x), &graph.relations)
-    }
-
-    fn forward_rows(
-        &self,
-        x: Tensor<2>,
-        _graph: &crate::graph::GraphTensors,
-        rows: &crate::graph::GraphTensors,
-    ) -> Tensor<2> {
-        self.forward_graph(x, rows)
     }
 }

@@ -70,6 +70,7 @@ impl SageConv {
 
 impl crate::conv::GraphConv for SageConv {
     const NAME: &'static str = "sage";
+    const ROWS_FROM_OWN_EDGES: bool = true;
 
     fn from_spec(spec: &crate::conv::LayerSpec, device: &Device) -> Self {
         SageConvConfig::new(spec.d_input, spec.d_output)
@@ -79,14 +80,5 @@ impl crate::conv::GraphConv for SageConv {
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
         self.forward(x.clone(), graph.dst_rows(x), &graph.merged)
-    }
-
-    fn forward_rows(
-        &self,
-        x: Tensor<2>,
-        _graph: &crate::graph::GraphTensors,
-        rows: &crate::graph::GraphTensors,
-    ) -> Tensor<2> {
-        self.forward_graph(x, rows)
     }
 }
