@@ -79,16 +79,21 @@ fn propagate_matches_gather_scatter_in_value_and_gradients() {
     let device = Device::flex().autodiff();
     let e = relation(&device);
     // Widths below, at and past the kernels' 8-lane blocks; one head at each register width
-    // (8, 16, 32, 64), with several blocks per row (48, 96, 128).
+    // (8, 16, 32, 64), with several blocks per row (48, 96, 128) and with a last block that
+    // overlaps the one before (10, 20, 57, 100).
     for (heads, d) in [
         (1, 3),
         (2, 4),
         (4, 8),
         (2, 36),
         (1, 8),
+        (1, 10),
+        (1, 20),
         (1, 48),
+        (1, 57),
         (1, 64),
         (1, 96),
+        (1, 100),
         (1, 128),
     ] {
         let x_values = pseudo_random(7 * d, 17 + heads as u32);
