@@ -8,7 +8,7 @@
 //! - `index`: `[num_edges]` the node each edge reads from (`src`) or writes to (`dst`)
 
 use crate::graph::indices;
-use crate::sparse::{Adjacency, Csr, SparseOps};
+use crate::sparse::{Adjacency, Csr, Diagonal, SparseOps};
 use burn::backend::Dispatch;
 use burn::prelude::*;
 use burn::tensor::{IndexingUpdateOp, TensorData};
@@ -81,6 +81,8 @@ pub struct EdgeIndex {
     /// GCN's `1 / sqrt(d̂(src) · d̂(dst))` with `d̂ = in_degree + 1` (a self-loop), `[num_edges, 1]`;
     /// only when sources and destinations are one node set.
     self_loop_weight: Option<Tensor<2>>,
+    /// The self-loop's own weight `1 / d̂(dst)`, `[num_dst, 1]`; with `self_loop_weight`.
+    self_loop_diagonal: Option<Tensor<2>>,
     by_dst: CsrTensors,
     by_src: CsrTensors,
 }
@@ -175,6 +177,10 @@ impl EdgeIndex {
         let self_loop_weight = (num_src == in_degree.len())
             .then(|| per_edge(&|s, d| 1.0 / ((in_degree[s] + 1.0) * (in_degree[d] + 1.0)).sqrt()));
         let local_in_degree: Vec<f32> = (0..num_dst as u32).map(|d| in_degree[node(d)]).collect();
+        let self_loop_diagonal = self_loop_weight.is_some().then(|| {
+            let w: Vec<f32> = local_in_degree.iter().map(|d| 1.0 / (d + 1.0)).collect();
+            Tensor::from_data(TensorData::new(w, [num_dst, 1]), device)
+        });
         let int = |v: Vec<i32>| {
             let n = v.len();
             Tensor::<1, Int>::from_data(TensorData::new(v, [n]), device)
@@ -206,6 +212,7 @@ impl EdgeIndex {
             mean_weight,
             symmetric_weight,
             self_loop_weight,
+            self_loop_diagonal,
         }
     }
 
@@ -233,6 +240,15 @@ impl EdgeIndex {
     /// - `x`: `[num_src, heads · c]`, `weight`: `[num_edges, heads]` (edges in this index's
     ///   order; head `h` scales columns `h·c .. (h+1)·c`) → `[num_dst, heads · c]`
     pub fn propagate(&self, x: Tensor<2>, weight: Tensor<2>) -> Tensor<2> {
+        self.propagate_with_diagonal(x, weight, None)
+    }
+
+    fn propagate_with_diagonal(
+        &self,
+        x: Tensor<2>,
+        weight: Tensor<2>,
+        diagonal: Option<Tensor<2>>,
+    ) -> Tensor<2> {
         let adjacency = Adjacency {
             forward: self.by_dst.dispatch(),
             backward: self.by_src.dispatch(),
@@ -241,7 +257,27 @@ impl EdgeIndex {
             adjacency,
             weight.into_dispatch(),
             x.into_dispatch(),
+            diagonal.map_or(Diagonal::Zero, |d| Diagonal::Values(d.into_dispatch())),
         ))
+    }
+
+    /// GCN's propagation `D̂^{-1/2} (A + I) D̂^{-1/2} x` with `D̂ = in_degree + 1`: the
+    /// [`EdgeIndex::self_loop_norm`] sum over the edges plus each destination's own row over
+    /// `D̂`. With every node as a destination the self-loops are summed in the same pass as the
+    /// edges, without a pass of their own.
+    ///
+    /// # Shapes
+    /// - `x`: `[num_src, d]` → `[num_dst, d]`
+    ///
+    /// # Panics
+    /// If sources and destinations are different node sets.
+    pub fn propagate_with_self_loops(&self, x: Tensor<2>) -> Tensor<2> {
+        let (norm, diagonal) = (self.self_loop_norm(), self.self_loop_diagonal.clone());
+        let diagonal = diagonal.expect("with self_loop_weight");
+        match &self.dst_nodes {
+            None => self.propagate_with_diagonal(x, norm, Some(diagonal)),
+            Some(_) => self.propagate(x.clone(), norm) + self.dst_rows(x) * diagonal,
+        }
     }
 
     /// `1 / sqrt(out_degree(src) · in_degree(dst))` per edge (degrees clamped to 1), the

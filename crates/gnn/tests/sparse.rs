@@ -157,3 +157,59 @@ fn propagate_over_no_edges_is_zero() {
     let grads = out.sum().backward();
     assert_eq!(values(x.grad(&grads).unwrap()), vec![0.0; 6]);
 }
+
+/// GCN's propagation with self-loops, written out on the host: `Σ_{j→i} x_j / sqrt(d̂_j d̂_i) +
+/// x_i / d̂_i` with `d̂ = in-degree + 1`.
+fn gcn_reference(src: &[u32], dst: &[u32], x: &[f32], n: usize, d: usize) -> Vec<f32> {
+    let mut degree = vec![1f32; n];
+    dst.iter().for_each(|&i| degree[i as usize] += 1.0);
+    let mut out: Vec<f32> = (0..n * d).map(|k| x[k] / degree[k / d]).collect();
+    for (&j, &i) in src.iter().zip(dst) {
+        let (i, j) = (i as usize, j as usize);
+        let w = 1.0 / (degree[i] * degree[j]).sqrt();
+        for k in 0..d {
+            out[i * d + k] += w * x[j * d + k];
+        }
+    }
+    out
+}
+
+#[test]
+fn self_loops_are_summed_with_the_edges_in_value_and_gradient() {
+    let device = Device::flex().autodiff();
+    // 6 nodes: a repeated edge, a node without incoming edges (5), one without outgoing (4).
+    let src = [0u32, 1, 2, 2, 3, 0, 1, 5, 5, 3, 3];
+    let dst = [1u32, 0, 0, 0, 4, 2, 2, 3, 1, 2, 4];
+    let e = EdgeIndex::new(&src, &dst, 6, 6, &device);
+    // Rows fused in the register loop (10, 64) and in the memory loop (3); the last two rows
+    // alone through the rows-only path, which adds the self-loops apart.
+    let rows = EdgeIndex::into_rows(&src, &dst, 6, 6, &[5, 2], &device);
+    for d in [3, 10, 64] {
+        let x_values = pseudo_random(6 * d, d as u32);
+        let expected = gcn_reference(&src, &dst, &x_values, 6, d);
+        let x = matrix(x_values.clone(), 6, d, &device).require_grad();
+        let out = e.propagate_with_self_loops(x.clone());
+        assert_close(&values(out.clone()), &expected, &format!("d {d}: value"));
+        let picked: Vec<f32> = [5, 2]
+            .iter()
+            .flat_map(|&i| expected[i * d..(i + 1) * d].to_vec())
+            .collect();
+        assert_close(
+            &values(rows.propagate_with_self_loops(x.clone())),
+            &picked,
+            &format!("d {d}: rows"),
+        );
+        // The gradient for x against the same sum composed from select and scatter.
+        let probe = matrix(pseudo_random(6 * d, 7), 6, d, &device);
+        let grads = (out * probe.clone()).sum().backward();
+        let rx = matrix(x_values, 6, d, &device).require_grad();
+        let own = rx.clone() / (e.in_degree.clone() + 1.0).unsqueeze_dim::<2>(1);
+        let composed = reference(&e, rx.clone(), e.self_loop_norm()) + own;
+        let expected_grads = (composed * probe).sum().backward();
+        assert_close(
+            &values(x.grad(&grads).unwrap()),
+            &values(rx.grad(&expected_grads).unwrap()),
+            &format!("d {d}: x gradient"),
+        );
+    }
+}

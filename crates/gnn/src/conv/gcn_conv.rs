@@ -40,12 +40,7 @@ impl GcnConv {
     /// - `x`: `[num_nodes, d_input]` → `[e.num_dst, d_output]`; `e`'s sources and
     ///   destinations are one node set (all of it, or the rows of [`EdgeIndex::into_rows`]).
     pub fn forward(&self, x: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
-        let degree = e.in_degree.clone() + 1.0;
-        let norm = e.self_loop_norm();
-        let propagate = |h: Tensor<2>| {
-            e.propagate(h.clone(), norm.clone())
-                + e.dst_rows(h) / degree.clone().unsqueeze_dim::<2>(1)
-        };
+        let propagate = |h: Tensor<2>| e.propagate_with_self_loops(h);
         // Propagation is linear, so it commutes with the weight: run it on the narrower side,
         // since reading one row per edge is what costs.
         let [_, d_input] = x.dims();

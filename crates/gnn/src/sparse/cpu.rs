@@ -8,7 +8,7 @@
 //! does not: its few instructions per edge already let the core run far enough ahead, and the
 //! prefetches measured slower there (tolokers, 64 columns: 2.9 → 2.0 ms without them).
 
-use super::{Csr, SparseOps, dims2, sddmm_composed, spmm_composed};
+use super::{Csr, Diagonal, SparseOps, dims2, sddmm_composed, spmm_composed};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::IntTensorOps;
 use burn::backend::{Flex, TensorMetadata};
@@ -149,11 +149,12 @@ fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// `out[i] = Σ_{p ∈ row i} weight[edge p] · x[col p]` (per head).
+/// `out[i] = Σ_{p ∈ row i} weight[edge p] · x[col p] + diagonal[i] · x[i]` (per head).
 struct Spmm<'a, I> {
     csr: Slices<'a, I>,
     x: &'a [f32],
     weight: &'a [f32],
+    diagonal: Option<&'a [f32]>,
     d: usize,
     heads: usize,
 }
@@ -201,6 +202,8 @@ impl<I: Index> Spmm<'_, I> {
         let start = |block: usize| (block * W).min(d - W);
         // Where position `p`'s source row starts in `x`, and its weight.
         let source = |p: usize| (csr.col[p].at() * d, self.weight[csr.edge[p].at()]);
+        // Row `i`'s own row and diagonal weight, added after its edges.
+        let own = |i: usize| self.diagonal.map(|diagonal| (i * d, diagonal[i]));
         for (r, o) in out.chunks_exact_mut(d).enumerate() {
             let i = first + r;
             let positions = csr.ptr[i].at()..csr.ptr[i + 1].at();
@@ -209,8 +212,7 @@ impl<I: Index> Spmm<'_, I> {
                 while block + 1 < blocks {
                     let (s0, s1) = (start(block), start(block + 1));
                     let (mut sum0, mut sum1) = ([0f32; W], [0f32; W]);
-                    for p in positions.clone() {
-                        let (x, w) = source(p);
+                    for (x, w) in positions.clone().map(source).chain(own(i)) {
                         multiply_add::<FMA, W>(&mut sum0, w, &self.x[x + s0..x + s0 + W]);
                         multiply_add::<FMA, W>(&mut sum1, w, &self.x[x + s1..x + s1 + W]);
                     }
@@ -222,8 +224,7 @@ impl<I: Index> Spmm<'_, I> {
             for block in block..blocks {
                 let s = start(block);
                 let mut sum = [0f32; W];
-                for p in positions.clone() {
-                    let (x, w) = source(p);
+                for (x, w) in positions.clone().map(source).chain(own(i)) {
                     multiply_add::<FMA, W>(&mut sum, w, &self.x[x + s..x + s + W]);
                 }
                 write(&mut o[s..s + W], sum);
@@ -244,17 +245,22 @@ impl<I: Index> Spmm<'_, I> {
         let nnz = csr.col.len();
         for (r, o) in out.chunks_exact_mut(d).enumerate() {
             let i = first + r;
-            for p in csr.ptr[i].at()..csr.ptr[i + 1].at() {
+            let edges = (csr.ptr[i].at()..csr.ptr[i + 1].at()).map(|p| {
                 if p + PREFETCH_AHEAD < nnz {
                     let ahead = csr.col[p + PREFETCH_AHEAD].at();
                     prefetch(&self.x[ahead * d..(ahead + 1) * d]);
                 }
-                let (j, e) = (csr.col[p].at(), csr.edge[p].at());
+                let e = csr.edge[p].at();
+                (csr.col[p].at(), &self.weight[e * heads..(e + 1) * heads])
+            });
+            let own = self
+                .diagonal
+                .map(|diagonal| (i, &diagonal[i * heads..(i + 1) * heads]));
+            for (j, w) in edges.chain(own) {
                 let x = &self.x[j * d..(j + 1) * d];
                 if heads == 1 {
-                    axpy::<FMA>(o, self.weight[e], x);
+                    axpy::<FMA>(o, w[0], x);
                 } else {
-                    let w = &self.weight[e * heads..(e + 1) * heads];
                     for ((oh, xh), &w) in o.chunks_exact_mut(c).zip(x.chunks_exact(c)).zip(w) {
                         axpy::<FMA>(oh, w, xh);
                     }
@@ -409,19 +415,39 @@ fn floats(t: &FlexTensor) -> &[f32] {
 }
 
 impl SparseOps for Flex {
-    fn spmm(csr: Csr<Flex>, weight: FlexTensor, x: FlexTensor) -> FlexTensor {
-        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
-            return spmm_composed::<Flex>(csr, weight, x);
+    fn spmm(
+        csr: Csr<Flex>,
+        weight: FlexTensor,
+        x: FlexTensor,
+        diagonal: Diagonal<Flex>,
+    ) -> FlexTensor {
+        let diagonal = diagonal.values();
+        let all_f32 = [Some(&x), Some(&weight), diagonal.as_ref()]
+            .into_iter()
+            .flatten()
+            .all(|t| t.dtype() == DType::F32);
+        if !all_f32 {
+            return spmm_composed::<Flex>(csr, weight, x, diagonal);
         }
         let rows = csr.rows;
-        let ([_, d], [_, heads]) = (dims2(&x), dims2(&weight));
+        let ([num_cols, d], [_, heads]) = (dims2(&x), dims2(&weight));
+        if let Some(diagonal) = &diagonal {
+            assert_eq!(num_cols, rows, "a diagonal needs as many columns as rows");
+            assert_eq!(
+                dims2(diagonal),
+                [rows, heads],
+                "one diagonal value per row and head"
+            );
+        }
         let (x, weight, csr) = (contiguous(x), contiguous(weight), FlexCsr::new(csr));
+        let diagonal = diagonal.map(contiguous);
         let (x, weight) = (floats(&x), floats(&weight));
         let out = by_index_type!(csr, |csr| spmm(
             &Spmm {
                 csr,
                 x,
                 weight,
+                diagonal: diagonal.as_ref().map(floats),
                 d,
                 heads,
             },

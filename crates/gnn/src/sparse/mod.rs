@@ -1,7 +1,8 @@
 //! Sparse adjacency products as a burn backend extension, so aggregation never builds the
 //! `[num_edges, d]` message tensor that `select` + `select_assign` would.
 //!
-//! - [`SparseOps::spmm`]: `out[i] = Σ_{p ∈ row i} w[edge p] · x[col p]` over a CSR adjacency.
+//! - [`SparseOps::spmm`]: `out[i] = Σ_{p ∈ row i} w[edge p] · x[col p]` over a CSR adjacency,
+//!   plus `diagonal[i] · x[i]` when a diagonal is given (self-loops without edges for them).
 //! - [`SparseOps::sddmm`]: `out[edge p] = ⟨a[row p], b[col p]⟩`, the gradient of `spmm` with
 //!   respect to the edge weights.
 //! - [`SparseOps::propagate`]: `spmm` with a hand-written backward pass: the gradient for `x` is
@@ -74,19 +75,53 @@ impl<B: Backend> Clone for Adjacency<B> {
     }
 }
 
+/// What [`SparseOps::spmm`] adds to row `i` besides its edges: nothing, or `values[i] · x[i]`
+/// (per head; self-loops without an edge each). An enum rather than an `Option`, which a
+/// backend extension cannot take.
+#[derive(ExtensionType, Debug)]
+pub enum Diagonal<B: Backend> {
+    /// The edges alone.
+    Zero,
+    /// `values[i, h]` scales row `i`'s own head-`h` columns, `[rows, heads]`.
+    Values(FloatTensor<B>),
+}
+
+impl<B: Backend> Clone for Diagonal<B> {
+    fn clone(&self) -> Self {
+        match self {
+            Diagonal::Zero => Diagonal::Zero,
+            Diagonal::Values(values) => Diagonal::Values(values.clone()),
+        }
+    }
+}
+
+impl<B: Backend> Diagonal<B> {
+    /// The values, if any.
+    pub fn values(self) -> Option<FloatTensor<B>> {
+        match self {
+            Diagonal::Zero => None,
+            Diagonal::Values(values) => Some(values),
+        }
+    }
+}
+
 /// Sparse products over an [`Adjacency`].
 #[backend_extension(Flex, Cube, Autodiff)]
 pub trait SparseOps: Backend {
-    /// `out[i, h·c + k] = Σ_{p ∈ row i} weight[edge p, h] · x[col p, h·c + k]`.
+    /// `out[i, h·c + k] = Σ_{p ∈ row i} weight[edge p, h] · x[col p, h·c + k]`, plus
+    /// `values[i, h] · x[i, h·c + k]` with [`Diagonal::Values`] (then rows and columns must be
+    /// one node set).
     ///
     /// # Shapes
-    /// - `weight`: `[num_edges, heads]`, `x`: `[num_cols, heads · c]` → `[rows, heads · c]`
+    /// - `weight`: `[num_edges, heads]`, `x`: `[num_cols, heads · c]`,
+    ///   [`Diagonal::Values`]: `[rows, heads]` → `[rows, heads · c]`
     fn spmm(
         #[extension_type] csr: Csr<Self>,
         weight: FloatTensor<Self>,
         x: FloatTensor<Self>,
+        #[extension_type] diagonal: Diagonal<Self>,
     ) -> FloatTensor<Self> {
-        spmm_composed::<Self>(csr, weight, x)
+        spmm_composed::<Self>(csr, weight, x, diagonal.values())
     }
 
     /// `out[edge p, h] = Σ_k a[row p, h·c + k] · b[col p, h·c + k]`.
@@ -102,13 +137,15 @@ pub trait SparseOps: Backend {
         sddmm_composed::<Self>(csr, a, b, heads)
     }
 
-    /// [`SparseOps::spmm`] over `adj.forward`, differentiable in `weight` and `x`.
+    /// [`SparseOps::spmm`] over `adj.forward`, differentiable in `weight` and `x`. The diagonal
+    /// is a constant (such as GCN's self-loop weights); a tracked one is refused.
     fn propagate(
         #[extension_type] adj: Adjacency<Self>,
         weight: FloatTensor<Self>,
         x: FloatTensor<Self>,
+        #[extension_type] diagonal: Diagonal<Self>,
     ) -> FloatTensor<Self> {
-        Self::spmm(adj.forward, weight, x)
+        Self::spmm(adj.forward, weight, x, diagonal)
     }
 }
 
@@ -117,30 +154,37 @@ pub(crate) fn dims2(t: &impl TensorMetadata) -> [usize; 2] {
     [shape[0], shape[1]]
 }
 
+/// `x · w` with `w` scaling each head's `d / heads` columns of the matching row.
+fn scale_heads<B: Backend>(x: FloatTensor<B>, w: FloatTensor<B>) -> FloatTensor<B> {
+    let [n, d] = dims2(&x);
+    let [_, heads] = dims2(&w);
+    let x = B::float_reshape(x, Shape::new([n, heads, d / heads]));
+    let w = B::float_reshape(w, Shape::new([n, heads, 1]));
+    B::float_reshape(B::float_mul(x, w), Shape::new([n, d]))
+}
+
 pub(crate) fn spmm_composed<B: Backend>(
     csr: Csr<B>,
     weight: FloatTensor<B>,
     x: FloatTensor<B>,
+    diagonal: Option<FloatTensor<B>>,
 ) -> FloatTensor<B> {
     let [_, d] = dims2(&x);
-    let [_, heads] = dims2(&weight);
     let nnz = csr.col.shape()[0];
     let dtype = x.dtype().into();
     let device = x.device();
-    let out = B::float_zeros(Shape::new([csr.rows, d]), &device, dtype);
-    if nnz == 0 {
-        return out;
+    let mut out = B::float_zeros(Shape::new([csr.rows, d]), &device, dtype);
+    if nnz > 0 {
+        let msgs = scale_heads::<B>(
+            B::float_select(x.clone(), 0, csr.col),
+            B::float_select(weight, 0, csr.edge),
+        );
+        out = B::float_select_assign(out, 0, csr.row, msgs, IndexingUpdateOp::Add);
     }
-    let msgs = B::float_reshape(
-        B::float_select(x, 0, csr.col),
-        Shape::new([nnz, heads, d / heads]),
-    );
-    let w = B::float_reshape(
-        B::float_select(weight, 0, csr.edge),
-        Shape::new([nnz, heads, 1]),
-    );
-    let msgs = B::float_reshape(B::float_mul(msgs, w), Shape::new([nnz, d]));
-    B::float_select_assign(out, 0, csr.row, msgs, IndexingUpdateOp::Add)
+    match diagonal {
+        Some(diagonal) => B::float_add(out, scale_heads::<B>(x, diagonal)),
+        None => out,
+    }
 }
 
 pub(crate) fn sddmm_composed<B: Backend>(
@@ -186,17 +230,19 @@ impl<B: Backend + SparseOps, C: CheckpointStrategy> SparseOps for Autodiff<B, C>
         adj: Adjacency<Self>,
         weight: FloatTensor<Self>,
         x: FloatTensor<Self>,
+        diagonal: Diagonal<Self>,
     ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct Propagate;
 
-        /// The adjacency, the weights (needed for `x`'s gradient), `x` (for the weights') and
-        /// the number of heads.
+        /// The adjacency, the weights (needed for `x`'s gradient), `x` (for the weights'), the
+        /// number of heads and the diagonal (for `x`'s).
         type State<B> = (
             Adjacency<B>,
             Option<FloatTensor<B>>,
             Option<FloatTensor<B>>,
             usize,
+            Diagonal<B>,
         );
 
         impl<B: Backend + SparseOps> Backward<B, 2> for Propagate {
@@ -208,7 +254,7 @@ impl<B: Backend + SparseOps, C: CheckpointStrategy> SparseOps for Autodiff<B, C>
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let (adj, weight, x, heads) = ops.state;
+                let (adj, weight, x, heads, diagonal) = ops.state;
                 let [weight_node, x_node] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 if let (Some(node), Some(x)) = (weight_node, x) {
@@ -216,7 +262,9 @@ impl<B: Backend + SparseOps, C: CheckpointStrategy> SparseOps for Autodiff<B, C>
                     grads.register::<B>(node.id, g);
                 }
                 if let (Some(node), Some(weight)) = (x_node, weight) {
-                    grads.register::<B>(node.id, B::spmm(adj.backward, weight, grad));
+                    // The transpose of a diagonal is itself.
+                    let g = B::spmm(adj.backward, weight, grad, diagonal);
+                    grads.register::<B>(node.id, g);
                 }
             }
         }
@@ -229,7 +277,22 @@ impl<B: Backend + SparseOps, C: CheckpointStrategy> SparseOps for Autodiff<B, C>
         let [_, heads] = dims2(&weight);
         let nodes = [weight.node(), x.node()];
         let (weight, x) = (weight.into_primitive(), x.into_primitive());
-        let out = B::spmm(adj.forward.clone(), weight.clone(), x.clone());
+        let diagonal = match diagonal {
+            Diagonal::Zero => Diagonal::Zero,
+            Diagonal::Values(values) => {
+                assert!(
+                    !values.is_tracked(),
+                    "the diagonal of a sparse product is a constant; detach it"
+                );
+                Diagonal::Values(values.into_primitive())
+            }
+        };
+        let out = B::spmm(
+            adj.forward.clone(),
+            weight.clone(),
+            x.clone(),
+            diagonal.clone(),
+        );
         match Propagate.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let state = (
@@ -237,6 +300,7 @@ impl<B: Backend + SparseOps, C: CheckpointStrategy> SparseOps for Autodiff<B, C>
                     x_tracked.then_some(weight),
                     weight_tracked.then_some(x),
                     heads,
+                    diagonal,
                 );
                 prep.finish(state, out)
             }
