@@ -8,12 +8,13 @@
 //! same bits on any number of cores. Other backends keep burn's matmul.
 
 use crate::sparse::dims2;
+use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::FloatTensorOps;
+use burn::backend::ops::{ActivationOps, FloatTensorOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Cube, Dispatch, Flex, backend_extension};
 use burn::nn::Linear;
@@ -24,6 +25,8 @@ use rayon::prelude::*;
 /// Rows per block of the weight gradient. Fixed, so the sum order (and the result) does not
 /// depend on the number of cores.
 const ROWS_PER_BLOCK: usize = 8192;
+/// Rows per rayon task of the element-wise passes.
+const ROWS_PER_TASK: usize = 1024;
 
 /// Products for linear layers on tall inputs.
 #[backend_extension(Flex, Cube, Autodiff)]
@@ -47,6 +50,22 @@ pub trait DenseOps: Backend {
         w: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         Self::float_add(acc, Self::tall_matmul(x, w))
+    }
+
+    /// `x + b`, `b` added to every row; differentiable in both. Flex adds in place when nothing
+    /// else holds `x`'s buffer, over the cores (burn's broadcast add runs on one).
+    ///
+    /// # Shapes
+    /// - `x`: `[n, m]`, `b`: `[m]` → `[n, m]`
+    fn tall_add_bias(x: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        let m = b.shape()[0];
+        Self::float_add(x, Self::float_reshape(b, Shape::new([1, m])))
+    }
+
+    /// `max(x, 0)` (NaN stays NaN), differentiable. Flex rectifies in place when nothing else
+    /// holds `x`'s buffer, over the cores (burn's runs on one).
+    fn tall_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::relu(x)
     }
 
     /// `xᵀ · g`: the gradient of [`DenseOps::tall_matmul`]'s weight.
@@ -96,9 +115,25 @@ pub fn project(lin: &Linear, x: Tensor<2>) -> Tensor<2> {
 /// `out + b` with `lin`'s bias, if it has one.
 pub fn add_bias(lin: &Linear, out: Tensor<2>) -> Tensor<2> {
     match &lin.bias {
-        Some(bias) => out + bias.val().unsqueeze_dim::<2>(0),
+        Some(bias) => plus_bias(out, bias.val()),
         None => out,
     }
+}
+
+/// `out + bias`, `bias` added to every row (see [`DenseOps::tall_add_bias`]).
+///
+/// # Shapes
+/// - `out`: `[n, m]`, `bias`: `[m]` → `[n, m]`
+pub fn plus_bias(out: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as DenseOps>::tall_add_bias(
+        out.into_dispatch(),
+        bias.into_dispatch(),
+    ))
+}
+
+/// `max(x, 0)` over the cores (see [`DenseOps::tall_relu`]).
+pub fn relu(x: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as DenseOps>::tall_relu(x.into_dispatch()))
 }
 
 impl DenseOps for Cube {}
@@ -214,6 +249,17 @@ fn floats(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("contiguous f32")
 }
 
+/// Applies `f` to every `m`-wide row of an f32 `x`, blocks of rows over the cores, in `x`'s own
+/// buffer unless something else holds it (then in a copy).
+fn in_place_by_rows(x: FlexTensor, m: usize, f: impl Fn(&mut [f32]) + Sync) -> FlexTensor {
+    let mut x = contiguous(x);
+    let (start, end) = x.layout().contiguous_offsets().expect("contiguous");
+    x.storage_mut::<f32>()[start..end]
+        .par_chunks_mut(m * ROWS_PER_TASK)
+        .for_each(|rows| rows.chunks_exact_mut(m).for_each(&f));
+    x
+}
+
 impl DenseOps for Flex {
     fn tall_matmul(x: FlexTensor, w: FlexTensor) -> FlexTensor {
         let ([n, k], [_, m]) = (dims2(&x), dims2(&w));
@@ -235,6 +281,30 @@ impl DenseOps for Flex {
         let out = &mut acc.storage_mut::<f32>()[start..end];
         gemm_add(out, floats(&x), floats(&w), [n, k, m]);
         acc
+    }
+
+    fn tall_add_bias(x: FlexTensor, b: FlexTensor) -> FlexTensor {
+        let [_, m] = dims2(&x);
+        if x.dtype() != DType::F32 || b.dtype() != DType::F32 || m == 0 {
+            return Flex::float_add(x, Flex::float_reshape(b, Shape::new([1, m])));
+        }
+        let b = contiguous(b);
+        let b = floats(&b);
+        in_place_by_rows(x, m, |row| row.iter_mut().zip(b).for_each(|(v, b)| *v += b))
+    }
+
+    fn tall_relu(x: FlexTensor) -> FlexTensor {
+        let [_, m] = dims2(&x);
+        if x.dtype() != DType::F32 || m == 0 {
+            return Flex::relu(x);
+        }
+        // `max` on every value rather than a branch on its sign, which is as good as random;
+        // `max` would turn NaN into 0, so NaN (rare, so the branch on it is predicted) is kept,
+        // as in burn's relu.
+        in_place_by_rows(x, m, |row| {
+            row.iter_mut()
+                .for_each(|v| *v = if v.is_nan() { *v } else { v.max(0.0) })
+        })
     }
 
     fn tall_weight_grad(x: FlexTensor, g: FlexTensor) -> FlexTensor {
@@ -265,6 +335,70 @@ impl DenseOps for Flex {
 }
 
 impl<B: Backend + DenseOps, C: CheckpointStrategy> DenseOps for Autodiff<B, C> {
+    fn tall_add_bias(x: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct TallAddBias;
+
+        impl<B: Backend + DenseOps> Backward<B, 2> for TallAddBias {
+            type State = ();
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [x_node, b_node] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                if let Some(node) = b_node {
+                    let [_, m] = dims2(&grad);
+                    let sums = B::float_sum_dim(grad.clone(), 0);
+                    grads.register::<B>(node.id, B::float_reshape(sums, Shape::new([m])));
+                }
+                if let Some(node) = x_node {
+                    grads.register::<B>(node.id, grad);
+                }
+            }
+        }
+
+        let nodes = [x.node(), b.node()];
+        let out = B::tall_add_bias(x.into_primitive(), b.into_primitive());
+        TallAddBias
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateless(out)
+    }
+
+    fn tall_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct TallRelu;
+
+        impl<B: Backend + DenseOps> Backward<B, 1> for TallRelu {
+            /// The output, which is where the gradient passes.
+            type State = FloatTensor<B>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [x_node] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                if let Some(node) = x_node {
+                    grads.register::<B>(node.id, B::relu_backward(ops.state, grad));
+                }
+            }
+        }
+
+        let nodes = [x.node()];
+        let out = B::tall_relu(x.into_primitive());
+        match TallRelu.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(out.clone(), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
     fn tall_matmul(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct TallMatmul;
@@ -469,6 +603,62 @@ mod tests {
         assert!(
             close(ba.unsqueeze_dim::<2>(0), bb.unsqueeze_dim::<2>(0)),
             "bias gradient"
+        );
+    }
+
+    /// `relu(x + b)` through the in-place passes equals burn's broadcast add and relu in value
+    /// and in the gradients for `x` and `b`, over several row blocks, with a NaN kept and a
+    /// shared input left as it was.
+    #[test]
+    fn bias_and_relu_match_burn_and_leave_a_shared_input_alone() {
+        let device = Device::flex().autodiff();
+        let (n, m) = (ROWS_PER_TASK * 3 + 5, 6);
+        let mut data: Vec<f32> = (0..n * m)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        data[7] = f32::NAN;
+        let leaf = |values: Vec<f32>, shape: [usize; 2]| {
+            Tensor::<2>::from_data(TensorData::new(values, shape), &device).require_grad()
+        };
+        let (xa, xb) = (leaf(data.clone(), [n, m]), leaf(data.clone(), [n, m]));
+        let bias: Vec<f32> = (0..m).map(|j| j as f32 * 0.3 - 0.8).collect();
+        let bias_leaf =
+            || Tensor::<1>::from_data(TensorData::new(bias.clone(), [m]), &device).require_grad();
+        let (ba, bb) = (bias_leaf(), bias_leaf());
+        // An intermediate result, as in a layer; `kept` shares its buffer.
+        let (input, kept) = (xa.clone() * 2.0, (xa.clone() * 2.0));
+        let kept_values = values(kept.clone());
+        let ours = relu(plus_bias(input.clone(), ba.clone()));
+        let theirs =
+            burn::tensor::activation::relu(xb.clone() * 2.0 + bb.clone().unsqueeze_dim::<2>(0));
+        let same = |a: Vec<f32>, b: Vec<f32>| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(&b)
+                    .all(|(p, q)| (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-6)
+        };
+        let (ours_values, theirs_values) = (values(ours.clone()), values(theirs.clone()));
+        assert!(ours_values[7].is_nan(), "NaN stays NaN");
+        assert!(ours_values.contains(&0.0), "some rectified");
+        assert!(same(ours_values, theirs_values), "value");
+        assert!(same(values(input), values(xb.clone() * 2.0)), "the input");
+        assert!(same(values(kept), kept_values), "the shared input");
+        let probe_values: Vec<f32> = (0..n * m).map(|i| (i % 5) as f32 - 2.0).collect();
+        let probe = Tensor::<2>::from_data(TensorData::new(probe_values, [n, m]), &device);
+        let (ga, gb) = (
+            (ours * probe.clone()).sum().backward(),
+            (theirs * probe).sum().backward(),
+        );
+        let grad = |t: &Tensor<2>, g| values(t.grad(g).unwrap());
+        assert!(same(grad(&xa, &ga), grad(&xb, &gb)), "input gradient");
+        let bias_grad = |t: &Tensor<1>, g| values(t.grad(g).unwrap().unsqueeze_dim::<2>(0));
+        let (bias_a, bias_b) = (bias_grad(&ba, &ga), bias_grad(&bb, &gb));
+        assert!(
+            bias_a
+                .iter()
+                .zip(&bias_b)
+                .all(|(p, q)| (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-3 * (1.0 + q.abs())),
+            "bias gradient: {bias_a:?} vs {bias_b:?}"
         );
     }
 }

@@ -3,12 +3,11 @@
 //! output projection. The layer is chosen by name: `model = "sage"`.
 
 use crate::conv::{Conv, LayerSpec};
-use crate::dense::linear;
+use crate::dense::{linear, relu};
 use crate::graph::GraphTensors;
 use crate::mp::Aggregation;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 /// Architecture of a [`Gnn`]; saved in every checkpoint.
 #[derive(Config, Debug, PartialEq)]

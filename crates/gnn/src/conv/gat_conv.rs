@@ -2,7 +2,7 @@
 //! `x'_i = ‖_h Σ_{j ∈ N(i) ∪ {i}} α^h_ij W^h x_j`, with
 //! `α^h_ij = softmax_j(LeakyReLU(a^h_src · W^h x_j + a^h_dst · W^h x_i))`, as PyG's `GATConv`.
 
-use crate::dense::linear;
+use crate::dense::{linear, plus_bias};
 use crate::mp::{EdgeIndex, edge_softmax_with_self_loops};
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
@@ -122,7 +122,7 @@ impl GatConv {
                 .mean_dim(1)
                 .reshape([n, d_head])
         };
-        out + self.bias.val().unsqueeze_dim::<2>(0)
+        plus_bias(out, self.bias.val())
     }
 }
 

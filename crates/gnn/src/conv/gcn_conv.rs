@@ -1,7 +1,7 @@
 //! GCN (Kipf & Welling, ICLR 2017): `x'_i = Σ_{j ∈ N(i) ∪ {i}} x_j W / sqrt(d̂_i d̂_j) + b`, with
 //! `d̂ = in-degree + 1` (the self-loop), as PyG's `GCNConv` with `add_self_loops=True`.
 
-use crate::dense::linear;
+use crate::dense::{linear, plus_bias};
 use crate::mp::EdgeIndex;
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
@@ -50,7 +50,7 @@ impl GcnConv {
         } else {
             linear(&self.lin, propagate(x))
         };
-        out + self.bias.val().unsqueeze_dim::<2>(0)
+        plus_bias(out, self.bias.val())
     }
 }
 
