@@ -9,6 +9,7 @@
 
 use crate::sparse::dims2;
 use burn::backend::TensorMetadata;
+use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -334,6 +335,25 @@ impl DenseOps for Flex {
     }
 }
 
+/// Registers the gradients of `x · w` given the output's `grad`: `grad · wᵀ` for `x` and
+/// `xᵀ · grad` for `w`, each when its node is tracked. `kept` is `(w, x)`, each kept only when
+/// the other's gradient needs it.
+fn register_product_grads<B: Backend + DenseOps>(
+    grads: &mut Gradients,
+    grad: FloatTensor<B>,
+    x_node: Option<NodeId>,
+    w_node: Option<NodeId>,
+    kept: (Option<FloatTensor<B>>, Option<FloatTensor<B>>),
+) {
+    let (w, x) = kept;
+    if let (Some(node), Some(x)) = (w_node, x) {
+        grads.register::<B>(node, B::tall_weight_grad(x, grad.clone()));
+    }
+    if let (Some(node), Some(w)) = (x_node, w) {
+        grads.register::<B>(node, B::tall_matmul(grad, B::float_transpose(w)));
+    }
+}
+
 impl<B: Backend + DenseOps, C: CheckpointStrategy> DenseOps for Autodiff<B, C> {
     fn tall_add_bias(x: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         #[derive(Debug)]
@@ -415,16 +435,9 @@ impl<B: Backend + DenseOps, C: CheckpointStrategy> DenseOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let (w, x) = ops.state;
-                let [x_node, w_node] = ops.parents;
+                let [x_node, w_node] = ops.parents.map(|node| node.map(|n| n.id));
                 let grad = grads.consume::<B>(&ops.node);
-                if let (Some(node), Some(x)) = (w_node, x) {
-                    grads.register::<B>(node.id, B::tall_weight_grad(x, grad.clone()));
-                }
-                if let (Some(node), Some(w)) = (x_node, w) {
-                    let w_t = B::float_transpose(w);
-                    grads.register::<B>(node.id, B::tall_matmul(grad, w_t));
-                }
+                register_product_grads::<B>(grads, grad, x_node, w_node, ops.state);
             }
         }
 
@@ -460,19 +473,12 @@ impl<B: Backend + DenseOps, C: CheckpointStrategy> DenseOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let (w, x) = ops.state;
-                let [acc_node, x_node, w_node] = ops.parents;
+                let [acc_node, x_node, w_node] = ops.parents.map(|node| node.map(|n| n.id));
                 let grad = grads.consume::<B>(&ops.node);
-                if let (Some(node), Some(x)) = (w_node, x) {
-                    grads.register::<B>(node.id, B::tall_weight_grad(x, grad.clone()));
-                }
-                if let (Some(node), Some(w)) = (x_node, w) {
-                    let w_t = B::float_transpose(w);
-                    grads.register::<B>(node.id, B::tall_matmul(grad.clone(), w_t));
-                }
                 if let Some(node) = acc_node {
-                    grads.register::<B>(node.id, grad);
+                    grads.register::<B>(node, grad.clone());
                 }
+                register_product_grads::<B>(grads, grad, x_node, w_node, ops.state);
             }
         }
 
