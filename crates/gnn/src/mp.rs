@@ -78,11 +78,10 @@ pub struct EdgeIndex {
     mean_weight: Tensor<2>,
     /// `1 / sqrt(out_degree(src) · in_degree(dst))` per edge, `[num_edges, 1]`.
     symmetric_weight: Tensor<2>,
-    /// GCN's `1 / sqrt(d̂(src) · d̂(dst))` with `d̂ = in_degree + 1` (a self-loop), `[num_edges, 1]`;
-    /// only when sources and destinations are one node set.
-    self_loop_weight: Option<Tensor<2>>,
-    /// The self-loop's own weight `1 / d̂(dst)`, `[num_dst, 1]`; with `self_loop_weight`.
-    self_loop_diagonal: Option<Tensor<2>>,
+    /// GCN's weights, only when sources and destinations are one node set: per edge
+    /// `1 / sqrt(d̂(src) · d̂(dst))` with `d̂ = in_degree + 1` (a self-loop), `[num_edges, 1]`, and
+    /// the self-loop's own `1 / d̂(dst)`, `[num_dst, 1]`.
+    self_loop_weights: Option<(Tensor<2>, Tensor<2>)>,
     by_dst: CsrTensors,
     by_src: CsrTensors,
 }
@@ -174,12 +173,13 @@ impl EdgeIndex {
         let mean_weight = per_edge(&|_, d| 1.0 / in_degree[d]);
         let symmetric_weight =
             per_edge(&|s, d| 1.0 / (out_degree[s].max(1.0) * in_degree[d].max(1.0)).sqrt());
-        let self_loop_weight = (num_src == in_degree.len())
-            .then(|| per_edge(&|s, d| 1.0 / ((in_degree[s] + 1.0) * (in_degree[d] + 1.0)).sqrt()));
         let local_in_degree: Vec<f32> = (0..num_dst as u32).map(|d| in_degree[node(d)]).collect();
-        let self_loop_diagonal = self_loop_weight.is_some().then(|| {
-            let w: Vec<f32> = local_in_degree.iter().map(|d| 1.0 / (d + 1.0)).collect();
-            Tensor::from_data(TensorData::new(w, [num_dst, 1]), device)
+        let self_loop_weights = (num_src == in_degree.len()).then(|| {
+            let own: Vec<f32> = local_in_degree.iter().map(|d| 1.0 / (d + 1.0)).collect();
+            (
+                per_edge(&|s, d| 1.0 / ((in_degree[s] + 1.0) * (in_degree[d] + 1.0)).sqrt()),
+                Tensor::from_data(TensorData::new(own, [num_dst, 1]), device),
+            )
         });
         let int = |v: Vec<i32>| {
             let n = v.len();
@@ -211,8 +211,7 @@ impl EdgeIndex {
             out_degree: Tensor::from_data(TensorData::new(out_degree, [num_src]), device),
             mean_weight,
             symmetric_weight,
-            self_loop_weight,
-            self_loop_diagonal,
+            self_loop_weights,
         }
     }
 
@@ -272,8 +271,7 @@ impl EdgeIndex {
     /// # Panics
     /// If sources and destinations are different node sets.
     pub fn propagate_with_self_loops(&self, x: Tensor<2>) -> Tensor<2> {
-        let (norm, diagonal) = (self.self_loop_norm(), self.self_loop_diagonal.clone());
-        let diagonal = diagonal.expect("with self_loop_weight");
+        let (norm, diagonal) = self.self_loop_weights();
         match &self.dst_nodes {
             None => self.propagate_with_diagonal(x, norm, Some(diagonal)),
             Some(_) => self.propagate(x.clone(), norm) + self.dst_rows(x) * diagonal,
@@ -292,7 +290,11 @@ impl EdgeIndex {
     /// # Panics
     /// If sources and destinations are different node sets.
     pub fn self_loop_norm(&self) -> Tensor<2> {
-        self.self_loop_weight
+        self.self_loop_weights().0
+    }
+
+    fn self_loop_weights(&self) -> (Tensor<2>, Tensor<2>) {
+        self.self_loop_weights
             .clone()
             .expect("GCN normalisation needs a square edge index")
     }
