@@ -120,7 +120,9 @@ fn multiply_add<const FMA: bool, const W: usize>(sum: &mut [f32; W], w: f32, x: 
     }
 }
 
-fn write<const W: usize>(out: &mut [MaybeUninit<f32>], values: [f32; W]) {
+/// Initialises `out` with `values`.
+#[inline(always)]
+fn write(out: &mut [MaybeUninit<f32>], values: impl IntoIterator<Item = f32>) {
     out.iter_mut().zip(values).for_each(|(o, v)| {
         o.write(v);
     });
@@ -179,9 +181,7 @@ impl<I: Index> Spmm<'_, I> {
         }
         let mut sums = vec![0f32; out.len()];
         self.rows_in_memory::<FMA>(first, &mut sums, prefetch);
-        out.iter_mut().zip(sums).for_each(|(o, v)| {
-            o.write(v);
-        });
+        write(out, sums);
     }
 
     /// [`Spmm::rows`] for one head and `W ≤ d` (the widest of 64, 32, 16 and 8 that fits). Each
