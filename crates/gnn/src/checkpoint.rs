@@ -202,7 +202,9 @@ impl Checkpoint {
     /// graph is laid out and featurised as the manifest records, and refused unless it has the
     /// checkpoint's schema, relations and feature columns.
     pub fn score(&self, graph: &HeteroGraph, device: &Device) -> Result<Vec<f32>> {
-        Ok(self.features_and_scores(graph, device)?.1)
+        let (input, features) = self.features_of(graph)?;
+        let (rows, cols) = (features.rows, features.cols());
+        Ok(self.score_input(&input, features.values, [rows, cols], device))
     }
 
     /// [`Checkpoint::features`] and [`Checkpoint::score`] of `graph`, featurised once.
@@ -212,10 +214,21 @@ impl Checkpoint {
         device: &Device,
     ) -> Result<(FeatureMatrix, Vec<f32>)> {
         let (input, features) = self.features_of(graph)?;
-        let (rows, cols) = (features.rows, features.cols());
-        let x = crate::graph::matrix(features.values.clone(), rows, cols, device);
-        let scores = crate::predict(&self.model, x, &input.edges.to_device(device));
+        let shape = [features.rows, features.cols()];
+        let scores = self.score_input(&input, features.values.clone(), shape, device);
         Ok((features, scores))
+    }
+
+    /// Scores every node of `input` from its feature values, `[rows, cols]` row-major.
+    fn score_input(
+        &self,
+        input: &ModelInput,
+        values: Vec<f32>,
+        [rows, cols]: [usize; 2],
+        device: &Device,
+    ) -> Vec<f32> {
+        let x = crate::graph::matrix(values, rows, cols, device);
+        crate::predict(&self.model, x, &input.edges.to_device(device))
     }
 
     /// The normalised feature matrix the model reads for `graph`.
