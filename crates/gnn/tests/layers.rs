@@ -257,53 +257,69 @@ fn every_registered_layer_keeps_the_layer_contract() {
         homogeneous: None,
     };
     let graph = edges.to_device(&device);
-    let spec = LayerSpec {
-        d_input: 6,
-        d_output: 4,
-        heads: 2,
-        aggregation: Aggregation::Mean,
-        relations: 2,
-    };
+    let plain = Device::flex();
     assert!(Conv::NAMES.len() >= 5, "{:?}", Conv::NAMES);
-    for &name in Conv::NAMES {
-        let layer = Conv::new(name, &spec, &device).unwrap();
-        let x_values: Vec<f32> = (0..30).map(|v| ((v * 7 % 11) as f32 - 5.0) / 5.0).collect();
-        let x = matrix(x_values.clone(), 5, 6, &device).require_grad();
-        let out = layer.forward(x.clone(), &graph);
-        assert_eq!(out.dims(), [5, 4], "{name}");
-        let out_values = values(out.clone());
-        assert!(
-            out_values.iter().all(|v| v.is_finite()),
-            "{name}: {out_values:?}"
-        );
+    // Narrower and wider outputs: layers may aggregate on either side of their product.
+    for (d_in, d_out) in [(6, 4), (4, 6)] {
+        let spec = LayerSpec {
+            d_input: d_in,
+            d_output: d_out,
+            heads: 2,
+            aggregation: Aggregation::Mean,
+            relations: 2,
+        };
+        for &name in Conv::NAMES {
+            let label = format!("{name} {d_in}→{d_out}");
+            let layer = Conv::new(name, &spec, &device).unwrap();
+            let x_values: Vec<f32> = (0..5 * d_in)
+                .map(|v| ((v * 7 % 11) as f32 - 5.0) / 5.0)
+                .collect();
+            let x = matrix(x_values.clone(), 5, d_in, &device).require_grad();
+            let out = layer.forward(x.clone(), &graph);
+            assert_eq!(out.dims(), [5, d_out], "{label}");
+            let out_values = values(out.clone());
+            assert!(
+                out_values.iter().all(|v| v.is_finite()),
+                "{label}: {out_values:?}"
+            );
 
-        let grads = out.clone().sum().backward();
-        let x_grad = values(x.grad(&grads).unwrap());
-        assert!(
-            x_grad.iter().any(|g| *g != 0.0),
-            "{name}: no gradient reaches the input"
-        );
+            // Inference runs the layer untracked on the inner device, where a layer may order
+            // or overlap its parts differently; the values must be training's, bit for bit.
+            let inferred = layer.valid().forward(
+                matrix(x_values.clone(), 5, d_in, &plain),
+                &edges.to_device(&plain),
+            );
+            assert_eq!(values(inferred), out_values, "{label}: inference differs");
 
-        // Changing node 0's features must change node 1's output (a neighbour) but not node 4's.
-        let mut moved = x_values.clone();
-        moved[..6].iter_mut().for_each(|v| *v += 3.0);
-        let out2 = values(layer.forward(matrix(moved, 5, 6, &device), &graph));
-        let row = |v: &[f32], i: usize| v[i * 4..i * 4 + 4].to_vec();
-        if name == "mlp" {
-            // The graph-free baseline: each row depends on its own features only.
-            assert_eq!(row(&out_values, 1), row(&out2, 1), "mlp read a neighbour");
-            assert_ne!(row(&out_values, 0), row(&out2, 0), "mlp ignores its input");
-        } else {
-            assert_ne!(
-                row(&out_values, 1),
-                row(&out2, 1),
-                "{name}: node 1 ignores neighbour 0"
+            let grads = out.clone().sum().backward();
+            let x_grad = values(x.grad(&grads).unwrap());
+            assert!(
+                x_grad.iter().any(|g| *g != 0.0),
+                "{label}: no gradient reaches the input"
+            );
+
+            // Changing node 0's features must change node 1's output (a neighbour) but not
+            // node 4's.
+            let mut moved = x_values.clone();
+            moved[..d_in].iter_mut().for_each(|v| *v += 3.0);
+            let out2 = values(layer.forward(matrix(moved, 5, d_in, &device), &graph));
+            let row = |v: &[f32], i: usize| v[i * d_out..(i + 1) * d_out].to_vec();
+            if name == "mlp" {
+                // The graph-free baseline: each row depends on its own features only.
+                assert_eq!(row(&out_values, 1), row(&out2, 1), "mlp read a neighbour");
+                assert_ne!(row(&out_values, 0), row(&out2, 0), "mlp ignores its input");
+            } else {
+                assert_ne!(
+                    row(&out_values, 1),
+                    row(&out2, 1),
+                    "{label}: node 1 ignores neighbour 0"
+                );
+            }
+            assert!(
+                close(&row(&out_values, 4), &row(&out2, 4), 1e-6),
+                "{label}: isolated node 4 changed"
             );
         }
-        assert!(
-            close(&row(&out_values, 4), &row(&out2, 4), 1e-6),
-            "{name}: isolated node 4 changed"
-        );
     }
 }
 

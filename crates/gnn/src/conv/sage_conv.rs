@@ -55,16 +55,29 @@ impl SageConv {
         // then the bias), so they run on the narrower side: reading one row per edge is what
         // costs. Max does not commute.
         let commutes = matches!(self.aggregation, Aggregation::Mean | Aggregation::Sum);
-        let out = if commutes && d_output < d_input {
+        if commutes && d_output < d_input {
             let projected = project(&self.lin_neigh, x_src);
-            add_bias(&self.lin_neigh, e.aggregate(projected, self.aggregation))
-        } else {
-            linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation))
-        };
-        match &self.lin_root {
-            Some(root) => linear_add(out, root, x_dst),
-            None => out,
+            let out = add_bias(&self.lin_neigh, e.aggregate(projected, self.aggregation));
+            return match &self.lin_root {
+                Some(root) => linear_add(out, root, x_dst),
+                None => out,
+            };
         }
+        let Some(root) = &self.lin_root else {
+            return linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation));
+        };
+        // The aggregation waits on memory and the root product on arithmetic, so inference
+        // runs them side by side over the cores. Training runs them in sequence, so that the
+        // autodiff graph (and the order of its gradient sums) is the same every run. Both add
+        // the same terms in the same order, so their values are equal.
+        let tracked = x_src.is_require_grad() || root.weight.val().is_require_grad();
+        let aggregate = || e.aggregate(x_src.clone(), self.aggregation);
+        let (aggregate, own) = if tracked {
+            (aggregate(), project(root, x_dst))
+        } else {
+            rayon::join(aggregate, || project(root, x_dst))
+        };
+        linear_add(own, &self.lin_neigh, aggregate)
     }
 }
 

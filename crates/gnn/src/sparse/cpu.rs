@@ -200,35 +200,66 @@ impl<I: Index> Spmm<'_, I> {
         let (d, csr) = (self.d, &self.csr);
         let blocks = d.div_ceil(W);
         let start = |block: usize| (block * W).min(d - W);
-        // Where position `p`'s source row starts in `x`, and its weight.
-        let source = |p: usize| (csr.col[p].at() * d, self.weight[csr.edge[p].at()]);
-        // Row `i`'s own row and diagonal weight, added after its edges.
-        let own = |i: usize| self.diagonal.map(|diagonal| (i * d, diagonal[i]));
         for (r, o) in out.chunks_exact_mut(d).enumerate() {
             let i = first + r;
             let positions = csr.ptr[i].at()..csr.ptr[i + 1].at();
+            let edges = Edges {
+                cols: &csr.col[positions.clone()],
+                ids: &csr.edge[positions],
+                own: self.diagonal.map(|diagonal| (i, diagonal[i])),
+            };
             let mut block = 0;
-            if W <= 32 {
-                while block + 1 < blocks {
-                    let (s0, s1) = (start(block), start(block + 1));
-                    let (mut sum0, mut sum1) = ([0f32; W], [0f32; W]);
-                    for (x, w) in positions.clone().map(source).chain(own(i)) {
-                        multiply_add::<FMA, W>(&mut sum0, w, &self.x[x + s0..x + s0 + W]);
-                        multiply_add::<FMA, W>(&mut sum1, w, &self.x[x + s1..x + s1 + W]);
-                    }
-                    write(&mut o[s0..s0 + W], sum0);
-                    write(&mut o[s1..s1 + W], sum1);
-                    block += 2;
+            while W <= 32 && block + 1 < blocks {
+                let starts = [start(block), start(block + 1)];
+                let sums = self.sum_edges::<FMA, W, 2>(&edges, starts);
+                for (s, sum) in starts.into_iter().zip(sums) {
+                    write(&mut o[s..s + W], sum);
                 }
+                block += 2;
             }
             for block in block..blocks {
                 let s = start(block);
-                let mut sum = [0f32; W];
-                for (x, w) in positions.clone().map(source).chain(own(i)) {
-                    multiply_add::<FMA, W>(&mut sum, w, &self.x[x + s..x + s + W]);
-                }
+                let [sum] = self.sum_edges::<FMA, W, 1>(&edges, [s]);
                 write(&mut o[s..s + W], sum);
             }
+        }
+    }
+
+    /// The `W`-wide blocks at columns `starts` of one output row: the weighted sum of `edges`'
+    /// source rows, then the row's own. `B` blocks share one pass over the edges.
+    ///
+    /// The edges are walked as slices and the row's own term is added after the loop, not
+    /// chained onto it: fewer bounds checks and no chain state per edge took about 15% off a
+    /// 10-wide product on tolokers.
+    #[inline(always)]
+    fn sum_edges<const FMA: bool, const W: usize, const B: usize>(
+        &self,
+        edges: &Edges<'_, I>,
+        starts: [usize; B],
+    ) -> [[f32; W]; B] {
+        let mut sums = [[0f32; W]; B];
+        for (&j, &e) in edges.cols.iter().zip(edges.ids) {
+            self.add_row::<FMA, W, B>(&mut sums, starts, j.at(), self.weight[e.at()]);
+        }
+        if let Some((i, w)) = edges.own {
+            self.add_row::<FMA, W, B>(&mut sums, starts, i, w);
+        }
+        sums
+    }
+
+    /// `sums += w · x[row]` at columns `starts`. A method rather than a closure: a closure
+    /// that captured the sums kept 32-wide ones in memory, and the product ran 40× slower.
+    #[inline(always)]
+    fn add_row<const FMA: bool, const W: usize, const B: usize>(
+        &self,
+        sums: &mut [[f32; W]; B],
+        starts: [usize; B],
+        row: usize,
+        w: f32,
+    ) {
+        for (sum, s) in sums.iter_mut().zip(starts) {
+            let x = row * self.d + s;
+            multiply_add::<FMA, W>(sum, w, &self.x[x..x + W]);
         }
     }
 
@@ -268,6 +299,14 @@ impl<I: Index> Spmm<'_, I> {
             }
         }
     }
+}
+
+/// One output row's edges: source rows and edge ids, in position order, and the row's own
+/// index and diagonal weight.
+struct Edges<'a, I> {
+    cols: &'a [I],
+    ids: &'a [I],
+    own: Option<(usize, f32)>,
 }
 
 /// `out[p, h] = ⟨a[row p], b[col p]⟩` over head `h`'s columns, in position order.
