@@ -22,6 +22,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Rows per block of the weight gradient. Fixed, so the sum order (and the result) does not
 /// depend on the number of cores.
@@ -170,6 +171,42 @@ fn gemm(
         out.set_len(m * n);
     }
     out
+}
+
+/// `out = own · w_root + aggregate · w_neigh + bias` for one block of `rows` rows, on the
+/// calling thread: [`SparseOps::spmm_linear`](crate::sparse::SparseOps::spmm_linear)'s products
+/// for flex. Its operations and their order are those of `tall_matmul`, `tall_matmul_add` and
+/// `tall_add_bias` over the whole tensor, and so are its values: gemm sums each output over `k`
+/// in blocks that depend on `k` alone, and takes the same path for any row count above 64.
+///
+/// # Shapes
+/// - `own`, `aggregate`: `[rows, k]`, `w_root`, `w_neigh`: `[k, m]`, `bias`: `[m]`, `out`:
+///   `[rows, m]`
+pub(crate) fn linear_block(
+    out: &mut [MaybeUninit<f32>],
+    (own, w_root): (&[f32], &[f32]),
+    (aggregate, w_neigh): (&[f32], &[f32]),
+    bias: &[f32],
+    [rows, k, m]: [usize; 3],
+) {
+    assert!(
+        out.len() == rows * m && bias.len() == m,
+        "a [rows, m] output and an m-long bias"
+    );
+    let dst = out.as_mut_ptr().cast::<f32>();
+    // SAFETY: `out` is exclusively borrowed, holds rows · m values and does not alias the
+    // inputs. The first product writes every value without reading (see `gemm`), so the second
+    // reads initialised values, and so does the slice made for the bias.
+    #[allow(unsafe_code)]
+    let out = unsafe {
+        gemm_into(dst, false, own, false, w_root, [rows, k, m], false);
+        gemm_into(dst, true, aggregate, false, w_neigh, [rows, k, m], false);
+        std::slice::from_raw_parts_mut(dst, rows * m)
+    };
+    if m > 0 {
+        out.chunks_exact_mut(m)
+            .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, b)| *v += b));
+    }
 }
 
 /// `out += a · b`, shapes as in [`gemm`].

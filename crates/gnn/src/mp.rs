@@ -248,16 +248,19 @@ impl EdgeIndex {
         weight: Tensor<2>,
         diagonal: Option<Tensor<2>>,
     ) -> Tensor<2> {
-        let adjacency = Adjacency {
-            forward: self.by_dst.dispatch(),
-            backward: self.by_src.dispatch(),
-        };
         Tensor::from_dispatch(<Dispatch as SparseOps>::propagate(
-            adjacency,
+            self.adjacency(),
             weight.into_dispatch(),
             x.into_dispatch(),
             diagonal.map_or(Diagonal::Zero, |d| Diagonal::Values(d.into_dispatch())),
         ))
+    }
+
+    fn adjacency(&self) -> Adjacency<Dispatch> {
+        Adjacency {
+            forward: self.by_dst.dispatch(),
+            backward: self.by_src.dispatch(),
+        }
     }
 
     /// GCN's propagation `D̂^{-1/2} (A + I) D̂^{-1/2} x` with `D̂ = in_degree + 1`: the
@@ -305,13 +308,50 @@ impl EdgeIndex {
     /// # Shapes
     /// - `x`: `[num_src, d]` → `[num_dst, d]`
     pub fn aggregate(&self, x: Tensor<2>, aggregation: Aggregation) -> Tensor<2> {
+        match self.sum_weight(aggregation, &x.device()) {
+            Some(weight) => self.propagate(x, weight),
+            None => scatter_max(x.select(0, self.src.clone()), &self.dst, self.num_dst),
+        }
+    }
+
+    /// `x_dst · w_root + aggregate(x_src) · w_neigh + bias`, a GraphSAGE layer, in one pass
+    /// over blocks of rows on flex (see [`SparseOps::spmm_linear`]).
+    ///
+    /// # Shapes
+    /// - `x_src`: `[num_src, k]`, `x_dst`: `[num_dst, k]`, `w_neigh`, `w_root`: `[k, m]`,
+    ///   `bias`: `[m]` → `[num_dst, m]`
+    ///
+    /// # Panics
+    /// For max aggregation, which is not a sparse product.
+    pub fn aggregate_linear(
+        &self,
+        x_src: Tensor<2>,
+        aggregation: Aggregation,
+        w_neigh: Tensor<2>,
+        x_dst: Tensor<2>,
+        w_root: Tensor<2>,
+        bias: Tensor<1>,
+    ) -> Tensor<2> {
+        let weight = self
+            .sum_weight(aggregation, &x_src.device())
+            .expect("mean or sum aggregation");
+        Tensor::from_dispatch(<Dispatch as SparseOps>::spmm_linear(
+            self.adjacency(),
+            weight.into_dispatch(),
+            x_src.into_dispatch(),
+            w_neigh.into_dispatch(),
+            x_dst.into_dispatch(),
+            w_root.into_dispatch(),
+            bias.into_dispatch(),
+        ))
+    }
+
+    /// The edge weights that make [`EdgeIndex::propagate`] a mean or a sum; `None` for max.
+    fn sum_weight(&self, aggregation: Aggregation, device: &Device) -> Option<Tensor<2>> {
         match aggregation {
-            Aggregation::Sum => {
-                let ones = Tensor::ones([self.num_edges(), 1], &x.device());
-                self.propagate(x, ones)
-            }
-            Aggregation::Mean => self.propagate(x, self.mean_weight.clone()),
-            Aggregation::Max => scatter_max(x.select(0, self.src.clone()), &self.dst, self.num_dst),
+            Aggregation::Sum => Some(Tensor::ones([self.num_edges(), 1], device)),
+            Aggregation::Mean => Some(self.mean_weight.clone()),
+            Aggregation::Max => None,
         }
     }
 }

@@ -213,3 +213,66 @@ fn self_loops_are_summed_with_the_edges_in_value_and_gradient() {
         );
     }
 }
+
+/// `SparseOps::spmm_linear` on flex sums its products block by block; its values must be those
+/// of the differentiable composition (the training path) bit for bit: over several blocks, a
+/// node without incoming edges, widths below and above the register blocks, mean and sum, and
+/// a rows-only index whose rows are not its sources.
+#[test]
+fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
+    let (plain, tracked) = (Device::flex(), Device::flex().autodiff());
+    let n = 1100;
+    let hash = |i: usize, salt: usize| (i.wrapping_mul(2_654_435_761) ^ salt) % n;
+    // Node 7 has no incoming edges.
+    let (src, dst): (Vec<u32>, Vec<u32>) = (0..6000)
+        .map(|i| (hash(i, 17) as u32, hash(i, 91) as u32))
+        .filter(|&(_, d)| d != 7)
+        .unzip();
+    let rows: Vec<u32> = (0..n as u32).filter(|r| r % 2 == 0).collect();
+    for (k, m) in [(3, 5), (10, 64), (64, 64)] {
+        for aggregation in [Aggregation::Mean, Aggregation::Sum] {
+            for subset in [None, Some(&rows)] {
+                let out_rows = subset.map_or(n, |r| r.len());
+                let run = |device: &Device, track: bool| {
+                    let e = match subset {
+                        Some(r) => EdgeIndex::into_rows(&src, &dst, n, n, r, device),
+                        None => EdgeIndex::new(&src, &dst, n, n, device),
+                    };
+                    let t = |v: Vec<f32>, r: usize, c: usize| {
+                        let t = matrix(v, r, c, device);
+                        if track { t.require_grad() } else { t }
+                    };
+                    let x_src = t(pseudo_random(n * k, 1), n, k);
+                    let x_dst = t(pseudo_random(out_rows * k, 2), out_rows, k);
+                    let w_neigh = t(pseudo_random(k * m, 3), k, m);
+                    let w_root = t(pseudo_random(k * m, 4), k, m);
+                    let bias = t(pseudo_random(m, 5), 1, m).reshape([m]);
+                    let out = e.aggregate_linear(
+                        x_src.clone(),
+                        aggregation,
+                        w_neigh.clone(),
+                        x_dst.clone(),
+                        w_root.clone(),
+                        bias,
+                    );
+                    let grads = track.then(|| out.clone().sum().backward());
+                    let gradient_sizes = grads.map(|g| {
+                        [x_src, w_neigh, x_dst, w_root]
+                            .map(|p| values(p.grad(&g).unwrap()).iter().map(|v| v.abs()).sum())
+                    });
+                    (values(out), gradient_sizes)
+                };
+                let what = format!("k {k}, m {m}, {aggregation:?}, rows {out_rows}");
+                let (fused, _) = run(&plain, false);
+                let (composed, gradients) = run(&tracked, true);
+                assert_eq!(fused.len(), out_rows * m, "{what}");
+                assert!(
+                    fused == composed,
+                    "{what}: the blocks differ from the composition"
+                );
+                let gradients: [f32; 4] = gradients.unwrap();
+                assert!(gradients.iter().all(|&g| g > 0.0), "{what}: {gradients:?}");
+            }
+        }
+    }
+}

@@ -63,21 +63,16 @@ impl SageConv {
                 None => out,
             };
         }
-        let Some(root) = &self.lin_root else {
-            return linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation));
-        };
-        // The aggregation waits on memory and the root product on arithmetic, so inference
-        // runs them side by side over the cores. Training runs them in sequence, so that the
-        // autodiff graph (and the order of its gradient sums) is the same every run. Both add
-        // the same terms in the same order, so their values are equal.
-        let tracked = x_src.is_require_grad() || root.weight.val().is_require_grad();
-        let aggregate = || e.aggregate(x_src.clone(), self.aggregation);
-        let (aggregate, own) = if tracked {
-            (aggregate(), project(root, x_dst))
-        } else {
-            rayon::join(aggregate, || project(root, x_dst))
-        };
-        linear_add(own, &self.lin_neigh, aggregate)
+        if let (true, Some(root), Some(bias)) = (commutes, &self.lin_root, &self.lin_neigh.bias) {
+            let w_neigh = self.lin_neigh.weight.val();
+            let (w_root, bias) = (root.weight.val(), bias.val());
+            return e.aggregate_linear(x_src, self.aggregation, w_neigh, x_dst, w_root, bias);
+        }
+        let out = linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation));
+        match &self.lin_root {
+            Some(root) => linear_add(out, root, x_dst),
+            None => out,
+        }
     }
 }
 

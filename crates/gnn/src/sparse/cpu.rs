@@ -8,7 +8,10 @@
 //! does not: its few instructions per edge already let the core run far enough ahead, and the
 //! prefetches measured slower there (tolokers, 64 columns: 2.9 → 2.0 ms without them).
 
-use super::{Csr, Diagonal, SparseOps, dims2, sddmm_composed, spmm_composed};
+use super::{
+    Adjacency, Csr, Diagonal, SparseOps, dims2, sddmm_composed, spmm_composed, spmm_linear_composed,
+};
+use crate::dense;
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::IntTensorOps;
 use burn::backend::{Flex, TensorMetadata};
@@ -413,6 +416,64 @@ fn spmm<I: Index>(job: &Spmm<'_, I>, rows: usize) -> Vec<f32> {
     out
 }
 
+/// Rows per block of [`spmm_linear`]: the block's aggregate, own rows and output (64 wide:
+/// 64 KiB each) stay in a core's L2 between the sparse product and the dense ones. Blocks never
+/// hold fewer (see [`dense::linear_block`] for why that matters to the values).
+const LINEAR_ROWS_PER_BLOCK: usize = 256;
+
+/// The weights of the dense side of [`SparseOps::spmm_linear`], as slices.
+struct TwoSided<'a> {
+    x_dst: &'a [f32],
+    w_root: &'a [f32],
+    w_neigh: &'a [f32],
+    bias: &'a [f32],
+}
+
+/// [`SparseOps::spmm_linear`] over blocks of rows in parallel: each block's aggregate is
+/// summed into a buffer of its own, then multiplied and added while it is still in cache.
+fn spmm_linear<I: Index>(job: &Spmm<'_, I>, rows: usize, dense: &TwoSided<'_>) -> Vec<f32> {
+    let (k, m) = (job.d, dense.bias.len());
+    let mut out: Vec<f32> = Vec::with_capacity(rows * m);
+    if rows == 0 || m == 0 {
+        return out;
+    }
+    // Block boundaries spread evenly, so no block is a short remainder.
+    let blocks = (rows / LINEAR_ROWS_PER_BLOCK).max(1);
+    let bound = |b: usize| b * rows / blocks;
+    let mut parts = Vec::with_capacity(blocks);
+    let mut rest = &mut out.spare_capacity_mut()[..rows * m];
+    for b in 0..blocks {
+        let (part, tail) = rest.split_at_mut((bound(b + 1) - bound(b)) * m);
+        parts.push((bound(b), part));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each(|(first, part)| {
+        let r = part.len() / m;
+        let mut aggregate: Vec<f32> = Vec::with_capacity(r * k);
+        if k > 0 {
+            spmm_rows(job, first, &mut aggregate.spare_capacity_mut()[..r * k]);
+        }
+        // SAFETY: `spmm_rows` writes every value of the rows it is given (none when k = 0).
+        #[allow(unsafe_code)]
+        unsafe {
+            aggregate.set_len(r * k);
+        }
+        dense::linear_block(
+            part,
+            (&dense.x_dst[first * k..(first + r) * k], dense.w_root),
+            (&aggregate, dense.w_neigh),
+            dense.bias,
+            [r, k, m],
+        );
+    });
+    // SAFETY: the parts cover the first rows · m values and `linear_block` writes all of each.
+    #[allow(unsafe_code)]
+    unsafe {
+        out.set_len(rows * m);
+    }
+    out
+}
+
 fn sddmm<I: Index>(job: &Sddmm<'_, I>, nnz: usize) -> Vec<f32> {
     let heads = job.heads;
     let per_task = 16 * ROWS_PER_TASK;
@@ -493,6 +554,52 @@ impl SparseOps for Flex {
             rows
         ));
         FlexTensor::from_data(TensorData::new(out, [rows, d]))
+    }
+
+    fn spmm_linear(
+        adj: Adjacency<Flex>,
+        weight: FlexTensor,
+        x_src: FlexTensor,
+        w_neigh: FlexTensor,
+        x_dst: FlexTensor,
+        w_root: FlexTensor,
+        bias: FlexTensor,
+    ) -> FlexTensor {
+        let csr = adj.forward;
+        let ([_, k], [_, heads], [_, m]) = (dims2(&x_src), dims2(&weight), dims2(&w_neigh));
+        let all_f32 = [&weight, &x_src, &w_neigh, &x_dst, &w_root, &bias]
+            .iter()
+            .all(|t| t.dtype() == DType::F32);
+        if !all_f32 || heads != 1 {
+            return spmm_linear_composed::<Flex>(csr, weight, x_src, w_neigh, x_dst, w_root, bias);
+        }
+        let rows = csr.rows;
+        assert!(
+            dims2(&x_dst) == [rows, k] && dims2(&w_root) == [k, m] && bias.shape()[0] == m,
+            "spmm_linear: x_dst [rows, k], w_root and w_neigh [k, m], bias [m]"
+        );
+        let [x_src, weight, x_dst, w_neigh, w_root, bias] =
+            [x_src, weight, x_dst, w_neigh, w_root, bias].map(contiguous);
+        let csr = FlexCsr::new(csr);
+        let dense = TwoSided {
+            x_dst: floats(&x_dst),
+            w_root: floats(&w_root),
+            w_neigh: floats(&w_neigh),
+            bias: floats(&bias),
+        };
+        let out = by_index_type!(csr, |csr| spmm_linear(
+            &Spmm {
+                csr,
+                x: floats(&x_src),
+                weight: floats(&weight),
+                diagonal: None,
+                d: k,
+                heads: 1,
+            },
+            rows,
+            &dense
+        ));
+        FlexTensor::from_data(TensorData::new(out, [rows, m]))
     }
 
     fn sddmm(csr: Csr<Flex>, a: FlexTensor, b: FlexTensor, heads: usize) -> FlexTensor {

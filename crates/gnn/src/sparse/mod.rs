@@ -7,6 +7,8 @@
 //!   respect to the edge weights.
 //! - [`SparseOps::propagate`]: `spmm` with a hand-written backward pass: the gradient for `x` is
 //!   `spmm` over the transposed adjacency, the gradient for the weights is `sddmm`.
+//! - [`SparseOps::spmm_linear`]: a GraphSAGE layer, `x_dst · w_root + spmm(x_src) · w_neigh +
+//!   bias`, which flex computes block by block so that the aggregate never leaves the cache.
 //!
 //! Weights have `heads` columns; head `h` scales feature columns `h·c .. (h+1)·c` (`c = d / heads`),
 //! which is multi-head attention. One column is a plain weighted sum.
@@ -17,6 +19,7 @@
 
 mod cpu;
 
+use crate::dense::DenseOps;
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -137,6 +140,28 @@ pub trait SparseOps: Backend {
         sddmm_composed::<Self>(csr, a, b, heads)
     }
 
+    /// `x_dst · w_root + spmm(adj.forward, weight, x_src) · w_neigh + bias`, a GraphSAGE
+    /// layer's output, added in that order. On the autodiff backend it is the composition of
+    /// [`SparseOps::propagate`] and the [`DenseOps`] products, differentiable in everything but
+    /// the adjacency. Flex computes it in blocks of rows, each block's aggregate and output
+    /// staying in cache for its products and bias, so that the aggregation (waiting on memory)
+    /// and the products (on arithmetic) share the cores; the values are the composition's.
+    ///
+    /// # Shapes
+    /// - `weight`: `[num_edges, 1]`, `x_src`: `[num_cols, k]`, `w_neigh`, `w_root`: `[k, m]`,
+    ///   `x_dst`: `[rows, k]`, `bias`: `[m]` → `[rows, m]`
+    fn spmm_linear(
+        #[extension_type] adj: Adjacency<Self>,
+        weight: FloatTensor<Self>,
+        x_src: FloatTensor<Self>,
+        w_neigh: FloatTensor<Self>,
+        x_dst: FloatTensor<Self>,
+        w_root: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        spmm_linear_composed::<Self>(adj.forward, weight, x_src, w_neigh, x_dst, w_root, bias)
+    }
+
     /// [`SparseOps::spmm`] over `adj.forward`, differentiable in `weight` and `x`. The diagonal
     /// is a constant (such as GCN's self-loop weights); a tracked one is refused.
     fn propagate(
@@ -187,6 +212,24 @@ pub(crate) fn spmm_composed<B: Backend>(
     }
 }
 
+pub(crate) fn spmm_linear_composed<B: SparseOps>(
+    csr: Csr<B>,
+    weight: FloatTensor<B>,
+    x_src: FloatTensor<B>,
+    w_neigh: FloatTensor<B>,
+    x_dst: FloatTensor<B>,
+    w_root: FloatTensor<B>,
+    bias: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let m = bias.shape()[0];
+    let aggregate = B::spmm(csr, weight, x_src, Diagonal::Zero);
+    let sum = B::float_add(
+        B::float_matmul(x_dst, w_root),
+        B::float_matmul(aggregate, w_neigh),
+    );
+    B::float_add(sum, B::float_reshape(bias, Shape::new([1, m])))
+}
+
 pub(crate) fn sddmm_composed<B: Backend>(
     csr: Csr<B>,
     a: FloatTensor<B>,
@@ -225,7 +268,21 @@ fn inner_csr<B: Backend, C: CheckpointStrategy>(csr: Csr<Autodiff<B, C>>) -> Csr
     }
 }
 
-impl<B: Backend + SparseOps, C: CheckpointStrategy> SparseOps for Autodiff<B, C> {
+impl<B: Backend + SparseOps + DenseOps, C: CheckpointStrategy> SparseOps for Autodiff<B, C> {
+    fn spmm_linear(
+        adj: Adjacency<Self>,
+        weight: FloatTensor<Self>,
+        x_src: FloatTensor<Self>,
+        w_neigh: FloatTensor<Self>,
+        x_dst: FloatTensor<Self>,
+        w_root: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let aggregate = Self::propagate(adj, weight, x_src, Diagonal::Zero);
+        let own = Self::tall_matmul(x_dst, w_root);
+        Self::tall_add_bias(Self::tall_matmul_add(own, aggregate, w_neigh), bias)
+    }
+
     fn propagate(
         adj: Adjacency<Self>,
         weight: FloatTensor<Self>,
