@@ -408,6 +408,27 @@ fn cpu_and_wgpu_agree_forward_and_backward() {
             "{name}: gradient differs by {}",
             worst(&grad_cpu, &grad_gpu)
         );
+        // Inference, untracked on the plain device, takes each backend's own path for some
+        // layers (SAGE's fused operation on flex, its composition on wgpu).
+        let infer = |device: &Device| -> Vec<f32> {
+            let model = model.valid().fork(device);
+            let x = matrix(p.x.clone(), 200, p.d, device);
+            let out = model.forward(x, &graph_edges.to_device(device));
+            out.into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        let (infer_cpu, infer_gpu) = (infer(&Device::flex()), infer(&gpu));
+        assert_eq!(
+            infer_cpu, out_cpu,
+            "{name}: flex inference differs from training"
+        );
+        assert!(
+            worst(&infer_cpu, &infer_gpu) < 1e-3,
+            "{name}: inference differs by {}",
+            worst(&infer_cpu, &infer_gpu)
+        );
     }
 }
 
