@@ -173,11 +173,12 @@ fn gemm(
     out
 }
 
-/// `out = own · w_root + aggregate · w_neigh + bias` for one block of `rows` rows, on the
-/// calling thread: [`SparseOps::spmm_linear`](crate::sparse::SparseOps::spmm_linear)'s products
-/// for flex. Its operations and their order are those of `tall_matmul`, `tall_matmul_add` and
-/// `tall_add_bias` over the whole tensor, and so are its values: gemm sums each output over `k`
-/// in blocks that depend on `k` alone, and takes the same path for any row count above 64.
+/// `out = own · w_root + aggregate · w_neigh + bias`, rectified if `relu`, for one block of
+/// `rows` rows, on the calling thread: [`SparseOps::spmm_linear`](crate::sparse::SparseOps::spmm_linear)'s
+/// dense side on flex. Its operations and their order are those of `tall_matmul`,
+/// `tall_matmul_add`, `tall_add_bias` and `tall_relu` over the whole tensor, and so are its
+/// values: gemm sums each output over `k` in blocks that depend on `k` alone, and takes the
+/// same path for any row count above 64.
 ///
 /// # Shapes
 /// - `own`, `aggregate`: `[rows, k]`, `w_root`, `w_neigh`: `[k, m]`, `bias`: `[m]`, `out`:
@@ -186,7 +187,7 @@ pub(crate) fn linear_block(
     out: &mut [MaybeUninit<f32>],
     (own, w_root): (&[f32], &[f32]),
     (aggregate, w_neigh): (&[f32], &[f32]),
-    bias: &[f32],
+    (bias, relu): (&[f32], bool),
     [rows, k, m]: [usize; 3],
 ) {
     assert!(
@@ -203,10 +204,27 @@ pub(crate) fn linear_block(
         gemm_into(dst, true, aggregate, false, w_neigh, [rows, k, m], false);
         std::slice::from_raw_parts_mut(dst, rows * m)
     };
-    if m > 0 {
-        out.chunks_exact_mut(m)
-            .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, b)| *v += b));
+    if m == 0 {
+        return;
     }
+    let rows = out.chunks_exact_mut(m);
+    if relu {
+        rows.for_each(|row| {
+            row.iter_mut()
+                .zip(bias)
+                .for_each(|(v, b)| *v = rectify(*v + b))
+        });
+    } else {
+        rows.for_each(|row| row.iter_mut().zip(bias).for_each(|(v, b)| *v += b));
+    }
+}
+
+/// ReLU as [`DenseOps::tall_relu`] computes it on flex: `max` on every value rather than a
+/// branch on its sign, which is as good as random; `max` would turn NaN into 0, so NaN (rare,
+/// so the branch on it is predicted) is kept, as in burn's relu.
+#[inline(always)]
+fn rectify(v: f32) -> f32 {
+    if v.is_nan() { v } else { v.max(0.0) }
 }
 
 /// `out += a · b`, shapes as in [`gemm`].
@@ -336,13 +354,7 @@ impl DenseOps for Flex {
         if x.dtype() != DType::F32 || m == 0 {
             return Flex::relu(x);
         }
-        // `max` on every value rather than a branch on its sign, which is as good as random;
-        // `max` would turn NaN into 0, so NaN (rare, so the branch on it is predicted) is kept,
-        // as in burn's relu.
-        in_place_by_rows(x, m, |row| {
-            row.iter_mut()
-                .for_each(|v| *v = if v.is_nan() { *v } else { v.max(0.0) })
-        })
+        in_place_by_rows(x, m, |row| row.iter_mut().for_each(|v| *v = rectify(*v)))
     }
 
     fn tall_weight_grad(x: FlexTensor, g: FlexTensor) -> FlexTensor {

@@ -169,17 +169,19 @@ impl Gnn {
         let last = self.convs.len() - 1;
         for (i, conv) in self.convs.iter().enumerate() {
             let input = self.dropout.forward(h.clone());
-            let mut out = match rows {
+            let norm_relu = |out: Tensor<2>| match self.norms.get(i) {
+                Some(norm) => relu(norm.forward(out)),
+                None => relu(out),
+            };
+            let out = match rows {
                 Some(rows) if i == last => {
                     h = rows.dst_rows(h);
-                    conv.forward_rows(input, graph, rows)
+                    norm_relu(conv.forward_rows(input, graph, rows))
                 }
-                _ => conv.forward(input, graph),
+                // With nothing between them, the layer may rectify as it writes its output.
+                _ if self.norms.is_empty() => conv.forward_relu(input, graph),
+                _ => norm_relu(conv.forward(input, graph)),
             };
-            if let Some(norm) = self.norms.get(i) {
-                out = norm.forward(out);
-            }
-            out = relu(out);
             // A residual needs equal widths; without an input projection the first layer has none.
             h = if self.skip && out.dims() == h.dims() {
                 out + h

@@ -8,7 +8,7 @@
 //! - `index`: `[num_edges]` the node each edge reads from (`src`) or writes to (`dst`)
 
 use crate::graph::indices;
-use crate::sparse::{Adjacency, Csr, Diagonal, SparseOps};
+use crate::sparse::{Adjacency, Csr, Diagonal, SageWeights, SparseOps};
 use burn::backend::Dispatch;
 use burn::prelude::*;
 use burn::tensor::{IndexingUpdateOp, TensorData};
@@ -314,35 +314,38 @@ impl EdgeIndex {
         }
     }
 
-    /// `x_dst · w_root + aggregate(x_src) · w_neigh + bias`, a GraphSAGE layer, in one pass
-    /// over blocks of rows on flex (see [`SparseOps::spmm_linear`]).
+    /// `x_dst · root + aggregate(x_src) · neigh + bias` with `(neigh, root, bias)`, a GraphSAGE
+    /// layer, rectified if `relu`, in one pass over blocks of rows on flex (see
+    /// [`SparseOps::spmm_linear`]).
     ///
     /// # Shapes
-    /// - `x_src`: `[num_src, k]`, `x_dst`: `[num_dst, k]`, `w_neigh`, `w_root`: `[k, m]`,
-    ///   `bias`: `[m]` → `[num_dst, m]`
+    /// - `x_src`: `[num_src, k]`, `x_dst`: `[num_dst, k]`, `neigh`, `root`: `[k, m]`, `bias`:
+    ///   `[m]` → `[num_dst, m]`
     ///
     /// # Panics
     /// For max aggregation, which is not a sparse product.
     pub fn aggregate_linear(
         &self,
-        x_src: Tensor<2>,
-        aggregation: Aggregation,
-        w_neigh: Tensor<2>,
+        (x_src, aggregation): (Tensor<2>, Aggregation),
         x_dst: Tensor<2>,
-        w_root: Tensor<2>,
-        bias: Tensor<1>,
+        (neigh, root, bias): (Tensor<2>, Tensor<2>, Tensor<1>),
+        relu: bool,
     ) -> Tensor<2> {
         let weight = self
             .sum_weight(aggregation, &x_src.device())
             .expect("mean or sum aggregation");
+        let weights = SageWeights {
+            neigh: neigh.into_dispatch(),
+            root: root.into_dispatch(),
+            bias: bias.into_dispatch(),
+        };
         Tensor::from_dispatch(<Dispatch as SparseOps>::spmm_linear(
             self.adjacency(),
             weight.into_dispatch(),
             x_src.into_dispatch(),
-            w_neigh.into_dispatch(),
             x_dst.into_dispatch(),
-            w_root.into_dispatch(),
-            bias.into_dispatch(),
+            weights,
+            relu,
         ))
     }
 

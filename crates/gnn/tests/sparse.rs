@@ -216,8 +216,8 @@ fn self_loops_are_summed_with_the_edges_in_value_and_gradient() {
 
 /// `SparseOps::spmm_linear` on flex sums its products block by block; its values must be those
 /// of the differentiable composition (the training path) bit for bit: over several blocks, a
-/// node without incoming edges, widths below and above the register blocks, mean and sum, and
-/// a rows-only index whose rows are not its sources.
+/// node without incoming edges, widths below and above the register blocks, mean and sum, a
+/// rows-only index whose rows are not its sources, and with ReLU.
 #[test]
 fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
     let (plain, tracked) = (Device::flex(), Device::flex().autodiff());
@@ -231,7 +231,7 @@ fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
     let rows: Vec<u32> = (0..n as u32).filter(|r| r % 2 == 0).collect();
     for (k, m) in [(3, 5), (10, 64), (64, 64)] {
         for aggregation in [Aggregation::Mean, Aggregation::Sum] {
-            for subset in [None, Some(&rows)] {
+            for (subset, relu) in [(None, false), (Some(&rows), false), (None, true)] {
                 let out_rows = subset.map_or(n, |r| r.len());
                 let run = |device: &Device, track: bool| {
                     let e = match subset {
@@ -247,13 +247,12 @@ fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
                     let w_neigh = t(pseudo_random(k * m, 3), k, m);
                     let w_root = t(pseudo_random(k * m, 4), k, m);
                     let bias = t(pseudo_random(m, 5), 1, m).reshape([m]);
+                    let weights = (w_neigh.clone(), w_root.clone(), bias);
                     let out = e.aggregate_linear(
-                        x_src.clone(),
-                        aggregation,
-                        w_neigh.clone(),
+                        (x_src.clone(), aggregation),
                         x_dst.clone(),
-                        w_root.clone(),
-                        bias,
+                        weights,
+                        relu,
                     );
                     let grads = track.then(|| out.clone().sum().backward());
                     let gradient_sizes = grads.map(|g| {
@@ -262,7 +261,7 @@ fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
                     });
                     (values(out), gradient_sizes)
                 };
-                let what = format!("k {k}, m {m}, {aggregation:?}, rows {out_rows}");
+                let what = format!("k {k}, m {m}, {aggregation:?}, rows {out_rows}, relu {relu}");
                 let (fused, _) = run(&plain, false);
                 let (composed, gradients) = run(&tracked, true);
                 assert_eq!(fused.len(), out_rows * m, "{what}");

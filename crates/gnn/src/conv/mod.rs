@@ -44,6 +44,12 @@ pub trait GraphConv: Module + Sized {
     /// - `x`: `[num_nodes, spec.d_input]` → `[num_nodes, spec.d_output]`
     fn forward_graph(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2>;
 
+    /// `relu(forward_graph(x, graph))`, as a model stacks layers without normalisation. A layer
+    /// that can rectify its output as it writes it, saving a pass over it, overrides this.
+    fn forward_graph_relu(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
+        crate::dense::relu(self.forward_graph(x, graph))
+    }
+
     /// Whether an output row depends only on the row's own incoming edges, so that
     /// [`GraphConv::forward_rows`] can run the layer on the rows' edges alone. Off by default,
     /// which is always correct.
@@ -93,6 +99,13 @@ macro_rules! registry {
             pub fn forward(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
                 match self {
                     $(Conv::$variant(layer) => layer.forward_graph(x, graph),)*
+                }
+            }
+
+            /// Runs the layer and rectifies its output; see [`GraphConv::forward_graph_relu`].
+            pub fn forward_relu(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
+                match self {
+                    $(Conv::$variant(layer) => layer.forward_graph_relu(x, graph),)*
                 }
             }
 

@@ -1,7 +1,7 @@
 //! GraphSAGE (Hamilton et al., NeurIPS 2017): `x'_i = W_n · aggr_{j ∈ N(i)} x_j + W_r · x_i`,
 //! with mean, max or sum aggregation, as PyG's `SAGEConv`.
 
-use crate::dense::{add_bias, linear, linear_add, project};
+use crate::dense::{self, add_bias, linear, linear_add, project};
 use crate::mp::{Aggregation, EdgeIndex};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -49,30 +49,42 @@ impl SageConv {
     /// - `x_src`: `[num_src, d_input]`, `x_dst`: `[num_dst, d_input]` → `[num_dst, d_output]`
     ///   (for a homogeneous graph both are the same `x`).
     pub fn forward(&self, x_src: Tensor<2>, x_dst: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
+        self.forward_with_relu(x_src, x_dst, e, false)
+    }
+
+    /// [`SageConv::forward`], rectified if `relu`.
+    fn forward_with_relu(
+        &self,
+        x_src: Tensor<2>,
+        x_dst: Tensor<2>,
+        e: &EdgeIndex,
+        relu: bool,
+    ) -> Tensor<2> {
         let [_, d_input] = x_src.dims();
         let [_, d_output] = self.lin_neigh.weight.dims();
         // Mean and sum commute with the weight (a node without neighbours gets 0 either way,
         // then the bias), so they run on the narrower side: reading one row per edge is what
         // costs. Max does not commute.
         let commutes = matches!(self.aggregation, Aggregation::Mean | Aggregation::Sum);
-        if commutes && d_output < d_input {
+        let narrower = d_output < d_input;
+        // Aggregating the input: the sum, the products, the bias and the ReLU in one operation.
+        if let (true, false, Some(root), Some(bias)) =
+            (commutes, narrower, &self.lin_root, &self.lin_neigh.bias)
+        {
+            let weights = (self.lin_neigh.weight.val(), root.weight.val(), bias.val());
+            return e.aggregate_linear((x_src, self.aggregation), x_dst, weights, relu);
+        }
+        let neighbours = if commutes && narrower {
             let projected = project(&self.lin_neigh, x_src);
-            let out = add_bias(&self.lin_neigh, e.aggregate(projected, self.aggregation));
-            return match &self.lin_root {
-                Some(root) => linear_add(out, root, x_dst),
-                None => out,
-            };
-        }
-        if let (true, Some(root), Some(bias)) = (commutes, &self.lin_root, &self.lin_neigh.bias) {
-            let w_neigh = self.lin_neigh.weight.val();
-            let (w_root, bias) = (root.weight.val(), bias.val());
-            return e.aggregate_linear(x_src, self.aggregation, w_neigh, x_dst, w_root, bias);
-        }
-        let out = linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation));
-        match &self.lin_root {
-            Some(root) => linear_add(out, root, x_dst),
-            None => out,
-        }
+            add_bias(&self.lin_neigh, e.aggregate(projected, self.aggregation))
+        } else {
+            linear(&self.lin_neigh, e.aggregate(x_src, self.aggregation))
+        };
+        let out = match &self.lin_root {
+            Some(root) => linear_add(neighbours, root, x_dst),
+            None => neighbours,
+        };
+        if relu { dense::relu(out) } else { out }
     }
 }
 
@@ -88,5 +100,9 @@ impl crate::conv::GraphConv for SageConv {
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
         self.forward(x.clone(), graph.dst_rows(x), &graph.merged)
+    }
+
+    fn forward_graph_relu(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
+        self.forward_with_relu(x.clone(), graph.dst_rows(x), &graph.merged, true)
     }
 }

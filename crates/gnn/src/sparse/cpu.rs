@@ -9,7 +9,8 @@
 //! prefetches measured slower there (tolokers, 64 columns: 2.9 → 2.0 ms without them).
 
 use super::{
-    Adjacency, Csr, Diagonal, SparseOps, dims2, sddmm_composed, spmm_composed, spmm_linear_composed,
+    Adjacency, Csr, Diagonal, SageWeights, SparseOps, dims2, sddmm_composed, spmm_composed,
+    spmm_linear_composed,
 };
 use crate::dense;
 use burn::backend::flex::FlexTensor;
@@ -421,12 +422,13 @@ fn spmm<I: Index>(job: &Spmm<'_, I>, rows: usize) -> Vec<f32> {
 /// hold fewer (see [`dense::linear_block`] for why that matters to the values).
 const LINEAR_ROWS_PER_BLOCK: usize = 256;
 
-/// The weights of the dense side of [`SparseOps::spmm_linear`], as slices.
+/// The dense side of [`SparseOps::spmm_linear`], as slices.
 struct TwoSided<'a> {
     x_dst: &'a [f32],
     w_root: &'a [f32],
     w_neigh: &'a [f32],
     bias: &'a [f32],
+    relu: bool,
 }
 
 /// [`SparseOps::spmm_linear`] over blocks of rows in parallel: each block's aggregate is
@@ -462,7 +464,7 @@ fn spmm_linear<I: Index>(job: &Spmm<'_, I>, rows: usize, dense: &TwoSided<'_>) -
             part,
             (&dense.x_dst[first * k..(first + r) * k], dense.w_root),
             (&aggregate, dense.w_neigh),
-            dense.bias,
+            (dense.bias, dense.relu),
             [r, k, m],
         );
     });
@@ -560,32 +562,34 @@ impl SparseOps for Flex {
         adj: Adjacency<Flex>,
         weight: FlexTensor,
         x_src: FlexTensor,
-        w_neigh: FlexTensor,
         x_dst: FlexTensor,
-        w_root: FlexTensor,
-        bias: FlexTensor,
+        weights: SageWeights<Flex>,
+        relu: bool,
     ) -> FlexTensor {
         let csr = adj.forward;
-        let ([_, k], [_, heads], [_, m]) = (dims2(&x_src), dims2(&weight), dims2(&w_neigh));
-        let all_f32 = [&weight, &x_src, &w_neigh, &x_dst, &w_root, &bias]
+        let ([_, k], [_, heads], [_, m]) = (dims2(&x_src), dims2(&weight), dims2(&weights.neigh));
+        let SageWeights { neigh, root, bias } = weights;
+        let all_f32 = [&weight, &x_src, &x_dst, &neigh, &root, &bias]
             .iter()
             .all(|t| t.dtype() == DType::F32);
         if !all_f32 || heads != 1 {
-            return spmm_linear_composed::<Flex>(csr, weight, x_src, w_neigh, x_dst, w_root, bias);
+            let weights = SageWeights { neigh, root, bias };
+            return spmm_linear_composed::<Flex>(csr, weight, x_src, x_dst, weights, relu);
         }
         let rows = csr.rows;
         assert!(
-            dims2(&x_dst) == [rows, k] && dims2(&w_root) == [k, m] && bias.shape()[0] == m,
-            "spmm_linear: x_dst [rows, k], w_root and w_neigh [k, m], bias [m]"
+            dims2(&x_dst) == [rows, k] && dims2(&root) == [k, m] && bias.shape()[0] == m,
+            "spmm_linear: x_dst [rows, k], root and neigh [k, m], bias [m]"
         );
-        let [x_src, weight, x_dst, w_neigh, w_root, bias] =
-            [x_src, weight, x_dst, w_neigh, w_root, bias].map(contiguous);
+        let [x_src, weight, x_dst, neigh, root, bias] =
+            [x_src, weight, x_dst, neigh, root, bias].map(contiguous);
         let csr = FlexCsr::new(csr);
         let dense = TwoSided {
             x_dst: floats(&x_dst),
-            w_root: floats(&w_root),
-            w_neigh: floats(&w_neigh),
+            w_root: floats(&root),
+            w_neigh: floats(&neigh),
             bias: floats(&bias),
+            relu,
         };
         let out = by_index_type!(csr, |csr| spmm_linear(
             &Spmm {

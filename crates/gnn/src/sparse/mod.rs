@@ -7,8 +7,9 @@
 //!   respect to the edge weights.
 //! - [`SparseOps::propagate`]: `spmm` with a hand-written backward pass: the gradient for `x` is
 //!   `spmm` over the transposed adjacency, the gradient for the weights is `sddmm`.
-//! - [`SparseOps::spmm_linear`]: a GraphSAGE layer, `x_dst · w_root + spmm(x_src) · w_neigh +
-//!   bias`, which flex computes block by block so that the aggregate never leaves the cache.
+//! - [`SparseOps::spmm_linear`]: a GraphSAGE layer, `x_dst · root + spmm(x_src) · neigh + bias`
+//!   (and ReLU), which flex computes block by block so that the aggregate never leaves the
+//!   cache.
 //!
 //! Weights have `heads` columns; head `h` scales feature columns `h·c .. (h+1)·c` (`c = d / heads`),
 //! which is multi-head attention. One column is a plain weighted sum.
@@ -108,6 +109,27 @@ impl<B: Backend> Diagonal<B> {
     }
 }
 
+/// A GraphSAGE layer's parameters, for [`SparseOps::spmm_linear`].
+#[derive(ExtensionType, Debug)]
+pub struct SageWeights<B: Backend> {
+    /// Applied to the aggregated neighbours, `[k, m]`.
+    pub neigh: FloatTensor<B>,
+    /// Applied to the node's own row, `[k, m]`.
+    pub root: FloatTensor<B>,
+    /// Added to every row, `[m]`.
+    pub bias: FloatTensor<B>,
+}
+
+impl<B: Backend> Clone for SageWeights<B> {
+    fn clone(&self) -> Self {
+        SageWeights {
+            neigh: self.neigh.clone(),
+            root: self.root.clone(),
+            bias: self.bias.clone(),
+        }
+    }
+}
+
 /// Sparse products over an [`Adjacency`].
 #[backend_extension(Flex, Cube, Autodiff)]
 pub trait SparseOps: Backend {
@@ -140,26 +162,27 @@ pub trait SparseOps: Backend {
         sddmm_composed::<Self>(csr, a, b, heads)
     }
 
-    /// `x_dst · w_root + spmm(adj.forward, weight, x_src) · w_neigh + bias`, a GraphSAGE
-    /// layer's output, added in that order. On the autodiff backend it is the composition of
-    /// [`SparseOps::propagate`] and the [`DenseOps`] products, differentiable in everything but
-    /// the adjacency. Flex computes it in blocks of rows, each block's aggregate and output
-    /// staying in cache for its products and bias, so that the aggregation (waiting on memory)
-    /// and the products (on arithmetic) share the cores; the values are the composition's.
+    /// `x_dst · root + spmm(adj.forward, weight, x_src) · neigh + bias` with `weights`, a
+    /// GraphSAGE layer's output, added in that order, then rectified as
+    /// [`DenseOps::tall_relu`] does if `relu`. On the autodiff backend it is the composition
+    /// of [`SparseOps::propagate`] and the [`DenseOps`] operations, differentiable in everything
+    /// but the adjacency. Flex computes it in blocks of rows, each block's aggregate and output
+    /// staying in cache for its products, bias and ReLU, so that the aggregation (waiting on
+    /// memory) and the products (on arithmetic) share the cores; the values are the
+    /// composition's.
     ///
     /// # Shapes
-    /// - `weight`: `[num_edges, 1]`, `x_src`: `[num_cols, k]`, `w_neigh`, `w_root`: `[k, m]`,
-    ///   `x_dst`: `[rows, k]`, `bias`: `[m]` → `[rows, m]`
+    /// - `weight`: `[num_edges, 1]`, `x_src`: `[num_cols, k]`, `x_dst`: `[rows, k]` →
+    ///   `[rows, m]`
     fn spmm_linear(
         #[extension_type] adj: Adjacency<Self>,
         weight: FloatTensor<Self>,
         x_src: FloatTensor<Self>,
-        w_neigh: FloatTensor<Self>,
         x_dst: FloatTensor<Self>,
-        w_root: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
+        #[extension_type] weights: SageWeights<Self>,
+        relu: bool,
     ) -> FloatTensor<Self> {
-        spmm_linear_composed::<Self>(adj.forward, weight, x_src, w_neigh, x_dst, w_root, bias)
+        spmm_linear_composed::<Self>(adj.forward, weight, x_src, x_dst, weights, relu)
     }
 
     /// [`SparseOps::spmm`] over `adj.forward`, differentiable in `weight` and `x`. The diagonal
@@ -216,18 +239,18 @@ pub(crate) fn spmm_linear_composed<B: SparseOps>(
     csr: Csr<B>,
     weight: FloatTensor<B>,
     x_src: FloatTensor<B>,
-    w_neigh: FloatTensor<B>,
     x_dst: FloatTensor<B>,
-    w_root: FloatTensor<B>,
-    bias: FloatTensor<B>,
+    weights: SageWeights<B>,
+    relu: bool,
 ) -> FloatTensor<B> {
-    let m = bias.shape()[0];
+    let m = weights.bias.shape()[0];
     let aggregate = B::spmm(csr, weight, x_src, Diagonal::Zero);
     let sum = B::float_add(
-        B::float_matmul(x_dst, w_root),
-        B::float_matmul(aggregate, w_neigh),
+        B::float_matmul(x_dst, weights.root),
+        B::float_matmul(aggregate, weights.neigh),
     );
-    B::float_add(sum, B::float_reshape(bias, Shape::new([1, m])))
+    let out = B::float_add(sum, B::float_reshape(weights.bias, Shape::new([1, m])));
+    if relu { B::relu(out) } else { out }
 }
 
 pub(crate) fn sddmm_composed<B: Backend>(
@@ -273,14 +296,15 @@ impl<B: Backend + SparseOps + DenseOps, C: CheckpointStrategy> SparseOps for Aut
         adj: Adjacency<Self>,
         weight: FloatTensor<Self>,
         x_src: FloatTensor<Self>,
-        w_neigh: FloatTensor<Self>,
         x_dst: FloatTensor<Self>,
-        w_root: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
+        weights: SageWeights<Self>,
+        relu: bool,
     ) -> FloatTensor<Self> {
         let aggregate = Self::propagate(adj, weight, x_src, Diagonal::Zero);
-        let own = Self::tall_matmul(x_dst, w_root);
-        Self::tall_add_bias(Self::tall_matmul_add(own, aggregate, w_neigh), bias)
+        let own = Self::tall_matmul(x_dst, weights.root);
+        let sum = Self::tall_matmul_add(own, aggregate, weights.neigh);
+        let out = Self::tall_add_bias(sum, weights.bias);
+        if relu { Self::tall_relu(out) } else { out }
     }
 
     fn propagate(
