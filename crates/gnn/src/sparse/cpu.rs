@@ -418,8 +418,9 @@ fn spmm<I: Index>(job: &Spmm<'_, I>, rows: usize) -> Vec<f32> {
 }
 
 /// Rows per block of [`spmm_linear`]: the block's aggregate, own rows and output (64 wide:
-/// 64 KiB each) stay in a core's L2 between the sparse product and the dense ones. Blocks never
-/// hold fewer (see [`dense::linear_block`] for why that matters to the values).
+/// 64 KiB each) stay in a core's L2 between the sparse product and the dense ones. A block
+/// holds at least this many rows, or all of them (see [`dense::linear_block`] for why that
+/// matters to the values).
 const LINEAR_ROWS_PER_BLOCK: usize = 256;
 
 /// The dense side of [`SparseOps::spmm_linear`], as slices.
