@@ -108,9 +108,17 @@ pub fn linear_add(acc: Tensor<2>, lin: &Linear, x: Tensor<2>) -> Tensor<2> {
 /// # Shapes
 /// - `x`: `[n, d_input]` → `[n, d_output]`
 pub fn project(lin: &Linear, x: Tensor<2>) -> Tensor<2> {
+    product(x, lin.weight.val())
+}
+
+/// `x · w` (see [`DenseOps::tall_matmul`]).
+///
+/// # Shapes
+/// - `x`: `[n, k]`, `w`: `[k, m]` → `[n, m]`
+pub fn product(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as DenseOps>::tall_matmul(
         x.into_dispatch(),
-        lin.weight.val().into_dispatch(),
+        w.into_dispatch(),
     ))
 }
 
@@ -216,6 +224,35 @@ pub(crate) fn linear_block(
         });
     } else {
         rows.for_each(|row| row.iter_mut().zip(bias).for_each(|(v, b)| *v += b));
+    }
+}
+
+/// `out = h · w + bias` for one block of `rows` rows, on the calling thread: a model's output
+/// layer after [`linear_block`], with the values of `tall_matmul` and `tall_add_bias` over the
+/// whole tensor (as there).
+///
+/// # Shapes
+/// - `h`: `[rows, m]`, `w`: `[m, c]`, `bias`: `[c]`, `out`: `[rows, c]`
+pub(crate) fn head_block(
+    out: &mut [MaybeUninit<f32>],
+    h: &[f32],
+    (w, bias): (&[f32], &[f32]),
+    [rows, m, c]: [usize; 3],
+) {
+    assert!(
+        out.len() == rows * c && bias.len() == c,
+        "a [rows, c] output and a c-long bias"
+    );
+    let dst = out.as_mut_ptr().cast::<f32>();
+    // SAFETY: as in `linear_block`: the product writes every value without reading it first.
+    #[allow(unsafe_code)]
+    let out = unsafe {
+        gemm_into(dst, false, h, false, w, [rows, m, c], false);
+        std::slice::from_raw_parts_mut(dst, rows * c)
+    };
+    if c > 0 {
+        out.chunks_exact_mut(c)
+            .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, b)| *v += b));
     }
 }
 

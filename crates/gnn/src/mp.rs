@@ -8,7 +8,7 @@
 //! - `index`: `[num_edges]` the node each edge reads from (`src`) or writes to (`dst`)
 
 use crate::graph::indices;
-use crate::sparse::{Adjacency, Csr, Diagonal, SageWeights, SparseOps};
+use crate::sparse::{self, Adjacency, Csr, Diagonal, SageWeights, SparseOps};
 use burn::backend::Dispatch;
 use burn::prelude::*;
 use burn::tensor::{IndexingUpdateOp, TensorData};
@@ -315,12 +315,12 @@ impl EdgeIndex {
     }
 
     /// `x_dst · root + aggregate(x_src) · neigh + bias` with `(neigh, root, bias)`, a GraphSAGE
-    /// layer, rectified if `relu`, in one pass over blocks of rows on flex (see
+    /// layer, then `then`, in one pass over blocks of rows on flex (see
     /// [`SparseOps::spmm_linear`]).
     ///
     /// # Shapes
     /// - `x_src`: `[num_src, k]`, `x_dst`: `[num_dst, k]`, `neigh`, `root`: `[k, m]`, `bias`:
-    ///   `[m]` → `[num_dst, m]`
+    ///   `[m]` → `[num_dst, m]`, or `[num_dst, c]` with [`Epilogue::ReluLinear`]
     ///
     /// # Panics
     /// For max aggregation, which is not a sparse product.
@@ -329,7 +329,7 @@ impl EdgeIndex {
         (x_src, aggregation): (Tensor<2>, Aggregation),
         x_dst: Tensor<2>,
         (neigh, root, bias): (Tensor<2>, Tensor<2>, Tensor<1>),
-        relu: bool,
+        then: Epilogue,
     ) -> Tensor<2> {
         let weight = self
             .sum_weight(aggregation, &x_src.device())
@@ -339,13 +339,20 @@ impl EdgeIndex {
             root: root.into_dispatch(),
             bias: bias.into_dispatch(),
         };
+        let then = match then {
+            Epilogue::None => sparse::Epilogue::None,
+            Epilogue::Relu => sparse::Epilogue::Relu,
+            Epilogue::ReluLinear(w, b) => {
+                sparse::Epilogue::ReluLinear(w.into_dispatch(), b.into_dispatch())
+            }
+        };
         Tensor::from_dispatch(<Dispatch as SparseOps>::spmm_linear(
             self.adjacency(),
             weight.into_dispatch(),
             x_src.into_dispatch(),
             x_dst.into_dispatch(),
             weights,
-            relu,
+            then,
         ))
     }
 
@@ -357,6 +364,21 @@ impl EdgeIndex {
             Aggregation::Max => None,
         }
     }
+}
+
+/// What [`EdgeIndex::aggregate_linear`] does to its output rows before writing them.
+#[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one is built per layer call and moved in; none are stored"
+)]
+pub enum Epilogue {
+    /// Nothing.
+    None,
+    /// ReLU.
+    Relu,
+    /// ReLU, then `· weight + bias` (a model's output layer): `weight` `[m, c]`, `bias` `[c]`.
+    ReluLinear(Tensor<2>, Tensor<1>),
 }
 
 /// How messages arriving at one node are combined.

@@ -334,8 +334,9 @@ fn an_unknown_model_name_is_refused_with_the_choices() {
 }
 
 /// Computing only some output rows (what training does for its loss) gives the same logits and
-/// the same parameter gradients as computing every row and selecting, for every model, with
-/// skip connections and layer normalisation on.
+/// the same parameter gradients as computing every row and selecting, for every model: with
+/// skip connections and layer normalisation, with skip connections alone, and with neither
+/// (where the whole-graph forward may fold the output layer into the last graph layer).
 #[test]
 fn output_rows_alone_match_the_whole_graph_forward_and_backward() {
     let device = Device::flex().autodiff();
@@ -344,11 +345,15 @@ fn output_rows_alone_match_the_whole_graph_forward_and_backward() {
     // Unsorted, so both the row order and the renumbering of destinations are exercised.
     let rows: Vec<u32> = vec![17, 3, 40, 0, 59, 22, 8];
     let row_graph = data.edges.to_device_rows(&rows, &device);
-    for &name in Conv::NAMES {
+    let variants = [(true, true, 3), (true, false, 2), (false, false, 2)];
+    for (&name, (skip, layer_norm, layers)) in Conv::NAMES
+        .iter()
+        .flat_map(|name| variants.iter().map(move |v| (name, *v)))
+    {
         let config = common::config(name, data.d)
-            .with_skip(true)
-            .with_layer_norm(true)
-            .with_layers(3);
+            .with_skip(skip)
+            .with_layer_norm(layer_norm)
+            .with_layers(layers);
         let model = config.init(&device);
         let x = || matrix(data.x.clone(), 60, data.d, &device);
         let whole = model

@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use ringscope_gnn::graph::matrix;
-use ringscope_gnn::mp::{scatter_mean, scatter_sum};
+use ringscope_gnn::mp::{Epilogue, scatter_mean, scatter_sum};
 use ringscope_gnn::{Aggregation, EdgeIndex};
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -217,7 +217,8 @@ fn self_loops_are_summed_with_the_edges_in_value_and_gradient() {
 /// `SparseOps::spmm_linear` on flex sums its products block by block; its values must be those
 /// of the differentiable composition (the training path) bit for bit: over several blocks, a
 /// node without incoming edges, widths below and above the register blocks, mean and sum, a
-/// rows-only index whose rows are not its sources, and with ReLU.
+/// rows-only index whose rows are not its sources, and with each epilogue (ReLU, ReLU and an
+/// output layer of 3 columns).
 #[test]
 fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
     let (plain, tracked) = (Device::flex(), Device::flex().autodiff());
@@ -231,7 +232,14 @@ fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
     let rows: Vec<u32> = (0..n as u32).filter(|r| r % 2 == 0).collect();
     for (k, m) in [(3, 5), (10, 64), (64, 64)] {
         for aggregation in [Aggregation::Mean, Aggregation::Sum] {
-            for (subset, relu) in [(None, false), (Some(&rows), false), (None, true)] {
+            let cases = [
+                (None, 0),
+                (Some(&rows), 0),
+                (None, 1),
+                (None, 2),
+                (Some(&rows), 2),
+            ];
+            for (subset, epilogue) in cases {
                 let out_rows = subset.map_or(n, |r| r.len());
                 let run = |device: &Device, track: bool| {
                     let e = match subset {
@@ -248,11 +256,19 @@ fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
                     let w_root = t(pseudo_random(k * m, 4), k, m);
                     let bias = t(pseudo_random(m, 5), 1, m).reshape([m]);
                     let weights = (w_neigh.clone(), w_root.clone(), bias);
+                    let then = match epilogue {
+                        0 => Epilogue::None,
+                        1 => Epilogue::Relu,
+                        _ => Epilogue::ReluLinear(
+                            t(pseudo_random(m * 3, 6), m, 3),
+                            t(pseudo_random(3, 7), 1, 3).reshape([3]),
+                        ),
+                    };
                     let out = e.aggregate_linear(
                         (x_src.clone(), aggregation),
                         x_dst.clone(),
                         weights,
-                        relu,
+                        then,
                     );
                     let grads = track.then(|| out.clone().sum().backward());
                     let gradient_sizes = grads.map(|g| {
@@ -261,10 +277,12 @@ fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
                     });
                     (values(out), gradient_sizes)
                 };
-                let what = format!("k {k}, m {m}, {aggregation:?}, rows {out_rows}, relu {relu}");
+                let what =
+                    format!("k {k}, m {m}, {aggregation:?}, rows {out_rows}, epilogue {epilogue}");
                 let (fused, _) = run(&plain, false);
                 let (composed, gradients) = run(&tracked, true);
-                assert_eq!(fused.len(), out_rows * m, "{what}");
+                let width = if epilogue == 2 { 3 } else { m };
+                assert_eq!(fused.len(), out_rows * width, "{what}");
                 assert!(
                     fused == composed,
                     "{what}: the blocks differ from the composition"

@@ -50,6 +50,21 @@ pub trait GraphConv: Module + Sized {
         crate::dense::relu(self.forward_graph(x, graph))
     }
 
+    /// `output(relu(forward_graph(x, graph)))`, a model's last layer and its output layer. A
+    /// layer that can apply both to each block of rows as it writes it, so that the layer's
+    /// own output is never stored, overrides this.
+    ///
+    /// # Shapes
+    /// - `x`: `[num_nodes, spec.d_input]` → `[num_nodes, output's d_output]`
+    fn forward_graph_relu_linear(
+        &self,
+        x: Tensor<2>,
+        graph: &GraphTensors,
+        output: &burn::nn::Linear,
+    ) -> Tensor<2> {
+        crate::dense::linear(output, self.forward_graph_relu(x, graph))
+    }
+
     /// Whether an output row depends only on the row's own incoming edges, so that
     /// [`GraphConv::forward_rows`] can run the layer on the rows' edges alone. Off by default,
     /// which is always correct.
@@ -106,6 +121,19 @@ macro_rules! registry {
             pub fn forward_relu(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
                 match self {
                     $(Conv::$variant(layer) => layer.forward_graph_relu(x, graph),)*
+                }
+            }
+
+            /// Runs the layer, rectifies its output and applies `output`; see
+            /// [`GraphConv::forward_graph_relu_linear`].
+            pub fn forward_relu_linear(
+                &self,
+                x: Tensor<2>,
+                graph: &GraphTensors,
+                output: &burn::nn::Linear,
+            ) -> Tensor<2> {
+                match self {
+                    $(Conv::$variant(layer) => layer.forward_graph_relu_linear(x, graph, output),)*
                 }
             }
 

@@ -2,7 +2,7 @@
 //! with mean, max or sum aggregation, as PyG's `SAGEConv`.
 
 use crate::dense::{self, add_bias, linear, linear_add, project};
-use crate::mp::{Aggregation, EdgeIndex};
+use crate::mp::{Aggregation, EdgeIndex, Epilogue};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -49,16 +49,16 @@ impl SageConv {
     /// - `x_src`: `[num_src, d_input]`, `x_dst`: `[num_dst, d_input]` → `[num_dst, d_output]`
     ///   (for a homogeneous graph both are the same `x`).
     pub fn forward(&self, x_src: Tensor<2>, x_dst: Tensor<2>, e: &EdgeIndex) -> Tensor<2> {
-        self.forward_with_relu(x_src, x_dst, e, false)
+        self.forward_then(x_src, x_dst, e, Epilogue::None)
     }
 
-    /// [`SageConv::forward`], rectified if `relu`.
-    fn forward_with_relu(
+    /// [`SageConv::forward`], then `then`.
+    fn forward_then(
         &self,
         x_src: Tensor<2>,
         x_dst: Tensor<2>,
         e: &EdgeIndex,
-        relu: bool,
+        then: Epilogue,
     ) -> Tensor<2> {
         let [_, d_input] = x_src.dims();
         let [_, d_output] = self.lin_neigh.weight.dims();
@@ -67,12 +67,12 @@ impl SageConv {
         // costs. Max does not commute.
         let commutes = matches!(self.aggregation, Aggregation::Mean | Aggregation::Sum);
         let narrower = d_output < d_input;
-        // Aggregating the input: the sum, the products, the bias and the ReLU in one operation.
+        // Aggregating the input: the sum, the products, the bias and `then` in one operation.
         if let (true, false, Some(root), Some(bias)) =
             (commutes, narrower, &self.lin_root, &self.lin_neigh.bias)
         {
             let weights = (self.lin_neigh.weight.val(), root.weight.val(), bias.val());
-            return e.aggregate_linear((x_src, self.aggregation), x_dst, weights, relu);
+            return e.aggregate_linear((x_src, self.aggregation), x_dst, weights, then);
         }
         let neighbours = if commutes && narrower {
             let projected = project(&self.lin_neigh, x_src);
@@ -84,7 +84,11 @@ impl SageConv {
             Some(root) => linear_add(neighbours, root, x_dst),
             None => neighbours,
         };
-        if relu { dense::relu(out) } else { out }
+        match then {
+            Epilogue::None => out,
+            Epilogue::Relu => dense::relu(out),
+            Epilogue::ReluLinear(w, b) => dense::plus_bias(dense::product(dense::relu(out), w), b),
+        }
     }
 }
 
@@ -103,6 +107,19 @@ impl crate::conv::GraphConv for SageConv {
     }
 
     fn forward_graph_relu(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
-        self.forward_with_relu(x.clone(), graph.dst_rows(x), &graph.merged, true)
+        self.forward_then(x.clone(), graph.dst_rows(x), &graph.merged, Epilogue::Relu)
+    }
+
+    fn forward_graph_relu_linear(
+        &self,
+        x: Tensor<2>,
+        graph: &crate::graph::GraphTensors,
+        output: &Linear,
+    ) -> Tensor<2> {
+        let Some(bias) = &output.bias else {
+            return linear(output, self.forward_graph_relu(x, graph));
+        };
+        let then = Epilogue::ReluLinear(output.weight.val(), bias.val());
+        self.forward_then(x.clone(), graph.dst_rows(x), &graph.merged, then)
     }
 }

@@ -9,8 +9,8 @@
 //! prefetches measured slower there (tolokers, 64 columns: 2.9 → 2.0 ms without them).
 
 use super::{
-    Adjacency, Csr, Diagonal, SageWeights, SparseOps, dims2, sddmm_composed, spmm_composed,
-    spmm_linear_composed,
+    Adjacency, Csr, Diagonal, Epilogue, SageWeights, SparseOps, dims2, sddmm_composed,
+    spmm_composed, spmm_linear_composed,
 };
 use crate::dense;
 use burn::backend::flex::FlexTensor;
@@ -430,51 +430,71 @@ struct TwoSided<'a> {
     w_neigh: &'a [f32],
     bias: &'a [f32],
     relu: bool,
+    /// The output layer's weight and bias, applied after the ReLU.
+    head: Option<(&'a [f32], &'a [f32])>,
 }
 
 /// [`SparseOps::spmm_linear`] over blocks of rows in parallel: each block's aggregate is
 /// summed into a buffer of its own, then multiplied and added while it is still in cache.
 fn spmm_linear<I: Index>(job: &Spmm<'_, I>, rows: usize, dense: &TwoSided<'_>) -> Vec<f32> {
     let (k, m) = (job.d, dense.bias.len());
-    let mut out: Vec<f32> = Vec::with_capacity(rows * m);
-    if rows == 0 || m == 0 {
+    let width = dense.head.map_or(m, |(_, bias)| bias.len());
+    let mut out: Vec<f32> = Vec::with_capacity(rows * width);
+    if rows == 0 || width == 0 {
         return out;
     }
     // Block boundaries spread evenly, so no block is a short remainder.
     let blocks = (rows / LINEAR_ROWS_PER_BLOCK).max(1);
     let bound = |b: usize| b * rows / blocks;
     let mut parts = Vec::with_capacity(blocks);
-    let mut rest = &mut out.spare_capacity_mut()[..rows * m];
+    let mut rest = &mut out.spare_capacity_mut()[..rows * width];
     for b in 0..blocks {
-        let (part, tail) = rest.split_at_mut((bound(b + 1) - bound(b)) * m);
+        let (part, tail) = rest.split_at_mut((bound(b + 1) - bound(b)) * width);
         parts.push((bound(b), part));
         rest = tail;
     }
     parts.into_par_iter().for_each(|(first, part)| {
-        let r = part.len() / m;
-        let mut aggregate: Vec<f32> = Vec::with_capacity(r * k);
-        if k > 0 {
-            spmm_rows(job, first, &mut aggregate.spare_capacity_mut()[..r * k]);
+        let r = part.len() / width;
+        let aggregate = filled(r * k, |buffer| {
+            if k > 0 {
+                spmm_rows(job, first, buffer);
+            }
+        });
+        let layer = |out: &mut [MaybeUninit<f32>], relu: bool| {
+            dense::linear_block(
+                out,
+                (&dense.x_dst[first * k..(first + r) * k], dense.w_root),
+                (&aggregate, dense.w_neigh),
+                (dense.bias, relu),
+                [r, k, m],
+            )
+        };
+        match dense.head {
+            None => layer(part, dense.relu),
+            Some(head) => {
+                let hidden = filled(r * m, |buffer| layer(buffer, true));
+                dense::head_block(part, &hidden, head, [r, m, width]);
+            }
         }
-        // SAFETY: `spmm_rows` writes every value of the rows it is given (none when k = 0).
-        #[allow(unsafe_code)]
-        unsafe {
-            aggregate.set_len(r * k);
-        }
-        dense::linear_block(
-            part,
-            (&dense.x_dst[first * k..(first + r) * k], dense.w_root),
-            (&aggregate, dense.w_neigh),
-            (dense.bias, dense.relu),
-            [r, k, m],
-        );
     });
-    // SAFETY: the parts cover the first rows · m values and `linear_block` writes all of each.
+    // SAFETY: the parts cover the first rows · width values and each part is written whole.
     #[allow(unsafe_code)]
     unsafe {
-        out.set_len(rows * m);
+        out.set_len(rows * width);
     }
     out
+}
+
+/// A `len`-long buffer that `fill` initialises whole.
+fn filled(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut buffer: Vec<f32> = Vec::with_capacity(len);
+    fill(&mut buffer.spare_capacity_mut()[..len]);
+    // SAFETY: the callers' `fill` (the CSR rows, `dense::linear_block`) writes every value.
+    #[allow(unsafe_code)]
+    unsafe {
+        buffer.set_len(len);
+    }
+    buffer
 }
 
 fn sddmm<I: Index>(job: &Sddmm<'_, I>, nnz: usize) -> Vec<f32> {
@@ -565,32 +585,50 @@ impl SparseOps for Flex {
         x_src: FlexTensor,
         x_dst: FlexTensor,
         weights: SageWeights<Flex>,
-        relu: bool,
+        then: Epilogue<Flex>,
     ) -> FlexTensor {
         let csr = adj.forward;
         let ([_, k], [_, heads], [_, m]) = (dims2(&x_src), dims2(&weight), dims2(&weights.neigh));
         let SageWeights { neigh, root, bias } = weights;
+        let head = match &then {
+            Epilogue::ReluLinear(w, b) => Some((w.clone(), b.clone())),
+            Epilogue::None | Epilogue::Relu => None,
+        };
         let all_f32 = [&weight, &x_src, &x_dst, &neigh, &root, &bias]
-            .iter()
+            .into_iter()
+            .chain(head.iter().flat_map(|(w, b)| [w, b]))
             .all(|t| t.dtype() == DType::F32);
         if !all_f32 || heads != 1 {
             let weights = SageWeights { neigh, root, bias };
-            return spmm_linear_composed::<Flex>(csr, weight, x_src, x_dst, weights, relu);
+            return spmm_linear_composed::<Flex>(csr, weight, x_src, x_dst, weights, then);
         }
         let rows = csr.rows;
         assert!(
             dims2(&x_dst) == [rows, k] && dims2(&root) == [k, m] && bias.shape()[0] == m,
             "spmm_linear: x_dst [rows, k], root and neigh [k, m], bias [m]"
         );
+        let width = match &head {
+            Some((w, b)) => {
+                let [_, c] = dims2(w);
+                assert!(
+                    dims2(w) == [m, c] && b.shape()[0] == c,
+                    "spmm_linear: output layer weight [m, c], bias [c]"
+                );
+                c
+            }
+            None => m,
+        };
         let [x_src, weight, x_dst, neigh, root, bias] =
             [x_src, weight, x_dst, neigh, root, bias].map(contiguous);
+        let head = head.map(|(w, b)| (contiguous(w), contiguous(b)));
         let csr = FlexCsr::new(csr);
         let dense = TwoSided {
             x_dst: floats(&x_dst),
             w_root: floats(&root),
             w_neigh: floats(&neigh),
             bias: floats(&bias),
-            relu,
+            relu: !matches!(then, Epilogue::None),
+            head: head.as_ref().map(|(w, b)| (floats(w), floats(b))),
         };
         let out = by_index_type!(csr, |csr| spmm_linear(
             &Spmm {
@@ -604,7 +642,7 @@ impl SparseOps for Flex {
             rows,
             &dense
         ));
-        FlexTensor::from_data(TensorData::new(out, [rows, m]))
+        FlexTensor::from_data(TensorData::new(out, [rows, width]))
     }
 
     fn sddmm(csr: Csr<Flex>, a: FlexTensor, b: FlexTensor, heads: usize) -> FlexTensor {

@@ -8,8 +8,8 @@
 //! - [`SparseOps::propagate`]: `spmm` with a hand-written backward pass: the gradient for `x` is
 //!   `spmm` over the transposed adjacency, the gradient for the weights is `sddmm`.
 //! - [`SparseOps::spmm_linear`]: a GraphSAGE layer, `x_dst · root + spmm(x_src) · neigh + bias`
-//!   (and ReLU), which flex computes block by block so that the aggregate never leaves the
-//!   cache.
+//!   (and ReLU, and a model's output layer), which flex computes block by block so that the
+//!   aggregate never leaves the cache.
 //!
 //! Weights have `heads` columns; head `h` scales feature columns `h·c .. (h+1)·c` (`c = d / heads`),
 //! which is multi-head attention. One column is a plain weighted sum.
@@ -130,6 +130,28 @@ impl<B: Backend> Clone for SageWeights<B> {
     }
 }
 
+/// What [`SparseOps::spmm_linear`] does to its output rows before writing them. An enum rather
+/// than `Option`s, which a backend extension cannot take.
+#[derive(ExtensionType, Debug)]
+pub enum Epilogue<B: Backend> {
+    /// Nothing.
+    None,
+    /// ReLU, as [`DenseOps::tall_relu`].
+    Relu,
+    /// ReLU, then `· weight + bias` (a model's output layer): `weight` `[m, c]`, `bias` `[c]`.
+    ReluLinear(FloatTensor<B>, FloatTensor<B>),
+}
+
+impl<B: Backend> Clone for Epilogue<B> {
+    fn clone(&self) -> Self {
+        match self {
+            Epilogue::None => Epilogue::None,
+            Epilogue::Relu => Epilogue::Relu,
+            Epilogue::ReluLinear(w, b) => Epilogue::ReluLinear(w.clone(), b.clone()),
+        }
+    }
+}
+
 /// Sparse products over an [`Adjacency`].
 #[backend_extension(Flex, Cube, Autodiff)]
 pub trait SparseOps: Backend {
@@ -163,26 +185,25 @@ pub trait SparseOps: Backend {
     }
 
     /// `x_dst · root + spmm(adj.forward, weight, x_src) · neigh + bias` with `weights`, a
-    /// GraphSAGE layer's output, added in that order, then rectified as
-    /// [`DenseOps::tall_relu`] does if `relu`. On the autodiff backend it is the composition
-    /// of [`SparseOps::propagate`] and the [`DenseOps`] operations, differentiable in everything
-    /// but the adjacency. Flex computes it in blocks of rows, each block's aggregate and output
-    /// staying in cache for its products, bias and ReLU, so that the aggregation (waiting on
-    /// memory) and the products (on arithmetic) share the cores; the values are the
-    /// composition's.
+    /// GraphSAGE layer's output, added in that order, then `then`. On the autodiff backend it
+    /// is the composition of [`SparseOps::propagate`] and the [`DenseOps`] operations,
+    /// differentiable in everything but the adjacency. Flex computes it in blocks of rows, each
+    /// block's aggregate and output staying in cache for its products, bias and epilogue, so
+    /// that the aggregation (waiting on memory) and the products (on arithmetic) share the
+    /// cores; the values are the composition's.
     ///
     /// # Shapes
     /// - `weight`: `[num_edges, 1]`, `x_src`: `[num_cols, k]`, `x_dst`: `[rows, k]` →
-    ///   `[rows, m]`
+    ///   `[rows, m]`, or `[rows, c]` with [`Epilogue::ReluLinear`]
     fn spmm_linear(
         #[extension_type] adj: Adjacency<Self>,
         weight: FloatTensor<Self>,
         x_src: FloatTensor<Self>,
         x_dst: FloatTensor<Self>,
         #[extension_type] weights: SageWeights<Self>,
-        relu: bool,
+        #[extension_type] then: Epilogue<Self>,
     ) -> FloatTensor<Self> {
-        spmm_linear_composed::<Self>(adj.forward, weight, x_src, x_dst, weights, relu)
+        spmm_linear_composed::<Self>(adj.forward, weight, x_src, x_dst, weights, then)
     }
 
     /// [`SparseOps::spmm`] over `adj.forward`, differentiable in `weight` and `x`. The diagonal
@@ -241,16 +262,23 @@ pub(crate) fn spmm_linear_composed<B: SparseOps>(
     x_src: FloatTensor<B>,
     x_dst: FloatTensor<B>,
     weights: SageWeights<B>,
-    relu: bool,
+    then: Epilogue<B>,
 ) -> FloatTensor<B> {
-    let m = weights.bias.shape()[0];
+    let plus_bias = |x: FloatTensor<B>, bias: FloatTensor<B>| {
+        let m = bias.shape()[0];
+        B::float_add(x, B::float_reshape(bias, Shape::new([1, m])))
+    };
     let aggregate = B::spmm(csr, weight, x_src, Diagonal::Zero);
     let sum = B::float_add(
         B::float_matmul(x_dst, weights.root),
         B::float_matmul(aggregate, weights.neigh),
     );
-    let out = B::float_add(sum, B::float_reshape(weights.bias, Shape::new([1, m])));
-    if relu { B::relu(out) } else { out }
+    let out = plus_bias(sum, weights.bias);
+    match then {
+        Epilogue::None => out,
+        Epilogue::Relu => B::relu(out),
+        Epilogue::ReluLinear(w, b) => plus_bias(B::float_matmul(B::relu(out), w), b),
+    }
 }
 
 pub(crate) fn sddmm_composed<B: Backend>(
@@ -298,13 +326,19 @@ impl<B: Backend + SparseOps + DenseOps, C: CheckpointStrategy> SparseOps for Aut
         x_src: FloatTensor<Self>,
         x_dst: FloatTensor<Self>,
         weights: SageWeights<Self>,
-        relu: bool,
+        then: Epilogue<Self>,
     ) -> FloatTensor<Self> {
         let aggregate = Self::propagate(adj, weight, x_src, Diagonal::Zero);
         let own = Self::tall_matmul(x_dst, weights.root);
         let sum = Self::tall_matmul_add(own, aggregate, weights.neigh);
         let out = Self::tall_add_bias(sum, weights.bias);
-        if relu { Self::tall_relu(out) } else { out }
+        match then {
+            Epilogue::None => out,
+            Epilogue::Relu => Self::tall_relu(out),
+            Epilogue::ReluLinear(w, b) => {
+                Self::tall_add_bias(Self::tall_matmul(Self::tall_relu(out), w), b)
+            }
+        }
     }
 
     fn propagate(
