@@ -455,11 +455,16 @@ fn spmm_linear<I: Index>(job: &Spmm<'_, I>, rows: usize, dense: &TwoSided<'_>) -
     }
     parts.into_par_iter().for_each(|(first, part)| {
         let r = part.len() / width;
-        let aggregate = filled(r * k, |buffer| {
-            if k > 0 {
-                spmm_rows(job, first, buffer);
-            }
-        });
+        // SAFETY: `spmm_rows` writes every value of the rows it is given (there are none when
+        // k = 0).
+        #[allow(unsafe_code)]
+        let aggregate = unsafe {
+            filled(r * k, |buffer| {
+                if k > 0 {
+                    spmm_rows(job, first, buffer);
+                }
+            })
+        };
         let layer = |out: &mut [MaybeUninit<f32>], relu: bool| {
             dense::linear_block(
                 out,
@@ -472,7 +477,9 @@ fn spmm_linear<I: Index>(job: &Spmm<'_, I>, rows: usize, dense: &TwoSided<'_>) -
         match dense.head {
             None => layer(part, dense.relu),
             Some(head) => {
-                let hidden = filled(r * m, |buffer| layer(buffer, true));
+                // SAFETY: `linear_block` writes every value of its output.
+                #[allow(unsafe_code)]
+                let hidden = unsafe { filled(r * m, |buffer| layer(buffer, true)) };
                 dense::head_block(part, &hidden, head, [r, m, width]);
             }
         }
@@ -485,12 +492,15 @@ fn spmm_linear<I: Index>(job: &Spmm<'_, I>, rows: usize, dense: &TwoSided<'_>) -
     out
 }
 
-/// A `len`-long buffer that `fill` initialises whole.
-fn filled(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+/// A `len`-long buffer, filled by `fill`.
+///
+/// # Safety
+/// `fill` must write every value of the slice it is given.
+#[allow(unsafe_code)]
+unsafe fn filled(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
     let mut buffer: Vec<f32> = Vec::with_capacity(len);
     fill(&mut buffer.spare_capacity_mut()[..len]);
-    // SAFETY: the callers' `fill` (the CSR rows, `dense::linear_block`) writes every value.
-    #[allow(unsafe_code)]
+    // SAFETY: `fill` has written every value, as the caller vouches.
     unsafe {
         buffer.set_len(len);
     }
