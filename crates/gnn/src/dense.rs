@@ -181,40 +181,39 @@ fn gemm(
     out
 }
 
-/// `out = own · w_root + aggregate · w_neigh + bias`, rectified if `relu`, for one block of
-/// `rows` rows, on the calling thread: [`SparseOps::spmm_linear`](crate::sparse::SparseOps::spmm_linear)'s
-/// dense side on flex. Its operations and their order are those of `tall_matmul`,
-/// `tall_matmul_add`, `tall_add_bias` and `tall_relu` over the whole tensor, and so are its
-/// values: gemm sums each output over `k` in blocks that depend on `k` alone, and takes the
-/// same path for any row count above 64.
+/// `out = Σ x · w + bias` over `terms` in order, rectified if `relu`, for one block of `rows`
+/// rows, on the calling thread: [`SparseOps::spmm_linear`](crate::sparse::SparseOps::spmm_linear)'s
+/// dense side on flex (a SAGE layer's two products, then the output layer's one). Its operations
+/// and their order are those of `tall_matmul`, `tall_matmul_add`, `tall_add_bias` and
+/// `tall_relu` over the whole tensor, and so are its values: gemm sums each output over `k` in
+/// blocks that depend on `k` alone, and takes the same path for any row count above 64.
 ///
 /// # Shapes
-/// - `own`, `aggregate`: `[rows, k]`, `w_root`, `w_neigh`: `[k, m]`, `bias`: `[m]`, `out`:
-///   `[rows, m]`
+/// - each term: `x` `[rows, k]`, `w` `[k, m]` (`k` its own); `bias`: `[m]`; `out`: `[rows, m]`
 pub(crate) fn linear_block(
     out: &mut [MaybeUninit<f32>],
-    (own, w_root): (&[f32], &[f32]),
-    (aggregate, w_neigh): (&[f32], &[f32]),
+    terms: &[(&[f32], &[f32])],
     (bias, relu): (&[f32], bool),
-    [rows, k, m]: [usize; 3],
+    [rows, m]: [usize; 2],
 ) {
     assert!(
-        out.len() == rows * m && bias.len() == m,
-        "a [rows, m] output and an m-long bias"
+        out.len() == rows * m && bias.len() == m && !terms.is_empty(),
+        "a [rows, m] output, an m-long bias and at least one product"
     );
-    let dst = out.as_mut_ptr().cast::<f32>();
-    // SAFETY: `out` is exclusively borrowed, holds rows · m values and does not alias the
-    // inputs. The first product writes every value without reading (see `gemm`), so the second
-    // reads initialised values, and so does the slice made for the bias.
-    #[allow(unsafe_code)]
-    let out = unsafe {
-        gemm_into(dst, false, own, false, w_root, [rows, k, m], false);
-        gemm_into(dst, true, aggregate, false, w_neigh, [rows, k, m], false);
-        std::slice::from_raw_parts_mut(dst, rows * m)
-    };
-    if m == 0 {
+    if rows == 0 || m == 0 {
         return;
     }
+    let dst = out.as_mut_ptr().cast::<f32>();
+    // SAFETY: `out` is exclusively borrowed, holds rows · m values and does not alias the
+    // inputs. The first product writes every value without reading (see `gemm`), so the later
+    // ones read initialised values, and so does the slice made for the bias.
+    #[allow(unsafe_code)]
+    let out = unsafe {
+        for (t, (x, w)) in terms.iter().enumerate() {
+            gemm_into(dst, t > 0, x, false, w, [rows, x.len() / rows, m], false);
+        }
+        std::slice::from_raw_parts_mut(dst, rows * m)
+    };
     let rows = out.chunks_exact_mut(m);
     if relu {
         rows.for_each(|row| {
@@ -223,37 +222,14 @@ pub(crate) fn linear_block(
                 .for_each(|(v, b)| *v = rectify(*v + b))
         });
     } else {
-        rows.for_each(|row| row.iter_mut().zip(bias).for_each(|(v, b)| *v += b));
+        rows.for_each(|row| add_to_row(row, bias));
     }
 }
 
-/// `out = h · w + bias` for one block of `rows` rows, on the calling thread: a model's output
-/// layer after [`linear_block`], with the values of `tall_matmul` and `tall_add_bias` over the
-/// whole tensor (as there).
-///
-/// # Shapes
-/// - `h`: `[rows, m]`, `w`: `[m, c]`, `bias`: `[c]`, `out`: `[rows, c]`
-pub(crate) fn head_block(
-    out: &mut [MaybeUninit<f32>],
-    h: &[f32],
-    (w, bias): (&[f32], &[f32]),
-    [rows, m, c]: [usize; 3],
-) {
-    assert!(
-        out.len() == rows * c && bias.len() == c,
-        "a [rows, c] output and a c-long bias"
-    );
-    let dst = out.as_mut_ptr().cast::<f32>();
-    // SAFETY: as in `linear_block`: the product writes every value without reading it first.
-    #[allow(unsafe_code)]
-    let out = unsafe {
-        gemm_into(dst, false, h, false, w, [rows, m, c], false);
-        std::slice::from_raw_parts_mut(dst, rows * c)
-    };
-    if c > 0 {
-        out.chunks_exact_mut(c)
-            .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, b)| *v += b));
-    }
+/// `row += bias`, as [`DenseOps::tall_add_bias`] computes it on flex.
+#[inline(always)]
+fn add_to_row(row: &mut [f32], bias: &[f32]) {
+    row.iter_mut().zip(bias).for_each(|(v, b)| *v += b)
 }
 
 /// ReLU as [`DenseOps::tall_relu`] computes it on flex: `max` on every value rather than a
@@ -383,7 +359,7 @@ impl DenseOps for Flex {
         }
         let b = contiguous(b);
         let b = floats(&b);
-        in_place_by_rows(x, m, |row| row.iter_mut().zip(b).for_each(|(v, b)| *v += b))
+        in_place_by_rows(x, m, |row| add_to_row(row, b))
     }
 
     fn tall_relu(x: FlexTensor) -> FlexTensor {

@@ -161,6 +161,18 @@ impl Gnn {
         self.run(x, graph, Some(rows))
     }
 
+    /// Whether nothing sits between the last layer's ReLU and the output layer (no
+    /// normalisation, residual or active dropout), given the last layer's input `h`: the layer
+    /// may then apply both as it writes.
+    fn output_follows_directly(&self, h: &Tensor<2>) -> bool {
+        // `lazy_shape`: reading the weight would initialise it here, before the layers', and
+        // change which random values each parameter draws.
+        let hidden = self.output.weight.lazy_shape()[0];
+        let dropout_off = self.dropout.prob == 0.0 || !h.device().is_autodiff();
+        let residual = self.skip && h.dims()[1] == hidden;
+        self.norms.is_empty() && dropout_off && !residual
+    }
+
     fn run(&self, x: Tensor<2>, graph: &GraphTensors, rows: Option<&GraphTensors>) -> Tensor<2> {
         let mut h = match &self.input {
             Some(input) => relu(linear(input, x)),
@@ -169,14 +181,7 @@ impl Gnn {
         let last = self.convs.len() - 1;
         for (i, conv) in self.convs.iter().enumerate() {
             let input = self.dropout.forward(h.clone());
-            // Every node, nothing between the last layer's ReLU and the output layer (no
-            // normalisation, residual or dropout): the layer may apply both as it writes.
-            // `lazy_shape`: reading the weight would initialise it here, before the layers',
-            // and change which random values each parameter draws.
-            let hidden = self.output.weight.lazy_shape()[0];
-            let dropout_off = self.dropout.prob == 0.0 || !h.device().is_autodiff();
-            let residual = self.skip && h.dims()[1] == hidden;
-            if i == last && rows.is_none() && self.norms.is_empty() && dropout_off && !residual {
+            if i == last && rows.is_none() && self.output_follows_directly(&h) {
                 return conv.forward_relu_linear(input, graph, &self.output);
             }
             let norm_relu = |out: Tensor<2>| match self.norms.get(i) {

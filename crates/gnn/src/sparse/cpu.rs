@@ -465,22 +465,18 @@ fn spmm_linear<I: Index>(job: &Spmm<'_, I>, rows: usize, dense: &TwoSided<'_>) -
                 }
             })
         };
+        let own = &dense.x_dst[first * k..(first + r) * k];
         let layer = |out: &mut [MaybeUninit<f32>], relu: bool| {
-            dense::linear_block(
-                out,
-                (&dense.x_dst[first * k..(first + r) * k], dense.w_root),
-                (&aggregate, dense.w_neigh),
-                (dense.bias, relu),
-                [r, k, m],
-            )
+            let terms = [(own, dense.w_root), (&aggregate[..], dense.w_neigh)];
+            dense::linear_block(out, &terms, (dense.bias, relu), [r, m])
         };
         match dense.head {
             None => layer(part, dense.relu),
-            Some(head) => {
+            Some((w, bias)) => {
                 // SAFETY: `linear_block` writes every value of its output.
                 #[allow(unsafe_code)]
                 let hidden = unsafe { filled(r * m, |buffer| layer(buffer, true)) };
-                dense::head_block(part, &hidden, head, [r, m, width]);
+                dense::linear_block(part, &[(&hidden, w)], (bias, false), [r, width]);
             }
         }
     });
