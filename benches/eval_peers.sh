@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The PyTorch Geometric baselines that docs/results.md lists beside ringscope on FDCompCN and
-# Reddit (crates/gnn/src/datasets.rs holds the numbers): ../shared/peers/pyg_bench.py under
+# Reddit (crates/train/src/datasets.rs holds the numbers): ../shared/peers/pyg_bench.py under
 # the same stratified 40/20/40 protocol, split seeds 0-4, hidden 64, 2 layers, 200 epochs,
 # balanced cross-entropy, evaluated every epoch. Prints mean ± sample std × 100 per model.
 #

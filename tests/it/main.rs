@@ -29,8 +29,7 @@ fn write_files(dir: &Path, files: &[(&str, &str)]) {
 }
 
 fn repo_sample() -> PathBuf {
-    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
-        .join("../../graphs/sample")
+    ringscope_testkit::sample_dir()
 }
 
 fn summary(out: &Path) -> serde_json::Value {
@@ -62,6 +61,78 @@ fn run_without_arguments_uses_the_embedded_sample() {
     );
     let graph = ringscope_graph::store::load(&dir.join("graph")).unwrap();
     assert_eq!(graph.relations().len(), 9);
+}
+
+/// As a user of an installed binary: no checkout anywhere near, no cargo variables. The
+/// embedded sample and model are written once to the cache and give the same scores and rings
+/// as the files in the repository; a damaged cached copy is rewritten.
+#[test]
+fn run_works_outside_the_checkout_with_the_embedded_defaults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let installed = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ringscope"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env_remove("CARGO_MANIFEST_DIR")
+            .env("RINGSCOPE_CACHE_DIR", &cache)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("ringscope runs")
+    };
+    let o = installed(&["run", "--out", "embedded"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let copies: Vec<PathBuf> = fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(copies.len(), 1, "one content-addressed copy: {copies:?}");
+    let model = copies[0].join("checkpoints/default/model.bpk");
+    assert_eq!(
+        fs::read(&model).unwrap(),
+        fs::read(ringscope_testkit::default_checkpoint().join("model.bpk")).unwrap()
+    );
+
+    let sample = repo_sample();
+    let checkpoint = ringscope_testkit::default_checkpoint();
+    let o = ringscope(
+        &[
+            "run",
+            "--input",
+            sample.to_str().unwrap(),
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--out",
+            "files",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for file in [
+        "scores.csv",
+        "rings.jsonl",
+        "rings.csv",
+        "report/index.html",
+    ] {
+        assert!(
+            fs::read(tmp.path().join("embedded").join(file)).unwrap()
+                == fs::read(tmp.path().join("files").join(file)).unwrap(),
+            "{file} differs between the embedded defaults and the repository's files"
+        );
+    }
+
+    fs::write(&model, b"damaged").unwrap();
+    let o = installed(&["run", "--out", "again"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        fs::read(tmp.path().join("again/scores.csv")).unwrap(),
+        fs::read(tmp.path().join("embedded/scores.csv")).unwrap()
+    );
+    assert_ne!(
+        fs::read(&model).unwrap(),
+        b"damaged",
+        "the copy was rewritten"
+    );
 }
 
 #[test]
@@ -628,12 +699,10 @@ fn eval_names_the_bad_split_cell_and_the_unknown_dataset() {
 /// The REV2 protocol on the real Bitcoin-Alpha graph, when ../shared/datasets is present.
 #[test]
 fn eval_cross_validates_the_labelled_users_of_bitcoin_alpha() {
-    let data = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
-        .join("../../../shared/datasets");
-    if !data.join("rev2_alpha").is_dir() {
-        eprintln!("skipping: {} is absent", data.display());
+    let Some(alpha) = ringscope_testkit::dataset("rev2_alpha") else {
         return;
-    }
+    };
+    let data = alpha.parent().expect("a datasets folder").to_path_buf();
     let tmp = tempfile::tempdir().unwrap();
     let dataset = eval_first_dataset(
         &[

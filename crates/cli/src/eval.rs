@@ -2,10 +2,10 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ringscope_gnn::datasets::Benchmark;
-use ringscope_gnn::eval::{self, EvalOptions, ModelSpec, Report};
 use ringscope_gnn::{DeviceChoice, device};
 use ringscope_graph::{GraphError, store};
+use ringscope_train::datasets::Benchmark;
+use ringscope_train::eval::{self, EvalOptions, ModelSpec, Report};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -70,14 +70,14 @@ fn dataset_dirs(data: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
             .iter()
             .any(|d| d.file_name().is_some_and(|n| n == o.as_str()))
     }) {
-        return Err(crate::exit::ConfigError(format!(
+        return Err(ringscope_pipeline::Error::Config(format!(
             "--dataset {missing}: no such dataset directory in {}",
             data.display()
         ))
         .into());
     }
     if dirs.is_empty() {
-        return Err(crate::exit::ConfigError(format!(
+        return Err(ringscope_pipeline::Error::Config(format!(
             "{} holds no dataset directory (nodes.csv, edges_<relation>.csv, meta.json)",
             data.display()
         ))
@@ -87,8 +87,7 @@ fn dataset_dirs(data: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
-    let data = crate::resolve_input(&args.data);
-    let dirs = dataset_dirs(&data, &args.datasets)?;
+    let dirs = dataset_dirs(&args.data, &args.datasets)?;
     let names: Vec<String> = match args.models.is_empty() {
         true => eval::PRESETS
             .iter()
@@ -150,16 +149,10 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         report.datasets.push(result);
     }
     let markdown = report.to_markdown();
-    let staged = ringscope_ingest::atomic::staging_dir(&args.out)
-        .with_context(|| format!("preparing {}", args.out.display()))?;
-    crate::write_json(&staged.path().join("results.json"), &report)?;
-    crate::write_atomically(&staged.path().join("results.md"), markdown.as_bytes())?;
-    ringscope_ingest::atomic::replace_dir(staged, &args.out).map_err(|source| {
-        ringscope_ingest::IngestError::Write {
-            path: args.out.clone(),
-            source,
-        }
-    })?;
+    let staged = ringscope_export::StagedOutput::new(&args.out)?;
+    ringscope_export::write_json(&staged.path().join("results.json"), &report)?;
+    ringscope_export::write_file(&staged.path().join("results.md"), markdown.as_bytes())?;
+    staged.commit()?;
     print!("{markdown}");
     println!(
         "\nresults in {}: results.md, results.json",

@@ -1,22 +1,16 @@
-//! The `ringscope` command: builds marketplace graphs from raw event tables and reports what
-//! it found.
+//! The `ringscope` command: a thin shell over `ringscope-pipeline` and `ringscope-serve`. It
+//! parses flags, applies them over the TOML config, draws progress bars, prints summaries and
+//! turns errors into exit codes (`exit.rs`); every stage and output lives in the libraries.
 
-mod config;
-mod drift;
 mod eval;
 mod exit;
 mod model;
-mod nightly;
-mod report;
-mod rings;
-mod serve;
-mod summary;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use exit::ConfigError;
-use ringscope_graph::{HeteroGraph, build_marketplace, project_accounts, store};
-use ringscope_ingest::{atomic, ingest_dir};
+use ringscope_export::{StagedOutput, write_json};
+use ringscope_graph::store;
+use ringscope_pipeline::{Config, Error, Run, Stages, embedded, summary};
 use ringscope_synth::{Difficulty, OutputFormat, SynthConfig};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -71,7 +65,7 @@ enum Command {
     Serve(ServeArgs),
     /// Rebuilds a run's HTML report (report/index.html) from its rings.jsonl and scores.csv.
     #[command(after_help = "Example:\n  ringscope report --run out/sample")]
-    Report(report::ReportArgs),
+    Report(ReportArgs),
     /// Ingests an event directory and saves the graph store (Parquet + meta.json).
     #[command(
         after_help = "Example:\n  ringscope build --input graphs/sample --out /tmp/sample-graph"
@@ -155,7 +149,7 @@ struct SettingArgs {
 
 impl RunArgs {
     /// The config file (or the defaults) with these flags applied, validated.
-    fn config(&self) -> Result<config::Config> {
+    fn config(&self) -> Result<Config> {
         self.settings.config_with(|c| {
             let run = &mut c.run;
             if let Some(v) = &self.input {
@@ -174,8 +168,8 @@ impl RunArgs {
 impl SettingArgs {
     /// The config file (or the defaults) with the command's `own` flags and these applied,
     /// validated.
-    fn config_with(&self, own: impl FnOnce(&mut config::Config)) -> Result<config::Config> {
-        let mut c = config::Config::load(self.config.as_deref())?;
+    fn config_with(&self, own: impl FnOnce(&mut Config)) -> Result<Config> {
+        let mut c = Config::load(self.config.as_deref())?;
         own(&mut c);
         let run = &mut c.run;
         if let Some(v) = &self.checkpoint {
@@ -237,6 +231,20 @@ struct RingsArgs {
 }
 
 #[derive(Args)]
+struct ReportArgs {
+    /// A run's output directory (rings.jsonl, scores.csv, run_manifest.json).
+    #[arg(long)]
+    run: PathBuf,
+    /// Checkpoint whose training curve and threshold the page shows [default: the one named in
+    /// the run's run_manifest.json].
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Rings, from the top, that get a page.
+    #[arg(long, default_value_t = ringscope_pipeline::config::ReportSection::default().rings)]
+    rings: usize,
+}
+
+#[derive(Args)]
 struct BuildArgs {
     /// Directory of event tables.
     #[arg(long)]
@@ -291,11 +299,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.quiet);
     let result = match cli.command {
-        Command::Run(args) => args.config().and_then(|c| nightly::run(&c)),
+        Command::Run(args) => args.config().and_then(|c| run(&c)),
         Command::Config(args) => args.run.config().map(|c| print!("{}", c.to_toml())),
         Command::Rings(args) => rings_cmd(args),
         Command::Serve(args) => serve_cmd(args),
-        Command::Report(args) => report::report(args),
+        Command::Report(args) => report_cmd(args),
         Command::Build(args) => build(args),
         Command::Inspect { path } => inspect(&path),
         Command::Synth(args) => synth(args),
@@ -327,68 +335,28 @@ fn init_logging(quiet: bool) {
     }
 }
 
-/// `graphs/sample` (or any relative input) as given when it exists, else under the checkout
-/// that `cargo run` / `cargo test` name in `CARGO_MANIFEST_DIR`, else under the nearest
-/// ancestor of the working directory that has it, so `ringscope run` works from anywhere
-/// inside the checkout. The path is looked up at run time: a path baked in at compile time
-/// goes stale when another clone shares the target directory.
-pub(crate) fn resolve_input(input: &Path) -> PathBuf {
-    if input.exists() || input.is_absolute() {
-        return input.to_path_buf();
-    }
-    let mut bases: Vec<PathBuf> = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(|dir| PathBuf::from(dir).join("../.."))
-        .into_iter()
-        .collect();
-    if let Ok(cwd) = std::env::current_dir() {
-        bases.extend(cwd.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    bases
-        .into_iter()
-        .map(|base| base.join(input))
-        .find(|candidate| candidate.exists())
-        .unwrap_or_else(|| input.to_path_buf())
-}
+/// Environment variable naming a stage after which `ringscope run` aborts, as if killed
+/// there. Used by the crash-safety test; stages: ingest, graph, projection, score, rings, write,
+/// rename.
+const ABORT_AFTER: &str = "RINGSCOPE_ABORT_AFTER";
 
-pub(crate) struct Stages(Vec<(&'static str, f64)>, Instant);
-
-impl Stages {
-    pub(crate) fn new() -> Self {
-        Stages(Vec::new(), Instant::now())
-    }
-
-    fn done(&mut self, stage: &'static str) {
-        let secs = self.1.elapsed().as_secs_f64();
-        tracing::info!(stage, secs, "stage done");
-        self.0.push((stage, secs));
-        self.1 = Instant::now();
+fn abort_after(stage: &str) {
+    if std::env::var(ABORT_AFTER).is_ok_and(|s| s == stage) {
+        eprintln!("{ABORT_AFTER}={stage}: aborting");
+        std::process::abort();
     }
 }
 
-pub(crate) fn ingest_and_build(
-    input: &Path,
-    stages: &mut Stages,
-) -> Result<(ringscope_ingest::IngestReport, HeteroGraph)> {
-    let ingested = ingest_dir(input).with_context(|| format!("ingesting {}", input.display()))?;
-    stages.done("ingest");
-    let name = input
-        .file_name()
-        .map_or("graph".into(), |n| n.to_string_lossy().into_owned());
-    let graph = build_marketplace(&name, ingested.batch).context("building the graph")?;
-    stages.done("graph");
-    Ok((ingested.report, graph))
+fn run(config: &Config) -> Result<()> {
+    let outputs = Run::new(config).after_stage(&abort_after).execute()?;
+    print!("{}", outputs.text());
+    Ok(())
 }
 
-pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).context("serialising JSON")?;
-    write_atomically(path, (text + "\n").as_bytes())
-}
-
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    atomic::write_file(path, bytes).map_err(|source| ringscope_ingest::IngestError::Write {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn report_cmd(args: ReportArgs) -> Result<()> {
+    let page =
+        ringscope_pipeline::report::rebuild(&args.run, args.checkpoint.as_deref(), args.rings)?;
+    println!("report written to {}", page.display());
     Ok(())
 }
 
@@ -405,62 +373,32 @@ fn serve_cmd(args: ServeArgs) -> Result<()> {
             s.feedback.clone_from(v);
         }
     })?;
-    let graph = resolve_input(args.graph.as_ref().unwrap_or(&config.run.input));
-    serve::serve(
-        &graph,
-        resolve_input(&config.run.checkpoint),
-        config.run.device,
-        config.serve,
-    )
+    let graph = embedded::resolve(args.graph.as_ref().unwrap_or(&config.run.input))?;
+    let checkpoint = embedded::resolve(&config.run.checkpoint)?;
+    ringscope_serve::serve(&graph, checkpoint, config.run.device, config.serve)?;
+    Ok(())
 }
 
 fn rings_cmd(args: RingsArgs) -> Result<()> {
     let config = args.settings.config_with(|_| {})?;
-    let graph = model::load_graph(&resolve_input(&args.graph))?;
-    let projection = project_accounts(&graph, &config.projection);
-    let checkpoint = resolve_input(&config.run.checkpoint);
-    let scores = model::score(&graph, &checkpoint, config.run.device)
-        .with_context(|| format!("scoring with {}", checkpoint.display()))?;
-    let previous = match &config.run.previous_rings {
-        Some(path) => rings::read_previous(path)?,
-        None => Vec::new(),
-    };
-    let rings = rings::detect(&graph, &projection, &scores, &previous, &config)?;
-    let staged = atomic::staging_dir(&args.out)
-        .with_context(|| format!("preparing {}", args.out.display()))?;
-    let dir = staged.path();
-    write_atomically(&dir.join("rings.jsonl"), rings.to_jsonl()?.as_bytes())?;
-    write_json(&dir.join("ring_events.json"), &rings.events)?;
-    ringscope_export::write_tables(dir, &rings.records)?;
-    ringscope_export::write_ring_graphs(&dir.join("rings"), &rings.records, config.report.rings)?;
-    atomic::replace_dir(staged, &args.out).map_err(|source| {
-        ringscope_ingest::IngestError::Write {
-            path: args.out.clone(),
-            source,
-        }
-    })?;
+    let rings = ringscope_pipeline::rings_only(&args.graph, &args.out, &config)?;
     print!("{}", rings.text());
     println!(
-        "rings written to {}: rings.jsonl, rings.csv, rings.parquet, ring_members.parquet, ring_events.json, rings/",
-        args.out.display()
+        "rings written to {}: {}",
+        args.out.display(),
+        ringscope_pipeline::run::RING_OUTPUTS
     );
     Ok(())
 }
 
 fn build(args: BuildArgs) -> Result<()> {
     let mut stages = Stages::new();
-    let (report, graph) = ingest_and_build(&args.input, &mut stages)?;
-    let staged = atomic::staging_dir(&args.out)
-        .with_context(|| format!("preparing {}", args.out.display()))?;
+    let (report, graph) = ringscope_pipeline::ingest_and_build(&args.input, &mut stages)?;
+    let staged = StagedOutput::new(&args.out)?;
     store::save(&graph, staged.path())?;
     report.write_rejects_csv(&staged.path().join("rejects.csv"))?;
     write_json(&staged.path().join("ingest_report.json"), &report)?;
-    atomic::replace_dir(staged, &args.out).map_err(|source| {
-        ringscope_ingest::IngestError::Write {
-            path: args.out.clone(),
-            source,
-        }
-    })?;
+    staged.commit()?;
     stages.done("write");
     print!("{}", summary::ingest_text(&report));
     print!("{}", summary::graph_text(&graph));
@@ -501,7 +439,7 @@ fn synth(args: SynthArgs) -> Result<()> {
         DifficultyArg::Medium => Difficulty::Medium,
         DifficultyArg::Hard => Difficulty::Hard,
     });
-    config.validate().map_err(ConfigError)?;
+    config.validate().map_err(Error::Config)?;
     let format = match args.format {
         FormatArg::Csv => OutputFormat::Csv,
         FormatArg::Parquet => OutputFormat::Parquet,

@@ -5,7 +5,7 @@
 //! Everything is computed per node from the relation's CSR in both directions, in parallel.
 
 use rayon::prelude::*;
-use ringscope_graph::{Csr, HeteroGraph, NO_TIME, Relation};
+use ringscope_graph::{Csr, HeteroGraph, IndexSpace, NO_TIME, Relation};
 
 /// One named feature column over the graph's global index space.
 pub(crate) type Column = (String, Vec<f32>);
@@ -15,16 +15,15 @@ pub(crate) type Column = (String, Vec<f32>);
 pub(crate) fn behaviour_columns(
     graph: &HeteroGraph,
     r: &Relation,
-    rows: usize,
-    offsets: &[usize],
+    space: &IndexSpace,
 ) -> Vec<Column> {
     let mut columns = Vec::new();
     let range = r.weight.as_deref().and_then(weight_range);
     let sides = [
-        ("out", graph.out_csr(r), offsets[r.src_kind]),
-        ("in", graph.in_csr(r), offsets[r.dst_kind]),
+        ("out", graph.out_csr(r), r.src_kind),
+        ("in", graph.in_csr(r), r.dst_kind),
     ];
-    for (side, csr, offset) in sides {
+    for (side, csr, kind) in sides {
         if let (Some(weights), Some((lo, hi))) = (&r.weight, range) {
             let stats: Vec<WeightStats> = per_node(csr, |edges| {
                 WeightStats::of(edges.iter().map(|&e| weights[e as usize]), lo, hi)
@@ -32,7 +31,7 @@ pub(crate) fn behaviour_columns(
             let mut push = |name: &str, f: fn(&WeightStats) -> f32| {
                 columns.push((
                     format!("{name}_{side}:{}", r.name),
-                    place(rows, offset, stats.iter().map(f)),
+                    place(space, kind, stats.iter().map(f)),
                 ))
             };
             push("weight_std", |s| s.std);
@@ -52,16 +51,16 @@ pub(crate) fn behaviour_columns(
             });
             columns.push((
                 format!("log_mean_gap_hours_{side}:{}", r.name),
-                place(rows, offset, gaps.iter().map(|g| g.log_mean_hours)),
+                place(space, kind, gaps.iter().map(|g| g.log_mean_hours)),
             ));
             columns.push((
                 format!("burstiness_{side}:{}", r.name),
-                place(rows, offset, gaps.iter().map(|g| g.burstiness)),
+                place(space, kind, gaps.iter().map(|g| g.burstiness)),
             ));
         }
     }
     if let (Some(weights), Some(range)) = (&r.weight, range) {
-        columns.extend(reputation_columns(graph, r, weights, range, rows, offsets));
+        columns.extend(reputation_columns(graph, r, weights, range, space));
     }
     columns
 }
@@ -85,10 +84,10 @@ fn per_node<T: Send>(csr: &Csr, f: impl Fn(&[u32]) -> T + Sync) -> Vec<T> {
         .collect()
 }
 
-/// A node set's values placed at `offset` in a column of `rows` zeros.
-fn place(rows: usize, offset: usize, values: impl Iterator<Item = f32>) -> Vec<f32> {
-    let mut column = vec![0f32; rows];
-    for (slot, v) in column[offset..].iter_mut().zip(values) {
+/// Node set `kind`'s values placed in a column of zeros over the whole index space.
+fn place(space: &IndexSpace, kind: usize, values: impl Iterator<Item = f32>) -> Vec<f32> {
+    let mut column = vec![0f32; space.len()];
+    for (slot, v) in column[space.range(kind)].iter_mut().zip(values) {
         *slot = v;
     }
     column
@@ -195,8 +194,7 @@ fn reputation_columns(
     r: &Relation,
     weights: &[f32],
     (lo, hi): (f32, f32),
-    rows: usize,
-    offsets: &[usize],
+    space: &IndexSpace,
 ) -> Vec<Column> {
     let score: Vec<f64> = weights
         .iter()
@@ -258,28 +256,27 @@ fn reputation_columns(
     let reliability_out = mean_over(out, &|e| reliability[e]);
     let goodness_of_targets = mean_over(out, &|e| goodness[r.dst[e] as usize]);
     let fairness_of_raters = mean_over(inc, &|e| fairness[r.src[e] as usize]);
-    let (src_offset, dst_offset) = (offsets[r.src_kind], offsets[r.dst_kind]);
     let name = &r.name;
     vec![
         (
             format!("fairness:{name}"),
-            place(rows, src_offset, fairness.iter().map(|&f| f as f32)),
+            place(space, r.src_kind, fairness.iter().map(|&f| f as f32)),
         ),
         (
             format!("mean_reliability_out:{name}"),
-            place(rows, src_offset, reliability_out.into_iter()),
+            place(space, r.src_kind, reliability_out.into_iter()),
         ),
         (
             format!("mean_goodness_of_targets:{name}"),
-            place(rows, src_offset, goodness_of_targets.into_iter()),
+            place(space, r.src_kind, goodness_of_targets.into_iter()),
         ),
         (
             format!("goodness:{name}"),
-            place(rows, dst_offset, goodness.iter().map(|&g| g as f32)),
+            place(space, r.dst_kind, goodness.iter().map(|&g| g as f32)),
         ),
         (
             format!("mean_fairness_of_raters:{name}"),
-            place(rows, dst_offset, fairness_of_raters.into_iter()),
+            place(space, r.dst_kind, fairness_of_raters.into_iter()),
         ),
     ]
 }

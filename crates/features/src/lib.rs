@@ -5,7 +5,7 @@
 mod behaviour;
 
 use rayon::prelude::*;
-use ringscope_graph::{AttrValues, HOMOGENEOUS_RELATION, HeteroGraph, Relation};
+use ringscope_graph::{AttrValues, HOMOGENEOUS_RELATION, HeteroGraph, IndexSpace, Relation};
 
 /// A dense row-major matrix: one row per node in the graph's global index space (node set after
 /// node set), one named column per feature.
@@ -82,8 +82,8 @@ impl FeatureOptions {
 /// (`ln(1 + v)`) because they are heavy-tailed; missing values are 0.
 pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMatrix {
     let sets = graph.node_sets();
-    let offsets = graph.node_offsets();
-    let rows = graph.num_nodes();
+    let space = graph.index_space();
+    let rows = space.len();
     let mut columns: Vec<(String, Vec<f32>)> = Vec::new();
 
     if options.given {
@@ -97,14 +97,14 @@ pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMat
         }
         for name in names {
             let mut column = vec![0f32; rows];
-            for (set, &offset) in sets.iter().zip(&offsets) {
+            for (kind, set) in sets.iter().enumerate() {
                 let Some(f) = &set.features else { continue };
                 let Some(c) = f.names.iter().position(|n| n == name) else {
                     continue;
                 };
                 let d = f.names.len();
-                for i in 0..set.len() {
-                    column[offset + i] = f.values[i * d + c];
+                for (i, slot) in column[space.range(kind)].iter_mut().enumerate() {
+                    *slot = f.values[i * d + c];
                 }
             }
             columns.push((name.to_string(), column));
@@ -113,16 +113,16 @@ pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMat
 
     if options.structural {
         if sets.len() > 1 {
-            for (set, &offset) in sets.iter().zip(&offsets) {
+            for (kind, set) in sets.iter().enumerate() {
                 let mut column = vec![0f32; rows];
-                column[offset..offset + set.len()].fill(1.0);
+                column[space.range(kind)].fill(1.0);
                 columns.push((format!("kind:{}", set.kind), column));
             }
         }
-        for (set, &offset) in sets.iter().zip(&offsets) {
+        for (kind, set) in sets.iter().enumerate() {
             for (name, values) in &set.attrs {
                 let mut column = vec![0f32; rows];
-                let out = &mut column[offset..offset + set.len()];
+                let out = &mut column[space.range(kind)];
                 match values {
                     AttrValues::Int(v) => out
                         .iter_mut()
@@ -142,10 +142,9 @@ pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMat
             .par_iter()
             .filter(|r| r.name != HOMOGENEOUS_RELATION)
             .map(|r| {
-                let mut columns =
-                    relation_columns(r, rows, offsets[r.src_kind], offsets[r.dst_kind]);
+                let mut columns = relation_columns(r, &space);
                 if options.behaviour {
-                    columns.extend(behaviour::behaviour_columns(graph, r, rows, &offsets));
+                    columns.extend(behaviour::behaviour_columns(graph, r, &space));
                 }
                 columns
             })
@@ -156,22 +155,20 @@ pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMat
 }
 
 /// Degree, mean weight and activity span of each node on both sides of one relation.
-fn relation_columns(
-    r: &Relation,
-    rows: usize,
-    src_offset: usize,
-    dst_offset: usize,
-) -> Vec<(String, Vec<f32>)> {
+fn relation_columns(r: &Relation, space: &IndexSpace) -> Vec<(String, Vec<f32>)> {
+    let rows = space.len();
     let mut columns = Vec::new();
-    for (side, ends, offset) in [("out", &r.src, src_offset), ("in", &r.dst, dst_offset)] {
+    for (side, ends, kind) in [("out", &r.src, r.src_kind), ("in", &r.dst, r.dst_kind)] {
+        let own = space.range(kind);
         let mut degree = vec![0f32; rows];
-        ends.iter()
-            .for_each(|&v| degree[offset + v as usize] += 1.0);
+        let own_degree = &mut degree[own.clone()];
+        ends.iter().for_each(|&v| own_degree[v as usize] += 1.0);
         if let Some(weights) = &r.weight {
             let mut sum = vec![0f32; rows];
+            let own_sum = &mut sum[own.clone()];
             ends.iter()
                 .zip(weights)
-                .for_each(|(&v, &w)| sum[offset + v as usize] += w);
+                .for_each(|(&v, &w)| own_sum[v as usize] += w);
             let mean = sum
                 .iter()
                 .zip(&degree)
@@ -182,14 +179,15 @@ fn relation_columns(
         if let Some(times) = &r.time {
             let mut first = vec![i64::MAX; rows];
             let mut last = vec![i64::MIN; rows];
+            let (own_first, own_last) = (&mut first[own.clone()], &mut last[own.clone()]);
             for (&v, &t) in ends
                 .iter()
                 .zip(times)
                 .filter(|(_, t)| **t != ringscope_graph::NO_TIME)
             {
-                let i = offset + v as usize;
-                first[i] = first[i].min(t);
-                last[i] = last[i].max(t);
+                let i = v as usize;
+                own_first[i] = own_first[i].min(t);
+                own_last[i] = own_last[i].max(t);
             }
             let span_hours = first
                 .iter()
@@ -221,28 +219,30 @@ fn relation_columns(
 /// sees its own label, since only neighbours count.
 pub fn label_features(graph: &HeteroGraph, known: &[i8]) -> FeatureMatrix {
     assert_eq!(known.len(), graph.num_nodes(), "one label per node");
-    let offsets = graph.node_offsets();
-    let rows = graph.num_nodes();
+    let space = graph.index_space();
+    let rows = space.len();
     let labelled = known.iter().filter(|&&l| l >= 0).count().max(1);
     let prior = known.iter().filter(|&&l| l == 1).count() as f32 / labelled as f32;
     let columns: Vec<Vec<(String, Vec<f32>)>> = graph
         .relations()
         .par_iter()
         .map(|r| {
-            let (src_offset, dst_offset) = (offsets[r.src_kind], offsets[r.dst_kind]);
+            let (src, dst) = (space.range(r.src_kind), space.range(r.dst_kind));
             let mut columns = Vec::new();
             // "out": the labels of the nodes a node points to; "in": of those pointing to it.
             let sides = [
-                ("out", &r.src, src_offset, &r.dst, dst_offset),
-                ("in", &r.dst, dst_offset, &r.src, src_offset),
+                ("out", &r.src, src.clone(), &r.dst, dst.clone()),
+                ("in", &r.dst, dst, &r.src, src),
             ];
-            for (side, ends, offset, others, other_offset) in sides {
+            for (side, ends, own, others, other_kind) in sides {
                 let mut fraud = vec![0f32; rows];
                 let mut benign = vec![0f32; rows];
+                let other_labels = &known[other_kind];
+                let (own_fraud, own_benign) = (&mut fraud[own.clone()], &mut benign[own]);
                 for (&v, &u) in ends.iter().zip(others.iter()) {
-                    match known[other_offset + u as usize] {
-                        1 => fraud[offset + v as usize] += 1.0,
-                        0 => benign[offset + v as usize] += 1.0,
+                    match other_labels[u as usize] {
+                        1 => own_fraud[v as usize] += 1.0,
+                        0 => own_benign[v as usize] += 1.0,
                         _ => {}
                     }
                 }
@@ -354,15 +354,7 @@ impl Standardizer {
 mod tests {
     use super::*;
     use ringscope_graph::{Features, NodeSet};
-    use ringscope_ingest::Interner;
-
-    fn ids(n: usize, prefix: &str) -> Interner {
-        let mut i = Interner::new();
-        for k in 0..n {
-            i.intern(&format!("{prefix}{k}"));
-        }
-        i
-    }
+    use ringscope_testkit::interner as ids;
 
     /// Two accounts, three products; account 0 reviews all three over 2 hours with ratings
     /// 1, 2, 3, account 1 reviews product 0 once.

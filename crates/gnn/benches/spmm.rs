@@ -7,7 +7,8 @@
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use ringscope_features::FeatureOptions;
-use ringscope_gnn::{Aggregation, ModelInput};
+use ringscope_gnn::Aggregation;
+use ringscope_train::ModelInput;
 use std::time::Instant;
 
 // The `ringscope` binary's allocator, so the numbers are the product's.

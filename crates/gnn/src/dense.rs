@@ -7,7 +7,8 @@
 //! into fixed blocks and adding the blocks' products in block order takes 3 ms and gives the
 //! same bits on any number of cores. Other backends keep burn's matmul.
 
-use crate::sparse::dims2;
+#[cfg(feature = "wgpu")]
+use burn::backend::Cube;
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -17,12 +18,18 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::{ActivationOps, FloatTensorOps};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Cube, Dispatch, Flex, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
+
+/// Rows and columns of a matrix.
+pub(crate) fn dims2(t: &impl TensorMetadata) -> [usize; 2] {
+    let shape = t.shape();
+    [shape[0], shape[1]]
+}
 
 /// Rows per block of the weight gradient. Fixed, so the sum order (and the result) does not
 /// depend on the number of cores.
@@ -31,7 +38,7 @@ const ROWS_PER_BLOCK: usize = 8192;
 const ROWS_PER_TASK: usize = 1024;
 
 /// Products for linear layers on tall inputs.
-#[backend_extension(Flex, Cube, Autodiff)]
+#[backend_extension(Flex, Cube: cfg(feature = "wgpu"), Autodiff)]
 pub trait DenseOps: Backend {
     /// `x · w`, differentiable in both.
     ///
@@ -146,6 +153,7 @@ pub fn relu(x: Tensor<2>) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as DenseOps>::tall_relu(x.into_dispatch()))
 }
 
+#[cfg(feature = "wgpu")]
 impl DenseOps for Cube {}
 
 /// `a · b` for row-major slices, `a` read as `[m, k]` (or, with `a_transposed`, as the transpose

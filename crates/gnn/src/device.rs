@@ -2,6 +2,7 @@
 
 use crate::error::{GnnError, Result};
 use burn::prelude::*;
+#[cfg(feature = "wgpu")]
 use std::sync::OnceLock;
 
 /// A device the user can ask for (`--device cpu|wgpu`).
@@ -37,13 +38,20 @@ impl std::fmt::Display for DeviceChoice {
 }
 
 /// wgpu's runtime can be initialised once per process; later calls reuse the first answer.
+#[cfg(feature = "wgpu")]
 static WGPU: OnceLock<std::result::Result<Device, String>> = OnceLock::new();
 
 /// Opens the device. For wgpu this acquires an adapter now, so a machine without one fails here
-/// with a plain message instead of panicking in the first tensor operation.
+/// with a plain message instead of panicking in the first tensor operation. A build without the
+/// `wgpu` feature refuses it the same way.
 pub fn open(choice: DeviceChoice) -> Result<Device> {
     match choice {
         DeviceChoice::Cpu => Ok(Device::flex()),
+        #[cfg(not(feature = "wgpu"))]
+        DeviceChoice::Wgpu => Err(GnnError::NoGpu {
+            reason: "this build has no wgpu backend (built without the `wgpu` feature)".into(),
+        }),
+        #[cfg(feature = "wgpu")]
         DeviceChoice::Wgpu => WGPU
             .get_or_init(|| match Device::wgpu_options().init() {
                 Ok(device) => Ok(device),

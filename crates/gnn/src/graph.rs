@@ -2,8 +2,8 @@
 //! on a device.
 
 use crate::mp::EdgeIndex;
+pub use crate::tensor::{indices, matrix};
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use ringscope_graph::{HOMOGENEOUS_RELATION, HeteroGraph};
 
 /// One relation's edges in the global index space.
@@ -35,15 +35,15 @@ impl GraphEdges {
     /// Lays out `graph`. With `add_reverse`, messages also flow dst → src, which the bipartite
     /// marketplace relations need; graphs stored symmetric do not.
     pub fn new(graph: &HeteroGraph, add_reverse: bool) -> Self {
-        let offsets: Vec<u32> = graph.node_offsets().into_iter().map(|o| o as u32).collect();
-        let num_nodes = graph.num_nodes();
+        let space = graph.index_space();
+        let num_nodes = space.len();
         let mut relations = Vec::new();
         let mut homogeneous = None;
         for r in graph.relations() {
             let edges = RelationEdges {
                 name: r.name.clone(),
-                src: r.src.iter().map(|&s| s + offsets[r.src_kind]).collect(),
-                dst: r.dst.iter().map(|&d| d + offsets[r.dst_kind]).collect(),
+                src: space.globals(r.src_kind, &r.src),
+                dst: space.globals(r.dst_kind, &r.dst),
             };
             if r.name == HOMOGENEOUS_RELATION {
                 homogeneous = Some(edges);
@@ -207,15 +207,4 @@ impl GraphTensors {
             None => x,
         }
     }
-}
-
-/// Row-major `[n, d]` floats as a tensor.
-pub fn matrix(values: Vec<f32>, n: usize, d: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(values, [n, d]), device)
-}
-
-/// Indices as an `Int` tensor.
-pub fn indices(values: &[u32], device: &Device) -> Tensor<1, Int> {
-    let data: Vec<i32> = values.iter().map(|&v| v as i32).collect();
-    Tensor::from_data(TensorData::new(data, [values.len()]), device)
 }

@@ -7,8 +7,8 @@
 //! - `msgs`: `[num_edges, d]` one message per edge
 //! - `index`: `[num_edges]` the node each edge reads from (`src`) or writes to (`dst`)
 
-use crate::graph::indices;
 use crate::sparse::{self, Adjacency, Csr, Diagonal, SageWeights, SparseOps};
+use crate::tensor::indices;
 use burn::backend::Dispatch;
 use burn::prelude::*;
 use burn::tensor::{IndexingUpdateOp, TensorData};

@@ -5,10 +5,11 @@ mod common;
 
 use burn::prelude::*;
 use common::{DEVICE_RNG, config, planted};
-use ringscope_gnn::checkpoint::{self, FeatureDescription, Manifest};
 use ringscope_gnn::conv::Conv;
 use ringscope_gnn::graph::matrix;
-use ringscope_gnn::{DeviceChoice, GnnError, Loss, TrainConfig, device, metrics, predict, train};
+use ringscope_gnn::{DeviceChoice, GnnError, device};
+use ringscope_score::checkpoint::{self, FeatureDescription, Manifest};
+use ringscope_train::{Loss, TrainConfig, metrics, predict, train};
 use std::fs;
 
 fn quick(epochs: usize) -> TrainConfig {
@@ -160,7 +161,7 @@ fn early_stopping_ends_training_after_patience_epochs_without_improvement() {
 
 fn manifest_for(
     p: &common::Planted,
-    trained: &ringscope_gnn::Trained,
+    trained: &ringscope_train::Trained,
     model: &ringscope_gnn::GnnConfig,
     settings: &TrainConfig,
 ) -> Manifest {
@@ -235,7 +236,7 @@ fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
         ),
         |_| {},
     );
-    let losses = |h: &[ringscope_gnn::Epoch]| h.iter().map(|e| e.loss).collect::<Vec<_>>();
+    let losses = |h: &[ringscope_train::Epoch]| h.iter().map(|e| e.loss).collect::<Vec<_>>();
     let (expected, got) = (
         losses(&uninterrupted.history[best..]),
         losses(&resumed.history),
@@ -247,7 +248,7 @@ fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
         );
     }
     // Without the optimiser state, the same weights take a different path.
-    let fresh_adam = ringscope_gnn::Resume {
+    let fresh_adam = ringscope_train::Resume {
         model: checkpoint::load(&dir, &Device::flex()).unwrap().model,
         optimizer: None,
     };
@@ -351,6 +352,7 @@ fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
 /// The same model, forward and backward, on flex and on wgpu (lavapipe in CI). Without an
 /// adapter the test says so and passes, unless `RINGSCOPE_REQUIRE_GPU=1` (CI sets it).
 #[test]
+#[cfg(feature = "wgpu")]
 fn cpu_and_wgpu_agree_forward_and_backward() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let gpu = match device::open(DeviceChoice::Wgpu) {
@@ -449,7 +451,7 @@ fn explanations_name_what_raises_a_score_and_removing_it_lowers_the_score() {
     let mut fraud: Vec<u32> = (0..800u32).filter(|&v| p.labels[v as usize] == 1).collect();
     fraud.sort_by(|a, b| trained.scores[*b as usize].total_cmp(&trained.scores[*a as usize]));
     let group = &fraud[..5];
-    let e = ringscope_gnn::explain::explain(
+    let e = ringscope_score::explain::explain(
         &trained.model,
         &p.x,
         p.d,

@@ -186,7 +186,8 @@ impl Csr {
         }
     }
 
-    fn range(&self, v: u32) -> std::ops::Range<usize> {
+    /// Positions of `v`'s edges in `neighbors` and `edge_ids`.
+    pub fn range(&self, v: u32) -> std::ops::Range<usize> {
         self.offsets[v as usize] as usize..self.offsets[v as usize + 1] as usize
     }
 
@@ -450,18 +451,16 @@ impl HeteroGraph {
         self.node_sets.iter().map(NodeSet::len).sum()
     }
 
-    /// First index of each node set when all nodes share one index space, node set after node
-    /// set (the layout of model inputs and feature matrices).
-    pub fn node_offsets(&self) -> Vec<usize> {
-        let mut next = 0;
-        self.node_sets
-            .iter()
-            .map(|s| {
-                let start = next;
-                next += s.len();
-                start
-            })
-            .collect()
+    /// The global index space of the nodes (the layout of model inputs, feature matrices and
+    /// score vectors).
+    pub fn index_space(&self) -> crate::IndexSpace {
+        crate::IndexSpace::of(self)
+    }
+
+    /// The global indices of node set `kind`.
+    pub fn kind_range(&self, kind: usize) -> std::ops::Range<usize> {
+        let start: usize = self.node_sets[..kind].iter().map(NodeSet::len).sum();
+        start..start + self.node_sets[kind].len()
     }
 
     /// Total edges over all relations.

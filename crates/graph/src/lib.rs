@@ -15,6 +15,7 @@
 mod build;
 mod error;
 mod hetero;
+mod index;
 mod projection;
 pub mod schema;
 pub mod store;
@@ -26,6 +27,7 @@ pub use hetero::{
     AttrValues, Csr, EdgeRef, Features, HeteroGraph, NO_TIME, NodeRef, NodeSet, Relation,
     TextValues,
 };
+pub use index::IndexSpace;
 pub use projection::{Burst, Evidence, Hub, Projection, ProjectionConfig, project_accounts};
 pub use schema::{NodeKind, Rel, SCHEMA_VERSION};
 pub use store::HOMOGENEOUS_RELATION;

@@ -155,6 +155,7 @@ impl<'g> SubgraphBuilder<'g> {
     /// the picked nodes' labels and attributes (missing for new nodes).
     pub fn build(self) -> Result<Subgraph> {
         let sets = self.graph.node_sets();
+        let space = self.graph.index_space();
         let mut node_sets = Vec::with_capacity(sets.len());
         let mut origin = Vec::new();
         for (k, set) in sets.iter().enumerate() {
@@ -209,8 +210,7 @@ impl<'g> SubgraphBuilder<'g> {
                     (name.clone(), picked)
                 })
                 .collect();
-            let offset = self.graph.node_offsets()[k];
-            origin.extend(from.iter().map(|o| o.map(|v| v + offset as u32)));
+            origin.extend(from.iter().map(|o| o.map(|v| space.global_of(k, v) as u32)));
             node_sets.push(sub);
         }
         let sizes: Vec<usize> = self.ids.iter().map(Vec::len).collect();

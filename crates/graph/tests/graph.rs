@@ -6,7 +6,7 @@ use ringscope_graph::{
 };
 use ringscope_ingest::ingest_dir;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn graph_from(files: &[(&str, &str)]) -> HeteroGraph {
     let dir = tempfile::tempdir().unwrap();
@@ -20,20 +20,10 @@ fn account(g: &HeteroGraph, id: &str) -> u32 {
     g.node_set("account").unwrap().1.ids.get(id).unwrap()
 }
 
-/// `../shared/datasets`, or `RINGSCOPE_DATASETS`; `None` (test skipped) when absent.
+/// `../shared/datasets`, or `RINGSCOPE_DATASETS`; `None` (test skipped) when absent, a failure
+/// under `RINGSCOPE_REQUIRE_DATASETS=1`.
 fn datasets() -> Option<PathBuf> {
-    let dir = std::env::var_os("RINGSCOPE_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
-                .join("../../../shared/datasets")
-        });
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: {} not found", dir.display());
-        None
-    }
+    ringscope_testkit::datasets_dir()
 }
 
 #[test]

@@ -361,15 +361,7 @@ mod tests {
     use super::*;
     use crate::candidates::Source;
     use ringscope_graph::{NodeSet, ProjectionConfig, Relation, project_accounts};
-    use ringscope_ingest::Interner;
-
-    fn ids(n: usize, prefix: &str) -> Interner {
-        let mut i = Interner::new();
-        for k in 0..n {
-            i.intern(&format!("{prefix}{k}"));
-        }
-        i
-    }
+    use ringscope_testkit::interner as ids;
 
     /// Accounts 0 and 1 review product 0 an hour apart with 5 stars; account 2 rates it 1 a
     /// day later, and product 1 with 3 stars. Account 0 was created just before its review,

@@ -1,7 +1,7 @@
 //! Planted collusion: fake-review rings, brushing, device farms and coordinated inauthentic
 //! accounts, each with its own knobs, appended to the honest background.
 
-use crate::background::{Marketplace, Order, Review, Session, Zipf, exp_count};
+use crate::background::{Marketplace, Order, PlantedRing, Review, Session, Zipf, exp_count};
 use crate::{AttackConfig, AttackKind, SynthConfig};
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -9,27 +9,6 @@ use rand_chacha::ChaCha8Rng;
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 86_400;
-
-/// One planted ring: the ground truth for ring-level evaluation.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct PlantedRing {
-    /// `<attack>-<nnnn>`, as written to `labels.ring_id`.
-    pub id: String,
-    /// What the ring does.
-    pub attack: AttackKind,
-    /// Member buyer indices.
-    pub members: Vec<u32>,
-    /// The colluding seller (fake reviews, brushing), if any.
-    pub seller: Option<u32>,
-    /// Products the ring pushes.
-    pub targets: Vec<u32>,
-    /// Devices the ring shares (empty for coordinated accounts, which share none).
-    pub shared_devices: Vec<u32>,
-    /// IPs the ring shares.
-    pub shared_ips: Vec<u32>,
-    /// Start and end of the ring's coordinated activity, unix seconds.
-    pub window: (i64, i64),
-}
 
 /// Appends every planted ring of `config` to `m`, drawing members as new buyers.
 /// What every attack needs: the marketplace to extend, the knobs, the one random stream, and

@@ -1,7 +1,6 @@
 //! The honest background population, and the identifier model shared with planted attacks.
 
-use crate::SynthConfig;
-use crate::attacks::{PlantedRing, plant};
+use crate::{AttackKind, SynthConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashSet;
@@ -31,6 +30,27 @@ const CATEGORIES: [&str; 8] = [
 const RATING_SHARES: [f64; 5] = [0.06, 0.05, 0.1, 0.24, 0.55];
 /// First octets of the residential ISP ranges homes (and ring subnets, and proxies) live in.
 const ISP_OCTETS: [u8; 8] = [31, 46, 79, 81, 84, 88, 93, 95];
+
+/// One planted ring: the ground truth for ring-level evaluation.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PlantedRing {
+    /// `<attack>-<nnnn>`, as written to `labels.ring_id`.
+    pub id: String,
+    /// What the ring does.
+    pub attack: AttackKind,
+    /// Member buyer indices.
+    pub members: Vec<u32>,
+    /// The colluding seller (fake reviews, brushing), if any.
+    pub seller: Option<u32>,
+    /// Products the ring pushes.
+    pub targets: Vec<u32>,
+    /// Devices the ring shares (empty for coordinated accounts, which share none).
+    pub shared_devices: Vec<u32>,
+    /// IPs the ring shares.
+    pub shared_ips: Vec<u32>,
+    /// Start and end of the ring's coordinated activity, unix seconds.
+    pub window: (i64, i64),
+}
 
 /// A generated marketplace as typed columns. Indices are rendered to IDs on write.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -266,8 +286,9 @@ struct Identity {
     hub_ip: Option<u32>,
 }
 
-/// Generates the marketplace of `config`: the honest background, then the planted rings.
-pub fn generate(config: &SynthConfig) -> Marketplace {
+/// The honest background of `config`, and the random stream, which planting continues so one
+/// seed gives one marketplace.
+pub(crate) fn honest(config: &SynthConfig) -> (Marketplace, ChaCha8Rng) {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let end = config.end_time;
     let start = end - i64::from(config.days) * DAY;
@@ -416,6 +437,5 @@ pub fn generate(config: &SynthConfig) -> Marketplace {
             .for_each(|r| r.rating = r.rating.max(4));
     }
 
-    plant(&mut m, config, &mut rng);
-    m
+    (m, rng)
 }

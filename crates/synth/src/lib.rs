@@ -20,9 +20,15 @@ mod attacks;
 mod background;
 mod write;
 
-pub use attacks::PlantedRing;
-pub use background::{Marketplace, generate};
+pub use background::{Marketplace, PlantedRing};
 pub use write::{OutputFormat, write_tables};
+
+/// Generates the marketplace of `config`: the honest background, then the planted rings.
+pub fn generate(config: &SynthConfig) -> Marketplace {
+    let (mut m, mut rng) = background::honest(config);
+    attacks::plant(&mut m, config, &mut rng);
+    m
+}
 
 /// The kinds of planted collusion.
 #[derive(

@@ -21,13 +21,15 @@
 mod cpu;
 
 use crate::dense::DenseOps;
+#[cfg(feature = "wgpu")]
+use burn::backend::Cube;
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::{FloatTensor, IntTensor};
-use burn::backend::{Autodiff, Backend, Cube, ExtensionType, backend_extension};
+use burn::backend::{Autodiff, Backend, ExtensionType, backend_extension};
 use burn::tensor::{IndexingUpdateOp, Shape};
 
 /// One direction of an adjacency in compressed sparse row form. Row `i` owns the positions
@@ -153,7 +155,7 @@ impl<B: Backend> Clone for Epilogue<B> {
 }
 
 /// Sparse products over an [`Adjacency`].
-#[backend_extension(Flex, Cube, Autodiff)]
+#[backend_extension(Flex, Cube: cfg(feature = "wgpu"), Autodiff)]
 pub trait SparseOps: Backend {
     /// `out[i, h·c + k] = Σ_{p ∈ row i} weight[edge p, h] · x[col p, h·c + k]`, plus
     /// `values[i, h] · x[i, h·c + k]` with [`Diagonal::Values`] (then rows and columns must be
@@ -218,10 +220,7 @@ pub trait SparseOps: Backend {
     }
 }
 
-pub(crate) fn dims2(t: &impl TensorMetadata) -> [usize; 2] {
-    let shape = t.shape();
-    [shape[0], shape[1]]
-}
+pub(crate) use crate::dense::dims2;
 
 /// `x · w` with `w` scaling each head's `d / heads` columns of the matching row.
 fn scale_heads<B: Backend>(x: FloatTensor<B>, w: FloatTensor<B>) -> FloatTensor<B> {
@@ -307,6 +306,7 @@ pub(crate) fn sddmm_composed<B: Backend>(
     B::float_select_assign(out, 0, csr.edge, prod, IndexingUpdateOp::Add)
 }
 
+#[cfg(feature = "wgpu")]
 impl SparseOps for Cube {}
 
 fn inner_csr<B: Backend, C: CheckpointStrategy>(csr: Csr<Autodiff<B, C>>) -> Csr<B> {

@@ -4,8 +4,9 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use ringscope_gnn::GnnConfig;
 use ringscope_gnn::graph::{GraphEdges, RelationEdges};
-use ringscope_gnn::{GnnConfig, Split, TrainData};
+use ringscope_train::{Split, TrainData};
 
 /// A graph where fraud is visible only through the neighbourhood: fraud nodes mostly link to
 /// each other, and each node's own features are a weak, noisy signal.

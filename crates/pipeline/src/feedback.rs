@@ -1,0 +1,79 @@
+//! Investigator verdicts (`feedback.jsonl`, appended by `ringscope serve`) turned into labels.
+
+use crate::error::{Error, Result};
+use ringscope_graph::{HeteroGraph, NodeKind};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What [`apply_feedback`] did.
+#[derive(Debug, Default, PartialEq)]
+pub struct FeedbackApplied {
+    /// Accounts labelled fraud.
+    pub fraud: usize,
+    /// Accounts labelled benign.
+    pub benign: usize,
+    /// Accounts named in the file but not in the graph.
+    pub unknown: usize,
+}
+
+/// Labels the accounts named in a feedback file (`accounts` of each line): `confirm` → 1,
+/// `dismiss` → 0, later lines over earlier ones. `labels` are per node of `graph`, in its global
+/// index space.
+pub fn apply_feedback(
+    graph: &HeteroGraph,
+    labels: &mut [i8],
+    path: &Path,
+) -> Result<FeedbackApplied> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |line: usize, message: &str| Error::BadFile {
+        file: path.to_path_buf(),
+        line,
+        message: message.to_string(),
+    };
+    let Some((kind, accounts)) = graph.node_set(NodeKind::Account.name()) else {
+        return Ok(FeedbackApplied::default());
+    };
+    let space = graph.index_space();
+    // account → verdict, the latest line winning
+    let mut verdicts: BTreeMap<String, i8> = BTreeMap::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| bad(i + 1, &e.to_string()))?;
+        let label = match v["verdict"].as_str() {
+            Some("confirm") => 1,
+            Some("dismiss") => 0,
+            _ => return Err(bad(i + 1, "verdict must be \"confirm\" or \"dismiss\"")),
+        };
+        let members = v["accounts"]
+            .as_array()
+            .ok_or_else(|| bad(i + 1, "no array 'accounts'"))?;
+        for m in members {
+            let id = m
+                .as_str()
+                .ok_or_else(|| bad(i + 1, "an account that is not a string"))?;
+            verdicts.insert(id.to_string(), label);
+        }
+    }
+    let mut applied = FeedbackApplied::default();
+    for (id, label) in verdicts {
+        match accounts.ids.get(&id) {
+            Some(local) => {
+                labels[space.global_of(kind, local)] = label;
+                if label == 1 {
+                    applied.fraud += 1;
+                } else {
+                    applied.benign += 1;
+                }
+            }
+            None => applied.unknown += 1,
+        }
+    }
+    Ok(applied)
+}

@@ -1,0 +1,283 @@
+//! Online scoring: one account's capped k-hop neighbourhood from the loaded graph plus its new
+//! events, as a subgraph the checkpoint scores (accounts never seen before included).
+
+use crate::error::{Context as _, Error, Result};
+use ringscope_features::FeatureMatrix;
+use ringscope_gnn::{Device, DeviceChoice};
+use ringscope_graph::{HeteroGraph, NO_TIME, NodeKind, Rel, SubgraphBuilder};
+use ringscope_score::Checkpoint;
+use std::path::Path;
+
+/// One account to score, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreAccount {
+    /// The account's ID; a new one is scored on its new events alone.
+    pub account_id: String,
+    /// When it was created (unix seconds), if known.
+    pub created_at: Option<i64>,
+    /// New reviews.
+    pub reviews: Vec<Review>,
+    /// New orders.
+    pub orders: Vec<Order>,
+    /// New sessions.
+    pub sessions: Vec<Session>,
+}
+
+/// A new review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    /// The product reviewed.
+    pub product_id: String,
+    /// 1 to 5.
+    pub rating: Option<f32>,
+    /// Unix seconds.
+    pub time: Option<i64>,
+    /// The product's seller.
+    pub seller_id: Option<String>,
+}
+
+/// A new order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    /// The seller bought from.
+    pub seller_id: String,
+    /// The product bought.
+    pub product_id: Option<String>,
+    /// The amount paid.
+    pub amount: Option<f32>,
+    /// Unix seconds.
+    pub time: Option<i64>,
+    /// The device it was placed from.
+    pub device_id: Option<String>,
+    /// The IP address it was placed from.
+    pub ip: Option<String>,
+    /// The payment instrument.
+    pub payment_id: Option<String>,
+    /// The shipping address.
+    pub address_id: Option<String>,
+}
+
+/// A new session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// The device.
+    pub device_id: Option<String>,
+    /// The IP address.
+    pub ip: Option<String>,
+    /// Unix seconds.
+    pub time: Option<i64>,
+}
+
+/// A loaded model: the checkpoint, and what it makes of the whole loaded graph.
+pub struct Model {
+    /// The checkpoint.
+    pub checkpoint: Checkpoint,
+    /// Where it runs.
+    pub device: Device,
+    /// Normalised features of every node of the loaded graph.
+    pub features: FeatureMatrix,
+    /// Every node's score on the loaded graph.
+    pub scores: Vec<f32>,
+    /// SHA-256 of the weights, first 12 hex digits.
+    pub version: String,
+}
+
+impl Model {
+    /// Loads the checkpoint in `dir` and scores the whole `graph` with it.
+    pub fn load(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Model> {
+        let loading = || format!("loading checkpoint {}", dir.display());
+        let device = ringscope_gnn::device::open(choice)?;
+        let checkpoint = ringscope_score::checkpoint::load(dir, &device).context(loading)?;
+        let (features, scores) = checkpoint.features_and_scores(graph, &device)?;
+        let version = checkpoint
+            .manifest
+            .weights_sha256
+            .chars()
+            .take(12)
+            .collect();
+        Ok(Model {
+            checkpoint,
+            device,
+            features,
+            scores,
+            version,
+        })
+    }
+}
+
+/// One scored account.
+#[derive(Debug, serde::Serialize)]
+pub struct Scored {
+    /// The account's ID.
+    pub account_id: String,
+    /// The model's score.
+    pub score: f32,
+    /// Whether it reaches the checkpoint's threshold.
+    pub flagged: bool,
+    /// Whether the loaded graph has the account.
+    pub known: bool,
+    /// New events applied.
+    pub new_events: usize,
+    /// Nodes of the subgraph the score came from.
+    pub subgraph_nodes: usize,
+    /// Its edges.
+    pub subgraph_edges: usize,
+    /// Features of the account that raised its score most: `(feature, contribution)`.
+    pub reasons: Vec<(String, f32)>,
+}
+
+fn kind_index(graph: &HeteroGraph, kind: NodeKind) -> Option<usize> {
+    graph.node_set(kind.name()).map(|(k, _)| k)
+}
+
+fn rel_index(graph: &HeteroGraph, rel: Rel) -> Option<usize> {
+    graph.relations().iter().position(|r| r.name == rel.name())
+}
+
+/// Adds an edge of `rel` from `src` to the node `dst_id` of `kind`, if the graph has both.
+fn link(
+    b: &mut SubgraphBuilder,
+    graph: &HeteroGraph,
+    (rel, kind): (Rel, NodeKind),
+    src: u32,
+    dst_id: &str,
+    weight: f32,
+    time: Option<i64>,
+) {
+    if let (Some(r), Some(k)) = (rel_index(graph, rel), kind_index(graph, kind)) {
+        let dst = b.node(k, dst_id);
+        b.add_edge(r, src, dst, weight, time.unwrap_or(NO_TIME));
+    }
+}
+
+/// Scores `account` on its neighbourhood: `fanout[h]` edges per node, relation and direction at
+/// hop `h`, the latest first, and at most `max_nodes` nodes.
+pub fn score_account(
+    graph: &HeteroGraph,
+    model: &Model,
+    account: &ScoreAccount,
+    fanout: &[usize],
+    max_nodes: usize,
+    reasons: usize,
+) -> Result<Scored> {
+    let accounts = kind_index(graph, NodeKind::Account)
+        .ok_or_else(|| Error::Config("the loaded graph has no accounts".into()))?;
+    let known_local = graph.node_sets()[accounts].ids.get(&account.account_id);
+    let mut b = SubgraphBuilder::new(graph);
+    let me = b.node(accounts, &account.account_id);
+    if let Some(local) = known_local {
+        b.expand(&[(accounts, local)], fanout, max_nodes);
+    }
+    if let Some(t) = account.created_at {
+        b.set_int_attr(accounts, me, "created_at", t);
+    }
+    // New nodes the events touch are expanded too, so a new account's products and devices
+    // bring their neighbourhoods (one hop less than the account's own).
+    let mut touched: Vec<(usize, String)> = Vec::new();
+    let mut touch = |kind: NodeKind, id: &str| {
+        if let Some(k) = kind_index(graph, kind) {
+            touched.push((k, id.to_string()));
+        }
+    };
+    for r in &account.reviews {
+        let rating = r.rating.unwrap_or(f32::NAN);
+        link(
+            &mut b,
+            graph,
+            (Rel::Reviewed, NodeKind::Product),
+            me,
+            &r.product_id,
+            rating,
+            r.time,
+        );
+        touch(NodeKind::Product, &r.product_id);
+    }
+    for o in &account.orders {
+        let amount = o.amount.unwrap_or(f32::NAN);
+        link(
+            &mut b,
+            graph,
+            (Rel::BoughtFrom, NodeKind::Seller),
+            me,
+            &o.seller_id,
+            amount,
+            o.time,
+        );
+        touch(NodeKind::Seller, &o.seller_id);
+        if let Some(p) = &o.product_id {
+            link(
+                &mut b,
+                graph,
+                (Rel::Ordered, NodeKind::Product),
+                me,
+                p,
+                amount,
+                o.time,
+            );
+            touch(NodeKind::Product, p);
+        }
+        for (rel, kind, id) in [
+            (Rel::UsedDevice, NodeKind::Device, &o.device_id),
+            (Rel::UsedIp, NodeKind::Ip, &o.ip),
+            (Rel::PaidWith, NodeKind::Payment, &o.payment_id),
+            (Rel::ShipsTo, NodeKind::Address, &o.address_id),
+        ] {
+            if let Some(id) = id {
+                link(&mut b, graph, (rel, kind), me, id, 1.0, o.time);
+                touch(kind, id);
+            }
+        }
+    }
+    for s in &account.sessions {
+        for (rel, kind, id) in [
+            (Rel::UsedDevice, NodeKind::Device, &s.device_id),
+            (Rel::UsedIp, NodeKind::Ip, &s.ip),
+        ] {
+            if let Some(id) = id {
+                link(&mut b, graph, (rel, kind), me, id, 1.0, s.time);
+                touch(kind, id);
+            }
+        }
+    }
+    let seeds: Vec<(usize, u32)> = touched
+        .iter()
+        .filter_map(|(k, id)| graph.node_sets()[*k].ids.get(id).map(|local| (*k, local)))
+        .collect();
+    if !seeds.is_empty() {
+        b.expand(&seeds, &fanout[1.min(fanout.len())..], max_nodes);
+    }
+    let sub = b.build()?;
+    let target = sub.graph.index_space().global_of(accounts, me) as u32;
+    let new_events = account.reviews.len() + account.orders.len() + account.sessions.len();
+    // Every node keeps its loaded-graph features, except the account itself when it is new or
+    // has new events: its own edges are all in the subgraph, so recomputing them is exact.
+    let cols = model.features.cols();
+    let known: Vec<(usize, &[f32])> = sub
+        .origin
+        .iter()
+        .enumerate()
+        .filter(|&(node, _)| node != target as usize || new_events == 0)
+        .filter_map(|(node, origin)| {
+            origin.map(|g| (node, &model.features.values[g as usize * cols..][..cols]))
+        })
+        .collect();
+    let explanation =
+        model
+            .checkpoint
+            .score_subgraph(&sub.graph, &known, target, reasons, &model.device)?;
+    let names = &model.checkpoint.manifest.features;
+    Ok(Scored {
+        account_id: account.account_id.clone(),
+        score: explanation.score,
+        flagged: explanation.score >= model.checkpoint.manifest.threshold,
+        known: known_local.is_some(),
+        new_events,
+        subgraph_nodes: sub.graph.num_nodes(),
+        subgraph_edges: sub.graph.num_edges(),
+        reasons: explanation
+            .features
+            .iter()
+            .map(|&(f, c)| (names[f].clone(), c))
+            .collect(),
+    })
+}

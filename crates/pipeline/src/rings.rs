@@ -1,0 +1,131 @@
+//! The ring stage: candidates, scores, explanations, evidence and stable IDs.
+
+use crate::config::Config;
+use crate::error::{Context as _, Result};
+use crate::score::Scores;
+use ringscope_graph::{HeteroGraph, NodeKind, Projection};
+use ringscope_rings::{
+    Lineage, PreviousRing, Reasons, RingEvent, RingRecord, candidates, match_rings, ring_evidence,
+    ring_graph, score_rings,
+};
+use std::fmt::Write as _;
+
+/// Detected rings, highest score first, and how they relate to the previous run's.
+pub struct Rings {
+    /// The rings.
+    pub records: Vec<RingRecord>,
+    /// Births, deaths, merges, splits and membership changes.
+    pub events: Vec<RingEvent>,
+}
+
+/// Runs the ring stage on `graph` with every node's GNN score. `previous` are an earlier run's
+/// rings, whose IDs continuing rings keep.
+pub fn detect(
+    graph: &HeteroGraph,
+    projection: &Projection,
+    model: &Scores,
+    previous: &[PreviousRing],
+    config: &Config,
+) -> Result<Rings> {
+    let Some((kind, accounts)) = graph.node_set(NodeKind::Account.name()) else {
+        return Ok(Rings {
+            records: Vec::new(),
+            events: Vec::new(),
+        });
+    };
+    let space = graph.index_space();
+    let scores: Vec<f64> = model.all[space.range(kind)]
+        .iter()
+        .map(|&s| f64::from(s))
+        .collect();
+    let found = candidates(graph, projection, &config.candidates, Some(&scores));
+    let scored = score_rings(graph, projection, found, Some(&scores), &config.scoring);
+    let member_ids: Vec<Vec<String>> = scored
+        .iter()
+        .map(|r| {
+            r.candidate
+                .members
+                .iter()
+                .map(|&a| accounts.ids.resolve(a).to_string())
+                .collect()
+        })
+        .collect();
+    let Lineage { ids, events } = match_rings(previous, &member_ids, config.rings.min_share);
+    let groups: Vec<Vec<u32>> = scored
+        .iter()
+        .take(config.rings.explained)
+        .map(|r| {
+            r.candidate
+                .members
+                .iter()
+                .map(|&a| space.global_of(kind, a) as u32)
+                .collect()
+        })
+        .collect();
+    let explanations = model
+        .checkpoint
+        .explain(graph, &groups, config.rings.reasons, &model.device)
+        .context(|| "explaining the ring scores".to_string())?;
+    let feature_names = &model.checkpoint.manifest.features;
+    let node_name = |v: u32| {
+        let node = space
+            .node(v as usize)
+            .expect("explanations name nodes of the graph");
+        let set = &graph.node_sets()[usize::from(node.kind)];
+        (set.kind.clone(), set.ids.resolve(node.index).to_string())
+    };
+    let mut explanations = explanations.into_iter();
+    let records = scored
+        .into_iter()
+        .zip(ids)
+        .map(|(r, id)| RingRecord {
+            id,
+            score: r.score,
+            signals: r.signals,
+            source: r.candidate.source,
+            evidence: ring_evidence(graph, &r.candidate.members, Some(&scores)),
+            graph: ring_graph(graph, &r.candidate.members, Some(&scores)),
+            reasons: explanations.next().map(|e| Reasons {
+                features: e
+                    .features
+                    .iter()
+                    .map(|&(f, c)| (feature_names[f].clone(), c))
+                    .collect(),
+                nodes: e
+                    .nodes
+                    .iter()
+                    .map(|&(v, c)| {
+                        let (kind, id) = node_name(v);
+                        (kind, id, c)
+                    })
+                    .collect(),
+                score: e.score,
+                score_without_features: e.score_without_features,
+                score_without_nodes: e.score_without_nodes,
+            }),
+        })
+        .collect();
+    Ok(Rings { records, events })
+}
+
+impl Rings {
+    /// The printed summary: counts and the top rings.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "rings: {} reported", self.records.len());
+        for r in self.records.iter().take(5) {
+            let e = &r.evidence;
+            let _ = writeln!(
+                s,
+                "  {}  score {:.3}  {} members, {} shared identifiers, {} targets ({:?})",
+                r.id,
+                r.score,
+                e.members.len(),
+                e.shared.len(),
+                e.targets.len(),
+                r.source
+            );
+        }
+        s
+    }
+}

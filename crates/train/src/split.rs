@@ -1,0 +1,135 @@
+//! Train/validation/test splits of a graph's labelled nodes: the labels in the global index
+//! space, stratified random splits and stratified k-fold cross-validation. Used by training on a
+//! user's graph and by the benchmark protocols (`datasets.rs`) alike.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use ringscope_graph::HeteroGraph;
+
+/// Node indices of the train, validation and test sets.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Split {
+    /// Training nodes.
+    pub train: Vec<u32>,
+    /// Validation nodes (early stopping, threshold choice).
+    pub val: Vec<u32>,
+    /// Test nodes.
+    pub test: Vec<u32>,
+}
+
+/// Per node in the global index space: 1 fraud, 0 benign, −1 unlabelled or unlabelled kind.
+pub fn node_labels(graph: &HeteroGraph) -> Vec<i8> {
+    let mut labels = Vec::with_capacity(graph.num_nodes());
+    for set in graph.node_sets() {
+        match &set.labels {
+            Some(l) => labels.extend_from_slice(l),
+            None => labels.resize(labels.len() + set.len(), -1),
+        }
+    }
+    labels
+}
+
+/// The labelled nodes of each class, shuffled by `seed`.
+fn shuffled_classes(labels: &[i8], seed: u64) -> [Vec<u32>; 2] {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    [0i8, 1].map(|class| {
+        let mut nodes: Vec<u32> = (0..labels.len() as u32)
+            .filter(|&i| labels[i as usize] == class)
+            .collect();
+        nodes.shuffle(&mut rng);
+        nodes
+    })
+}
+
+/// `split` with each part in ascending node order.
+pub(crate) fn sorted(mut split: Split) -> Split {
+    for part in [&mut split.train, &mut split.val, &mut split.test] {
+        part.sort_unstable();
+    }
+    split
+}
+
+/// Labelled nodes split at random into train/validation/test by the given shares (the rest
+/// tests), stratified by class so the rare class appears in every part.
+pub fn stratified_split(labels: &[i8], train: f64, val: f64, seed: u64) -> Split {
+    let mut split = Split::default();
+    for nodes in shuffled_classes(labels, seed) {
+        let n_train = (nodes.len() as f64 * train).round() as usize;
+        let n_val = ((nodes.len() as f64 * val).round() as usize).min(nodes.len() - n_train);
+        split.train.extend_from_slice(&nodes[..n_train]);
+        split
+            .val
+            .extend_from_slice(&nodes[n_train..n_train + n_val]);
+        split.test.extend_from_slice(&nodes[n_train + n_val..]);
+    }
+    sorted(split)
+}
+
+/// Stratified k-fold cross-validation: fold `k` tests on every `folds`-th node of each shuffled
+/// class, and `val` of the rest of each class validates.
+pub fn stratified_folds(labels: &[i8], folds: usize, val: f64, seed: u64) -> Vec<Split> {
+    let classes = shuffled_classes(labels, seed);
+    (0..folds)
+        .map(|k| {
+            let mut split = Split::default();
+            for nodes in &classes {
+                let in_fold = |i: &usize| i % folds == k;
+                split
+                    .test
+                    .extend((0..nodes.len()).filter(in_fold).map(|i| nodes[i]));
+                let rest: Vec<u32> = (0..nodes.len())
+                    .filter(|i| !in_fold(i))
+                    .map(|i| nodes[i])
+                    .collect();
+                let n_val = (rest.len() as f64 * val).round() as usize;
+                split.val.extend_from_slice(&rest[..n_val]);
+                split.train.extend_from_slice(&rest[n_val..]);
+            }
+            sorted(split)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Vec<i8> {
+        // 20 benign, 10 fraud, 5 unlabelled.
+        let mut l = vec![0i8; 20];
+        l.extend([1; 10]);
+        l.extend([-1; 5]);
+        l
+    }
+
+    #[test]
+    fn stratified_split_keeps_class_shares_and_skips_unlabelled() {
+        let l = labels();
+        let s = stratified_split(&l, 0.4, 0.2, 7);
+        let count = |part: &[u32], class| part.iter().filter(|&&i| l[i as usize] == class).count();
+        assert_eq!((count(&s.train, 0), count(&s.train, 1)), (8, 4));
+        assert_eq!((count(&s.val, 0), count(&s.val, 1)), (4, 2));
+        assert_eq!((count(&s.test, 0), count(&s.test, 1)), (8, 4));
+        assert!(s.train.iter().chain(&s.val).chain(&s.test).all(|&i| i < 30));
+        assert_ne!(s, stratified_split(&l, 0.4, 0.2, 8), "seeds differ");
+    }
+
+    #[test]
+    fn folds_test_every_labelled_node_exactly_once() {
+        let l = labels();
+        let folds = stratified_folds(&l, 5, 0.2, 3);
+        let mut tested: Vec<u32> = folds.iter().flat_map(|f| f.test.clone()).collect();
+        tested.sort_unstable();
+        assert_eq!(tested, (0..30).collect::<Vec<u32>>());
+        for f in &folds {
+            assert_eq!(f.test.iter().filter(|&&i| l[i as usize] == 1).count(), 2);
+            assert_eq!(f.train.len() + f.val.len() + f.test.len(), 30);
+            assert!(
+                f.val
+                    .iter()
+                    .all(|v| !f.train.contains(v) && !f.test.contains(v))
+            );
+        }
+    }
+}
