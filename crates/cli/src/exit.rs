@@ -44,7 +44,7 @@ fn graph(e: &GraphError) -> u8 {
 
 fn model(e: &GnnError) -> u8 {
     match e {
-        GnnError::NoGpu { .. } => UNAVAILABLE,
+        GnnError::NoGpu { .. } | GnnError::NoGpuBackend => UNAVAILABLE,
         GnnError::Config { .. } => CONFIG_ERROR,
         GnnError::Io { .. } => IO_ERROR,
         GnnError::Checkpoint { path, .. } if !path.exists() => NO_INPUT,
@@ -69,7 +69,8 @@ fn pipeline(e: &Error) -> u8 {
         Error::Export(e) => export(e),
         Error::BadFile { .. } | Error::Embedded(_) => DATA_ERROR,
         Error::Read { .. } => NO_INPUT,
-        Error::Context { .. } => unreachable!("root() looks through contexts"),
+        // root() looks through contexts, so this arm is never taken.
+        Error::Context { .. } => FAILURE,
     }
 }
 
@@ -138,6 +139,11 @@ mod tests {
         assert_eq!(code_for(&anyhow::Error::from(write)), IO_ERROR);
         let config = ServeError::Pipeline(Error::Config("x".into()));
         assert_eq!(code_for(&anyhow::Error::from(config)), CONFIG_ERROR);
+        let no_backend = Error::Context {
+            context: "scoring".into(),
+            source: Box::new(Error::Model(GnnError::NoGpuBackend)),
+        };
+        assert_eq!(code_for(&anyhow::Error::from(no_backend)), UNAVAILABLE);
         assert_eq!(code_for(&anyhow::anyhow!("unclassified")), FAILURE);
     }
 }

@@ -48,9 +48,7 @@ pub fn open(choice: DeviceChoice) -> Result<Device> {
     match choice {
         DeviceChoice::Cpu => Ok(Device::flex()),
         #[cfg(not(feature = "wgpu"))]
-        DeviceChoice::Wgpu => Err(GnnError::NoGpu {
-            reason: "this build has no wgpu backend (built without the `wgpu` feature)".into(),
-        }),
+        DeviceChoice::Wgpu => Err(GnnError::NoGpuBackend),
         #[cfg(feature = "wgpu")]
         DeviceChoice::Wgpu => WGPU
             .get_or_init(|| match Device::wgpu_options().init() {

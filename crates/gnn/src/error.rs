@@ -14,6 +14,11 @@ pub enum GnnError {
         /// What wgpu reported.
         reason: String,
     },
+    /// `--device wgpu` in a build without the `wgpu` feature.
+    #[error(
+        "--device wgpu: this ringscope was built without the wgpu backend (--no-default-features); use --device cpu, or a default build"
+    )]
+    NoGpuBackend,
     /// A model or training configuration that cannot be used.
     #[error("{file}: {message}", file = file.as_ref().map_or("config".into(), |f| f.display().to_string()))]
     Config {

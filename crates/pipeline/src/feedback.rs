@@ -77,3 +77,50 @@ pub fn apply_feedback(
     }
     Ok(applied)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels_after(lines: &str) -> (Result<FeedbackApplied>, Vec<i8>) {
+        let graph = ringscope_testkit::reviews_graph(3, 1, &[(0, 0)]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feedback.jsonl");
+        std::fs::write(&path, lines).unwrap();
+        let mut labels = vec![-1; graph.num_nodes()];
+        let applied = apply_feedback(&graph, &mut labels, &path);
+        (applied, labels)
+    }
+
+    #[test]
+    fn the_latest_verdict_labels_each_account_and_strangers_are_counted() {
+        let (applied, labels) = labels_after(concat!(
+            r#"{"verdict":"confirm","accounts":["a0","a1"]}"#,
+            "\n\n",
+            r#"{"verdict":"dismiss","accounts":["a1","nobody"]}"#,
+            "\n"
+        ));
+        assert_eq!(
+            applied.unwrap(),
+            FeedbackApplied {
+                fraud: 1,
+                benign: 1,
+                unknown: 1
+            }
+        );
+        // Accounts a0..a2, then the product.
+        assert_eq!(labels, vec![1, 0, -1, -1]);
+    }
+
+    #[test]
+    fn a_bad_line_is_an_error_naming_the_file_and_line() {
+        let (applied, _) =
+            labels_after("{\"verdict\":\"confirm\",\"accounts\":[]}\n{\"verdict\":\"maybe\"}\n");
+        let err = applied.unwrap_err();
+        assert!(
+            matches!(&err, Error::BadFile { line: 2, message, .. } if message.contains("verdict")),
+            "{err}"
+        );
+        assert!(err.to_string().contains("feedback.jsonl: line 2"), "{err}");
+    }
+}

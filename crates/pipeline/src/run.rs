@@ -178,16 +178,13 @@ impl<'a> Run<'a> {
         self
     }
 
-    /// Runs the job under `config` without a hook.
-    pub fn execute_config(config: &Config) -> Result<RunOutputs> {
-        Run::new(config).execute()
-    }
-
     /// Runs every stage, writes every output into a staging directory, renames it into place
     /// and marks it with `_SUCCESS`.
     pub fn execute(&self) -> Result<RunOutputs> {
         let config = self.config;
         config.validate()?;
+        // A missing GPU fails the job now, not after the day's input has been read.
+        ringscope_gnn::device::open(config.run.device)?;
         let plan = Plan::of(config)?;
         let mut stages = Stages::with_hook(self.after_stage);
         let (ingest, graph) = ingest_and_build(&plan.input, &mut stages)?;

@@ -82,21 +82,16 @@ pub const REQUIRE_DATASETS: &str = "RINGSCOPE_REQUIRE_DATASETS";
 pub fn datasets_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("RINGSCOPE_DATASETS")
         .map_or_else(|| repo_root().join("../shared/datasets"), PathBuf::from);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os(REQUIRE_DATASETS).is_none_or(|v| v.is_empty() || v == "0"),
-        "{REQUIRE_DATASETS} is set but {} is absent",
-        dir.display()
-    );
-    eprintln!("skipping: {} is absent", dir.display());
-    None
+    present_or_skip(dir)
 }
 
 /// One dataset of [`datasets_dir`], with the same skip-or-fail rule for the dataset itself.
 pub fn dataset(name: &str) -> Option<PathBuf> {
-    let dir = datasets_dir()?.join(name);
+    present_or_skip(datasets_dir()?.join(name))
+}
+
+/// `dir` if it is a directory; else `None` with a note, or a panic under [`REQUIRE_DATASETS`].
+fn present_or_skip(dir: PathBuf) -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
