@@ -20,7 +20,7 @@ pub use manifest::{
 };
 pub use report::{Histogram, ReportData, ReportRing, TrainingCurve, write_report};
 pub use rings_file::{
-    RINGS_SCHEMA_VERSION, RingLine, read_previous_rings, read_rings, rings_as_written, rings_jsonl,
+    RINGS_SCHEMA_VERSION, RingLine, parse_rings, read_previous_rings, read_rings, rings_jsonl,
 };
 pub use scores::{SCORES_HEADER, ScoreRow, as_written, read_scores, scores_csv};
 pub use staged::{SUCCESS, StagedOutput, mark_success, write_file, write_json};

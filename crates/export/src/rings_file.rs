@@ -82,14 +82,10 @@ pub fn read_rings(path: &Path) -> Result<Vec<RingRecord>, ExportError> {
     parse_rings(&read_text(path)?, path)
 }
 
-/// `records` as `rings.jsonl` stores them: written and read back. serde_json's default float
-/// parsing can differ from the written value in the last digit, so a page built from these is
-/// the page `ringscope report` rebuilds from the file.
-pub fn rings_as_written(records: &[RingRecord]) -> Result<Vec<RingRecord>, ExportError> {
-    parse_rings(&rings_jsonl(records)?, Path::new("rings.jsonl"))
-}
-
-fn parse_rings(text: &str, path: &Path) -> Result<Vec<RingRecord>, ExportError> {
+/// The rings of a `rings.jsonl` text, as [`read_rings`] reads them from the file. serde_json's
+/// default float parsing can differ from the written value in the last digit, so a page built
+/// from a run's own text is the page `ringscope report` rebuilds from the file.
+pub fn parse_rings(text: &str, path: &Path) -> Result<Vec<RingRecord>, ExportError> {
     lines(text, path)?
         .into_iter()
         .map(|(line, v)| {

@@ -73,16 +73,23 @@ pub fn read_scores(path: &Path) -> Result<Vec<ScoreRow>, ExportError> {
                 .get(c)
                 .ok_or_else(|| bad(row, format!("column '{name}': missing")))
         };
-        let number = |c: usize, name: &str| -> Result<f64, ExportError> {
+        let number = |c: usize, name: &str| -> Result<f32, ExportError> {
             let v = field(c, name)?;
             v.parse()
                 .map_err(|_| bad(row, format!("column '{name}': '{v}' is not a number")))
         };
+        let label_text = field(label, "label")?;
+        let label: i8 = label_text.parse().map_err(|_| {
+            bad(
+                row,
+                format!("column 'label': '{label_text}' is not an integer label"),
+            )
+        })?;
         rows.push(ScoreRow {
             kind: field(kind, "kind")?.to_string(),
             id: field(id, "id")?.to_string(),
-            score: number(score, "score")? as f32,
-            label: number(label, "label")? as i8,
+            score: number(score, "score")?,
+            label,
         });
     }
     Ok(rows)
@@ -131,6 +138,9 @@ mod tests {
         let err = read_scores(&path).unwrap_err().to_string();
         assert!(err.contains("scores.csv"), "{err}");
         assert!(err.contains("line 3") && err.contains("'score'"), "{err}");
+        std::fs::write(&path, "kind,id,score,flagged,label\naccount,a,0.5,1,1.5\n").unwrap();
+        let err = read_scores(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("'label'"), "{err}");
         std::fs::write(&path, "kind,id,flagged\n").unwrap();
         let err = read_scores(&path).unwrap_err().to_string();
         assert!(err.contains("no 'score' column"), "{err}");

@@ -459,8 +459,7 @@ impl HeteroGraph {
 
     /// The global indices of node set `kind`.
     pub fn kind_range(&self, kind: usize) -> std::ops::Range<usize> {
-        let start: usize = self.node_sets[..kind].iter().map(NodeSet::len).sum();
-        start..start + self.node_sets[kind].len()
+        self.index_space().range(kind)
     }
 
     /// Total edges over all relations.

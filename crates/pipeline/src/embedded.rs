@@ -8,6 +8,7 @@
 //! the temporary directory), whose files are verified on every use.
 
 use crate::error::{Error, Result};
+use ringscope_score::checkpoint;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -48,29 +49,28 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    ringscope_export::sha256_hex(bytes)
-}
-
-/// Checks the embedded model files against the hashes its manifest records.
+/// Checks each embedded model file against the size and SHA-256 its manifest records, with
+/// the check that loading a checkpoint makes.
 pub fn verify_checkpoint() -> Result<()> {
-    let file = |name: &str| CHECKPOINT.iter().find(|(n, _)| *n == name).map(|f| f.1);
-    let corrupt = |message: String| Error::Embedded(format!("checkpoints/default: {message}"));
-    let manifest: serde_json::Value = file("manifest.json")
-        .and_then(|bytes| serde_json::from_slice(bytes).ok())
-        .ok_or_else(|| corrupt("manifest.json is not JSON".into()))?;
-    let expected = [
-        ("model.bpk", manifest["weights_sha256"].as_str()),
-        ("optimizer.bpk", manifest["optimizer"]["sha256"].as_str()),
-    ];
-    for (name, expected) in expected {
-        let bytes = file(name).ok_or_else(|| corrupt(format!("{name} is not embedded")))?;
-        let expected = expected.ok_or_else(|| corrupt(format!("no hash of {name}")))?;
-        if sha256_hex(bytes) != expected {
-            return Err(corrupt(format!(
-                "{name} does not match the hash in manifest.json"
-            )));
-        }
+    let dir = Path::new(DEFAULT_CHECKPOINT);
+    let corrupt = |e: ringscope_gnn::GnnError| Error::Embedded(e.to_string());
+    let text = CHECKPOINT
+        .iter()
+        .find(|(name, _)| *name == checkpoint::MANIFEST)
+        .and_then(|(_, bytes)| std::str::from_utf8(bytes).ok())
+        .ok_or_else(|| Error::Embedded(format!("{DEFAULT_CHECKPOINT}: no manifest.json text")))?;
+    let manifest =
+        checkpoint::parse_manifest(&dir.join(checkpoint::MANIFEST), text).map_err(corrupt)?;
+    for (name, bytes) in CHECKPOINT
+        .iter()
+        .filter(|(n, _)| *n != checkpoint::MANIFEST)
+    {
+        let digest = manifest.file_digest(name).ok_or_else(|| {
+            Error::Embedded(format!(
+                "{DEFAULT_CHECKPOINT}/{name}: the manifest vouches for no such file"
+            ))
+        })?;
+        checkpoint::vouch(&dir.join(name), bytes, &digest).map_err(corrupt)?;
     }
     Ok(())
 }
@@ -105,10 +105,16 @@ fn materialise() -> Result<PathBuf> {
     let mut digest = String::new();
     for (dir, files) in sets {
         for (name, bytes) in files {
-            digest.push_str(&format!("{dir}/{name} {}\n", sha256_hex(bytes)));
+            digest.push_str(&format!(
+                "{dir}/{name} {}\n",
+                ringscope_export::sha256_hex(bytes)
+            ));
         }
     }
-    let folder = format!("embedded-{}", &sha256_hex(digest.as_bytes())[..16]);
+    let folder = format!(
+        "embedded-{}",
+        &ringscope_export::sha256_hex(digest.as_bytes())[..16]
+    );
     let mut last = None;
     for root in cache_roots() {
         let target = root.join(&folder);

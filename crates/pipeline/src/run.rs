@@ -92,16 +92,14 @@ fn previous_rings(path: Option<&Path>) -> Result<Vec<ringscope_rings::PreviousRi
 
 /// Writes the ring outputs into `dir`: `rings.jsonl`, `ring_events.json`, the ring and member
 /// tables, and GraphML/GEXF for the top `config.report.rings`. Both `ringscope run` and
-/// `ringscope rings` write their rings here.
-pub fn write_ring_outputs(dir: &Path, rings: &Rings, config: &Config) -> Result<()> {
-    write_file(
-        &dir.join("rings.jsonl"),
-        ringscope_export::rings_jsonl(&rings.records)?.as_bytes(),
-    )?;
+/// `ringscope rings` write their rings here. Returns the text of `rings.jsonl`.
+pub fn write_ring_outputs(dir: &Path, rings: &Rings, config: &Config) -> Result<String> {
+    let jsonl = ringscope_export::rings_jsonl(&rings.records)?;
+    write_file(&dir.join("rings.jsonl"), jsonl.as_bytes())?;
     write_json(&dir.join("ring_events.json"), &rings.events)?;
     ringscope_export::write_tables(dir, &rings.records)?;
     ringscope_export::write_ring_graphs(&dir.join("rings"), &rings.records, config.report.rings)?;
-    Ok(())
+    Ok(jsonl)
 }
 
 /// The ring outputs' file names, for the printed summary.
@@ -207,7 +205,7 @@ impl<'a> Run<'a> {
             &(&projection.hubs, &projection.bursts),
         )?;
         write_file(&dir.join("scores.csv"), scores.to_csv().as_bytes())?;
-        write_ring_outputs(dir, &rings, config)?;
+        let jsonl = write_ring_outputs(dir, &rings, config)?;
         let account_scores: Vec<f64> = scores
             .rows
             .iter()
@@ -220,7 +218,7 @@ impl<'a> Run<'a> {
             ingest.total_rejected(),
         );
         // The page shows what the files hold, so `ringscope report` rebuilds it byte for byte.
-        let shown = ringscope_export::rings_as_written(&rings.records)?;
+        let shown = ringscope_export::parse_rings(&jsonl, &dir.join("rings.jsonl"))?;
         let page = report::page(
             &shown,
             &account_scores,

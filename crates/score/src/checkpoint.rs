@@ -24,9 +24,12 @@ use std::path::{Path, PathBuf};
 pub const CHECKPOINT_VERSION: u32 = 1;
 /// The burn release the weights were written with (the workspace pins it exactly).
 pub const BURN_VERSION: &str = "0.22.1";
-const WEIGHTS: &str = "model.bpk";
-const MANIFEST: &str = "manifest.json";
-const OPTIMIZER: &str = "optimizer.bpk";
+/// The weights file of a checkpoint directory.
+pub const WEIGHTS: &str = "model.bpk";
+/// The manifest file of a checkpoint directory.
+pub const MANIFEST: &str = "manifest.json";
+/// The optimiser-state file of a checkpoint directory, when it has one.
+pub const OPTIMIZER: &str = "optimizer.bpk";
 
 /// Everything a checkpoint records besides the weights.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -101,6 +104,23 @@ pub struct FeatureDescription {
 }
 
 impl Manifest {
+    /// Size and SHA-256 of `model.bpk`.
+    pub fn weights_digest(&self) -> FileDigest {
+        FileDigest {
+            bytes: self.weights_bytes,
+            sha256: self.weights_sha256.clone(),
+        }
+    }
+
+    /// What the manifest records for the checkpoint file `name`, if it vouches for one.
+    pub fn file_digest(&self, name: &str) -> Option<FileDigest> {
+        match name {
+            WEIGHTS => Some(self.weights_digest()),
+            OPTIMIZER => self.optimizer.clone(),
+            _ => None,
+        }
+    }
+
     /// The manifest of `trained`, a model of `model` trained with `train` on `data`. The weights'
     /// size and hash are filled in by [`save`].
     pub fn new(
@@ -366,13 +386,21 @@ pub fn save(
 /// Reads and checks `dir/manifest.json`, without loading weights.
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST);
-    let bad = |message: String| GnnError::Checkpoint {
+    let text = fs::read_to_string(&path).map_err(|e| GnnError::Checkpoint {
         path: path.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    parse_manifest(&path, &text)
+}
+
+/// Checks a manifest's text (`path` names it in errors): its version, fields and model config.
+pub fn parse_manifest(path: &Path, text: &str) -> Result<Manifest> {
+    let bad = |message: String| GnnError::Checkpoint {
+        path: path.to_path_buf(),
         message,
     };
-    let text = fs::read_to_string(&path).map_err(|e| bad(format!("cannot read: {e}")))?;
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
     let version = value.get("checkpoint_version").and_then(|v| v.as_u64());
     if version != Some(u64::from(CHECKPOINT_VERSION)) {
         let found = version.map_or("none".to_string(), |v| v.to_string());
@@ -398,13 +426,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<Checkpoint> {
         path: path.clone(),
         message,
     };
-    let bytes = read_vouched(
-        &path,
-        &FileDigest {
-            bytes: manifest.weights_bytes,
-            sha256: manifest.weights_sha256.clone(),
-        },
-    )?;
+    let bytes = read_vouched(&path, &manifest.weights_digest())?;
     let mut model = manifest.model.init(device);
     let mut store =
         BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes))).validate(true);
@@ -442,11 +464,20 @@ pub fn load(dir: &Path, device: &Device) -> Result<Checkpoint> {
 
 /// The contents of `path`, refused unless they have the size and SHA-256 of `digest`.
 fn read_vouched(path: &Path, digest: &FileDigest) -> Result<Vec<u8>> {
+    let bytes = fs::read(path).map_err(|e| GnnError::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })?;
+    vouch(path, &bytes, digest)?;
+    Ok(bytes)
+}
+
+/// Refuses `bytes` (the contents of `path`) unless they have the size and SHA-256 of `digest`.
+pub fn vouch(path: &Path, bytes: &[u8], digest: &FileDigest) -> Result<()> {
     let bad = |message: String| GnnError::Checkpoint {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
     if bytes.len() as u64 != digest.bytes {
         return Err(bad(format!(
             "{} bytes, the manifest says {} (truncated or replaced)",
@@ -454,10 +485,10 @@ fn read_vouched(path: &Path, digest: &FileDigest) -> Result<Vec<u8>> {
             digest.bytes
         )));
     }
-    if sha256_hex(&bytes) != digest.sha256 {
+    if sha256_hex(bytes) != digest.sha256 {
         return Err(bad(
             "contents do not match the manifest's SHA-256 (corrupt)".into(),
         ));
     }
-    Ok(bytes)
+    Ok(())
 }
