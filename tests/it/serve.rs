@@ -116,11 +116,13 @@ fn serve_scores_explains_records_feedback_and_reloads_without_dropping_requests(
         .skip(1)
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (
-                f[1].to_string(),
-                f[2].parse().unwrap(),
-                f[4].parse().unwrap(),
-            )
+            // Sellers and unlabelled accounts have an empty label.
+            let label = if f[4].is_empty() {
+                -1
+            } else {
+                f[4].parse().unwrap()
+            };
+            (f[1].to_string(), f[2].parse().unwrap(), label)
         })
         .collect();
     let picked: Vec<&(String, f64, i64)> = scores

@@ -13,6 +13,8 @@ use ringscope_serve::ServeError;
 pub const OK: u8 = 0;
 /// Anything not classified below (a bug, or an unexpected failure).
 pub const FAILURE: u8 = 1;
+/// The input is outside the checkpoint's training population (`on_out_of_domain = "fail"`).
+pub const OUT_OF_DOMAIN: u8 = 3;
 /// The input data is malformed: a fatal ingest problem, a corrupt stored graph, run file or
 /// checkpoint, or a checkpoint that does not fit the graph.
 pub const DATA_ERROR: u8 = 65;
@@ -68,6 +70,7 @@ fn pipeline(e: &Error) -> u8 {
         Error::Model(e) => model(e),
         Error::Export(e) => export(e),
         Error::BadFile { .. } | Error::Embedded(_) => DATA_ERROR,
+        Error::OutOfDomain(_) => OUT_OF_DOMAIN,
         Error::Read { .. } => NO_INPUT,
         // root() looks through contexts, so this arm is never taken.
         Error::Context { .. } => FAILURE,

@@ -145,6 +145,8 @@ struct SettingArgs {
     /// Review windows holding more reviews than this (viral bursts) link nobody.
     #[arg(long)]
     burst_cap: Option<usize>,
+    #[command(flatten)]
+    model: model::ModelArgs,
 }
 
 impl RunArgs {
@@ -185,6 +187,7 @@ impl SettingArgs {
         p.max_accounts_per_identifier = self.hub_cap.unwrap_or(p.max_accounts_per_identifier);
         p.co_review_window_secs = self.co_review_window.unwrap_or(p.co_review_window_secs);
         p.max_reviews_per_window = self.burst_cap.unwrap_or(p.max_reviews_per_window);
+        self.model.apply(&mut c.model);
         c.validate()?;
         Ok(c)
     }

@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ringscope_gnn::DeviceChoice;
+use ringscope_pipeline::config::{ModelSection, OnOutOfDomain, Scorer};
 use ringscope_pipeline::embedded::{self, DEFAULT_CHECKPOINT, DEFAULT_INPUT};
 use ringscope_pipeline::train::TrainRequest;
 use std::io::IsTerminal;
@@ -54,6 +55,63 @@ pub struct ScoreArgs {
     /// Where to run the model.
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// The scorer flags of `run`, `rings`, `serve` and `score`; they override `[model]`.
+#[derive(Args)]
+pub struct ModelArgs {
+    /// Which scorer gives the account scores [default: checkpoint].
+    #[arg(long, value_enum)]
+    pub scorer: Option<ScorerArg>,
+    /// What to do when the input is outside the checkpoint's training population
+    /// [default: label-free].
+    #[arg(long, value_enum)]
+    pub on_out_of_domain: Option<OutOfDomainArg>,
+    /// Flag at most this share of the scored accounts and sellers [default: 0.02].
+    #[arg(long)]
+    pub max_flag_rate: Option<f64>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ScorerArg {
+    /// The trained model in --checkpoint.
+    Checkpoint,
+    /// The label-free scorer, fitted on the input itself.
+    LabelFree,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OutOfDomainArg {
+    /// Keep the checkpoint's scores and warn.
+    Warn,
+    /// Score with the label-free scorer instead.
+    LabelFree,
+    /// Stop with exit code 3.
+    Fail,
+}
+
+impl ModelArgs {
+    /// `section` with these flags applied.
+    pub fn apply(&self, section: &mut ModelSection) {
+        if let Some(s) = self.scorer {
+            section.scorer = match s {
+                ScorerArg::Checkpoint => Scorer::Checkpoint,
+                ScorerArg::LabelFree => Scorer::LabelFree,
+            };
+        }
+        if let Some(o) = self.on_out_of_domain {
+            section.on_out_of_domain = match o {
+                OutOfDomainArg::Warn => OnOutOfDomain::Warn,
+                OutOfDomainArg::LabelFree => OnOutOfDomain::LabelFree,
+                OutOfDomainArg::Fail => OnOutOfDomain::Fail,
+            };
+        }
+        if let Some(r) = self.max_flag_rate {
+            section.max_flag_rate = r;
+        }
+    }
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
@@ -115,16 +173,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
 }
 
 pub fn score_cmd(args: ScoreArgs) -> Result<()> {
+    let mut section = ModelSection::default();
+    args.model.apply(&mut section);
+    section
+        .validate()
+        .map_err(|e| ringscope_pipeline::Error::Config(format!("[model] {e}")))?;
     let graph = ringscope_pipeline::load_graph(&embedded::resolve(&args.graph)?)?;
     let checkpoint = embedded::resolve(&args.checkpoint)?;
-    let scores = ringscope_pipeline::score::score(&graph, &checkpoint, args.device)?;
+    let scores = ringscope_pipeline::score::score(&graph, &checkpoint, args.device, &section)?;
     ringscope_export::write_file(&args.out, scores.to_csv().as_bytes())?;
-    println!(
-        "scored {} nodes, {} at or above the threshold {:.3}; written to {}",
-        scores.rows.len(),
-        scores.flagged(),
-        scores.threshold,
-        args.out.display()
-    );
+    print!("{}", ringscope_pipeline::summary::scores_text(&scores));
+    println!("written to {}", args.out.display());
     Ok(())
 }

@@ -13,15 +13,7 @@ fn unversioned() -> u32 {
     DRIFT_SCHEMA_VERSION
 }
 
-/// One distribution: its cut points and the share of values in each bin
-/// (`value <= edges[0]`, ..., `value > edges[last]`).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Binned {
-    /// Ascending, distinct cut points.
-    pub edges: Vec<f64>,
-    /// `edges.len() + 1` shares summing to 1.
-    pub shares: Vec<f64>,
-}
+pub use ringscope_features::distribution::Binned;
 
 /// `drift_profile.json`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

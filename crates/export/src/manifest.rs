@@ -3,6 +3,7 @@
 
 use crate::drift::Drift;
 use crate::{ExportError, read_text};
+use ringscope_features::distribution::Applicability;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -68,12 +69,39 @@ pub struct RunManifest {
     pub previous_rings: Option<PathBuf>,
     /// Counts.
     pub counts: Counts,
+    /// How the scores were made and thresholded; absent in manifests written before it.
+    #[serde(default)]
+    pub scoring: Option<ScoringRecord>,
     /// Drift against the previous run.
     pub drift: Option<Drift>,
     /// Every output file but the manifest itself.
     pub outputs: Vec<FileEntry>,
     /// Seconds per stage, in order.
     pub timings: Vec<(String, f64)>,
+}
+
+/// How a run's scores were made: the scorer, the applicability check that chose it, and the
+/// threshold after the flag-rate cap.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScoringRecord {
+    /// `checkpoint` or `label_free`.
+    pub scorer: String,
+    /// Why the label-free scorer replaced the checkpoint, if it did.
+    pub fallback: Option<String>,
+    /// The input against the checkpoint's training population, when it has a profile.
+    pub applicability: Option<Applicability>,
+    /// The label-free scorer's signals, when it scored.
+    pub signals: Vec<String>,
+    /// The threshold applied: the model's, raised by the cap when the cap cut in.
+    pub threshold: f32,
+    /// The checkpoint's own threshold (none for the label-free scorer).
+    pub model_threshold: Option<f32>,
+    /// `[model] max_flag_rate`.
+    pub max_flag_rate: f64,
+    /// Nodes the model's own threshold would have flagged (none without one).
+    pub flagged_at_model_threshold: Option<usize>,
+    /// Whether the cap lowered what was flagged.
+    pub cap_cut_in: bool,
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

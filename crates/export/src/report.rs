@@ -20,6 +20,9 @@ pub struct ReportData<'a> {
     pub title: String,
     /// Key facts for the header as `(label, value)`: input, accounts scored, rejects, model.
     pub facts: Vec<(String, String)>,
+    /// A warning shown above everything: the input is out of the model's domain, or the
+    /// label-free scorer replaced it.
+    pub banner: Option<String>,
     /// Rings reported in total (the page may show only the top ones).
     pub total_rings: usize,
     /// The rings on the page, highest score first.
@@ -124,6 +127,7 @@ mod tests {
         let data = ReportData {
             title: "</script><script>alert(1)</script>".into(),
             facts: vec![],
+            banner: Some("</script>".into()),
             total_rings: 0,
             rings: vec![],
             histogram: Histogram::of([], 4, 0.5),

@@ -1,4 +1,5 @@
-//! `scores.csv`: one row per scored node, highest score first (`kind,id,score,flagged,label`).
+//! `scores.csv`: one row per scored node, highest score first (`kind,id,score,flagged,label`;
+//! the label is empty where unknown).
 
 use crate::{ExportError, read_text};
 use std::path::Path;
@@ -33,9 +34,15 @@ pub fn scores_csv(rows: &[ScoreRow], threshold: f32) -> String {
     for r in rows {
         let flagged = u8::from(r.score >= threshold);
         let id = ringscope_ingest::csv_field(&r.id);
+        // An unknown label is an empty field, not a value a reader could take for a class.
+        let label = if r.label < 0 {
+            String::new()
+        } else {
+            r.label.to_string()
+        };
         out.push_str(&format!(
-            "{},{id},{:.6},{flagged},{}\n",
-            r.kind, r.score, r.label
+            "{},{id},{:.6},{flagged},{label}\n",
+            r.kind, r.score
         ));
     }
     out
@@ -79,12 +86,17 @@ pub fn read_scores(path: &Path) -> Result<Vec<ScoreRow>, ExportError> {
                 .map_err(|_| bad(row, format!("column '{name}': '{v}' is not a number")))
         };
         let label_text = field(label, "label")?;
-        let label: i8 = label_text.parse().map_err(|_| {
-            bad(
-                row,
-                format!("column 'label': '{label_text}' is not an integer label"),
-            )
-        })?;
+        let label: i8 = match label_text {
+            "" => -1,
+            "0" => 0,
+            "1" => 1,
+            other => {
+                return Err(bad(
+                    row,
+                    format!("column 'label': '{other}' is not 0, 1 or empty (unknown)"),
+                ));
+            }
+        };
         rows.push(ScoreRow {
             kind: field(kind, "kind")?.to_string(),
             id: field(id, "id")?.to_string(),
@@ -118,7 +130,7 @@ mod tests {
         let text = scores_csv(&rows, 0.5);
         assert_eq!(
             text,
-            "kind,id,score,flagged,label\naccount,\"a,\"\"1\"\"\",0.750000,1,1\naccount,b,0.125000,0,-1\n"
+            "kind,id,score,flagged,label\naccount,\"a,\"\"1\"\"\",0.750000,1,1\naccount,b,0.125000,0,\n"
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scores.csv");

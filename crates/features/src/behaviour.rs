@@ -24,9 +24,15 @@ pub(crate) fn behaviour_columns(
         ("in", graph.in_csr(r), r.dst_kind),
     ];
     for (side, csr, kind) in sides {
-        if let (Some(weights), Some((lo, hi))) = (&r.weight, range) {
-            let stats: Vec<WeightStats> = per_node(csr, |edges| {
-                WeightStats::of(edges.iter().map(|&e| weights[e as usize]), lo, hi)
+        // Columns follow the relation's schema (it has weights), never their values: a graph
+        // whose ratings are all equal, or a small online subgraph, has the same columns as
+        // the training graph, with the zeros of "no spread".
+        if let Some(weights) = &r.weight {
+            let stats: Vec<WeightStats> = per_node(csr, |edges| match range {
+                Some((lo, hi)) => {
+                    WeightStats::of(edges.iter().map(|&e| weights[e as usize]), lo, hi)
+                }
+                None => WeightStats::default(),
             });
             let mut push = |name: &str, f: fn(&WeightStats) -> f32| {
                 columns.push((
@@ -59,7 +65,7 @@ pub(crate) fn behaviour_columns(
             ));
         }
     }
-    if let (Some(weights), Some(range)) = (&r.weight, range) {
+    if let Some(weights) = &r.weight {
         columns.extend(reputation_columns(graph, r, weights, range, space));
     }
     columns
@@ -193,14 +199,15 @@ fn reputation_columns(
     graph: &HeteroGraph,
     r: &Relation,
     weights: &[f32],
-    (lo, hi): (f32, f32),
+    range: Option<(f32, f32)>,
     space: &IndexSpace,
 ) -> Vec<Column> {
+    // Without a spread of weights every rating is neutral.
     let score: Vec<f64> = weights
         .iter()
-        .map(|&w| match w.is_finite() {
-            true => 2.0 * f64::from(w - lo) / f64::from(hi - lo) - 1.0,
-            false => 0.0,
+        .map(|&w| match (w.is_finite(), range) {
+            (true, Some((lo, hi))) => 2.0 * f64::from(w - lo) / f64::from(hi - lo) - 1.0,
+            _ => 0.0,
         })
         .collect();
     let (out, inc) = (graph.out_csr(r), graph.in_csr(r));
@@ -291,6 +298,33 @@ fn max_change(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Column names depend on the relation's schema, not its values: a model trained where
+    /// ratings vary can read a graph (or an online subgraph) where they are all equal.
+    #[test]
+    fn constant_ratings_give_the_same_columns_as_varied_ones() {
+        let columns = |ratings: Vec<f32>| {
+            let g = ringscope_testkit::reviews_graph_with(
+                2,
+                2,
+                &[(0, 0), (1, 1)],
+                ratings,
+                vec![0, 60],
+            );
+            let space = g.index_space();
+            behaviour_columns(&g, &g.relations()[0], &space)
+        };
+        let varied = columns(vec![1.0, 5.0]);
+        let constant = columns(vec![4.0, 4.0]);
+        let names = |c: &[Column]| c.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&varied), names(&constant));
+        assert!(names(&varied).iter().any(|n| n.starts_with("fairness")));
+        let spread = constant
+            .iter()
+            .find(|(n, _)| n.starts_with("weight_std_out"))
+            .unwrap();
+        assert!(spread.1.iter().all(|&v| v == 0.0));
+    }
 
     #[test]
     fn weight_stats_on_a_known_case() {

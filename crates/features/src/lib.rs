@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod behaviour;
+pub mod distribution;
 
 use rayon::prelude::*;
 use ringscope_graph::{AttrValues, HOMOGENEOUS_RELATION, HeteroGraph, IndexSpace, Relation};

@@ -3,6 +3,7 @@
 //! shows the effective result.
 
 use crate::error::{Error, Result};
+use ringscope_features::distribution::Limits;
 use ringscope_gnn::DeviceChoice;
 use ringscope_graph::ProjectionConfig;
 use ringscope_rings::{CandidateConfig, ScoringConfig};
@@ -15,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Inputs, outputs and the model.
     pub run: RunSection,
+    /// Which scorer, where it applies, and how much it may flag.
+    pub model: ModelSection,
     /// Which identifiers and co-reviews link accounts.
     pub projection: ProjectionConfig,
     /// How candidate rings are formed (evidence components, Louvain splits, dense blocks).
@@ -158,6 +161,79 @@ impl Default for ServeSection {
     }
 }
 
+/// Which scorer gives the account scores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scorer {
+    /// The trained model in `[run] checkpoint`.
+    #[default]
+    Checkpoint,
+    /// The label-free scorer, fitted on the input itself (`ringscope-labelfree`).
+    LabelFree,
+}
+
+/// What scoring does when the input is out of the checkpoint's domain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnOutOfDomain {
+    /// Keep the checkpoint's scores and warn.
+    Warn,
+    /// Score with the label-free scorer instead, and say so.
+    #[default]
+    LabelFree,
+    /// Stop the run (exit code 3).
+    Fail,
+}
+
+/// `[model]`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSection {
+    /// `checkpoint` or `label_free`.
+    pub scorer: Scorer,
+    /// `warn`, `label_free` or `fail`, when the applicability check finds the input out of the
+    /// checkpoint's training population.
+    pub on_out_of_domain: OnOutOfDomain,
+    /// PSI limits of that check.
+    pub applicability: Limits,
+    /// At most this share of the scored nodes is flagged, whatever the model's threshold.
+    pub max_flag_rate: f64,
+    /// The label-free scorer's account at this rank within the input scores 0.5: the share of
+    /// accounts below it is what the ring stage's `min_member_score = 0.5` leaves out.
+    pub label_free_half_at: f64,
+}
+
+impl Default for ModelSection {
+    fn default() -> Self {
+        ModelSection {
+            scorer: Scorer::default(),
+            on_out_of_domain: OnOutOfDomain::default(),
+            applicability: Limits::default(),
+            max_flag_rate: 0.02,
+            label_free_half_at: 0.9,
+        }
+    }
+}
+
+impl ModelSection {
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.max_flag_rate) {
+            return Err("max_flag_rate must be within 0..1".into());
+        }
+        if !(self.label_free_half_at > 0.0 && self.label_free_half_at < 1.0) {
+            return Err("label_free_half_at must be within (0, 1)".into());
+        }
+        let l = &self.applicability;
+        if l.psi.is_nan() || l.psi <= 0.0 || !(0.0..=1.0).contains(&l.max_shifted_share) {
+            return Err(
+                "applicability.psi must be positive and max_shifted_share within 0..1".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl ServeSection {
     /// Checks the section; a non-loopback address without a token is refused.
     pub fn validate(&self) -> Result<(), String> {
@@ -202,6 +278,7 @@ impl Config {
             ("projection", self.projection.validate()),
             ("candidates", self.candidates.validate()),
             ("scoring", self.scoring.validate()),
+            ("model", self.model.validate()),
         ];
         for (section, check) in checks {
             check.map_err(|e| Error::Config(format!("[{section}] {e}")))?;

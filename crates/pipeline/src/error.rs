@@ -44,6 +44,10 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The input is outside the checkpoint's training population and `[model]
+    /// on_out_of_domain = "fail"`.
+    #[error("input out of the model's domain: {0}")]
+    OutOfDomain(String),
     /// The shipped sample or checkpoint compiled into the binary is damaged, or could not be
     /// written where the stages read it.
     #[error("embedded default: {0}")]

@@ -3,7 +3,9 @@
 //! byte-identical.
 
 use crate::error::{Context as _, Result};
-use ringscope_export::{Histogram, ReportData, ReportRing, StagedOutput, TrainingCurve};
+use ringscope_export::{
+    Histogram, ReportData, ReportRing, ScoringRecord, StagedOutput, TrainingCurve,
+};
 use ringscope_rings::RingRecord;
 use ringscope_score::checkpoint::{self, Manifest};
 use std::path::{Path, PathBuf};
@@ -34,31 +36,53 @@ impl RunFacts {
 }
 
 /// The report page for `records` (highest score first) and every account's score as
-/// `scores.csv` has it; `manifest` gives the model, its threshold and training curve.
+/// `scores.csv` has it, `flagged` of them flagged; `scoring` gives the threshold, the scorer and
+/// the applicability check, `manifest` the checkpoint's training curve.
 pub fn page<'a>(
     records: &'a [RingRecord],
     account_scores: &[f64],
+    flagged: usize,
+    scoring: Option<&ScoringRecord>,
     manifest: Option<&Manifest>,
     rings: usize,
     facts: RunFacts,
 ) -> ReportData<'a> {
-    let threshold = manifest.map_or(0.5, |m| f64::from(m.threshold));
-    let flagged = account_scores.iter().filter(|&&s| s >= threshold).count();
+    let threshold = scoring
+        .map(|s| s.threshold)
+        .or(manifest.map(|m| m.threshold))
+        .map_or(0.5, f64::from);
     let mut all_facts = vec![
         ("accounts scored".into(), account_scores.len().to_string()),
         ("flagged".into(), flagged.to_string()),
         ("rings".into(), records.len().to_string()),
     ];
     all_facts.extend(facts.facts);
-    if let Some(m) = manifest {
-        all_facts.push((
+    let label_free = scoring.is_some_and(|s| s.scorer == ringscope_labelfree::NAME);
+    let manifest = manifest.filter(|_| !label_free);
+    match manifest {
+        Some(m) => all_facts.push((
             "model".into(),
             format!("{} (test AUROC {:.3})", m.model.model, m.test.auroc),
-        ));
+        )),
+        None if label_free => {
+            all_facts.push(("model".into(), "label-free, fitted on this input".into()))
+        }
+        None => {}
     }
+    let banner = scoring.and_then(|s| match (&s.fallback, &s.applicability) {
+        (Some(why), _) => Some(format!(
+            "The checkpoint does not fit this input, so the label-free scorer made these scores. {why}"
+        )),
+        (None, Some(a)) if !a.in_domain => Some(format!(
+            "The checkpoint does not fit this input; its scores were kept ([model] on_out_of_domain = \"warn\"). {}",
+            a.text()
+        )),
+        _ => None,
+    });
     ReportData {
         title: format!("ringscope — {}", facts.name),
         facts: all_facts,
+        banner,
         total_rings: records.len(),
         rings: records.iter().take(rings).map(ReportRing::new).collect(),
         histogram: Histogram::of(account_scores.iter().copied(), 20, threshold),
@@ -117,9 +141,25 @@ pub fn rebuild(run: &Path, checkpoint: Option<&Path>, rings: usize) -> Result<Pa
             facts: Vec::new(),
         },
     };
+    let scoring = run_manifest.as_ref().and_then(|m| m.scoring.as_ref());
+    let flagged = match &run_manifest {
+        Some(m) => m.counts.accounts_flagged,
+        None => {
+            let threshold = manifest.as_ref().map_or(0.5, |m| f64::from(m.threshold));
+            scores.iter().filter(|&&s| s >= threshold).count()
+        }
+    };
     write(
         run,
-        &page(&records, &scores, manifest.as_ref(), rings, facts),
+        &page(
+            &records,
+            &scores,
+            flagged,
+            scoring,
+            manifest.as_ref(),
+            rings,
+            facts,
+        ),
     )?;
     Ok(run.join("report/index.html"))
 }

@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::error::{Context as _, Result};
-use crate::score::Scores;
+use crate::score::{Model, Scores};
 use ringscope_graph::{HeteroGraph, NodeKind, Projection};
 use ringscope_rings::{
     Lineage, PreviousRing, Reasons, RingEvent, RingRecord, candidates, match_rings, ring_evidence,
@@ -54,27 +54,9 @@ pub fn detect(
     let groups: Vec<Vec<u32>> = scored
         .iter()
         .take(config.rings.explained)
-        .map(|r| {
-            r.candidate
-                .members
-                .iter()
-                .map(|&a| space.global_of(kind, a) as u32)
-                .collect()
-        })
+        .map(|r| r.candidate.members.clone())
         .collect();
-    let explanations = model
-        .checkpoint
-        .explain(graph, &groups, config.rings.reasons, &model.device)
-        .context(|| "explaining the ring scores".to_string())?;
-    let feature_names = &model.checkpoint.manifest.features;
-    let node_name = |v: u32| {
-        let node = space
-            .node(v as usize)
-            .expect("explanations name nodes of the graph");
-        let set = &graph.node_sets()[usize::from(node.kind)];
-        (set.kind.clone(), set.ids.resolve(node.index).to_string())
-    };
-    let mut explanations = explanations.into_iter();
+    let mut explanations = explain(graph, kind, &groups, model, config.rings.reasons)?.into_iter();
     let records = scored
         .into_iter()
         .zip(ids)
@@ -85,27 +67,81 @@ pub fn detect(
             source: r.candidate.source,
             evidence: ring_evidence(graph, &r.candidate.members, Some(&scores)),
             graph: ring_graph(graph, &r.candidate.members, Some(&scores)),
-            reasons: explanations.next().map(|e| Reasons {
-                features: e
-                    .features
-                    .iter()
-                    .map(|&(f, c)| (feature_names[f].clone(), c))
-                    .collect(),
-                nodes: e
-                    .nodes
-                    .iter()
-                    .map(|&(v, c)| {
-                        let (kind, id) = node_name(v);
-                        (kind, id, c)
-                    })
-                    .collect(),
-                score: e.score,
-                score_without_features: e.score_without_features,
-                score_without_nodes: e.score_without_nodes,
-            }),
+            reasons: explanations.next(),
         })
         .collect();
     Ok(Rings { records, events })
+}
+
+/// Why each group of accounts (indices in the account set) scores as it does, by the model
+/// that scored it: gradient saliency over the checkpoint's features and neighbours, or the
+/// label-free signals that rank the members highest.
+fn explain(
+    graph: &HeteroGraph,
+    account_kind: usize,
+    groups: &[Vec<u32>],
+    model: &Scores,
+    top_k: usize,
+) -> Result<Vec<Reasons>> {
+    let space = graph.index_space();
+    match &model.model {
+        Model::LabelFree { model, scored } => Ok(groups
+            .iter()
+            .map(|members| {
+                let e = model.explain(scored, members, top_k);
+                Reasons {
+                    features: e.signals,
+                    nodes: Vec::new(),
+                    score: e.score,
+                    score_without_features: e.score_without_signals,
+                    // No neighbour enters a label-free score, so removing none changes nothing.
+                    score_without_nodes: e.score,
+                }
+            })
+            .collect()),
+        Model::Checkpoint { checkpoint, device } => {
+            let global: Vec<Vec<u32>> = groups
+                .iter()
+                .map(|g| {
+                    g.iter()
+                        .map(|&a| space.global_of(account_kind, a) as u32)
+                        .collect()
+                })
+                .collect();
+            let explanations = checkpoint
+                .explain(graph, &global, top_k, device)
+                .context(|| "explaining the ring scores".to_string())?;
+            let feature_names = &checkpoint.manifest.features;
+            let node_name = |v: u32| {
+                let node = space
+                    .node(v as usize)
+                    .expect("explanations name nodes of the graph");
+                let set = &graph.node_sets()[usize::from(node.kind)];
+                (set.kind.clone(), set.ids.resolve(node.index).to_string())
+            };
+            Ok(explanations
+                .into_iter()
+                .map(|e| Reasons {
+                    features: e
+                        .features
+                        .iter()
+                        .map(|&(f, c)| (feature_names[f].clone(), c))
+                        .collect(),
+                    nodes: e
+                        .nodes
+                        .iter()
+                        .map(|&(v, c)| {
+                            let (kind, id) = node_name(v);
+                            (kind, id, c)
+                        })
+                        .collect(),
+                    score: e.score,
+                    score_without_features: e.score_without_features,
+                    score_without_nodes: e.score_without_nodes,
+                })
+                .collect())
+        }
+    }
 }
 
 impl Rings {

@@ -188,7 +188,7 @@ impl<'a> Run<'a> {
         let (ingest, graph) = ingest_and_build(&plan.input, &mut stages)?;
         let projection = project_accounts(&graph, &config.projection);
         stages.done("projection");
-        let scores = score::score(&graph, &plan.checkpoint, config.run.device)?;
+        let scores = score::score(&graph, &plan.checkpoint, config.run.device, &config.model)?;
         stages.done("score");
         let previous = previous_rings(plan.previous_rings.as_deref())?;
         let rings = rings::detect(&graph, &projection, &scores, &previous, config)?;
@@ -222,7 +222,9 @@ impl<'a> Run<'a> {
         let page = report::page(
             &shown,
             &account_scores,
-            Some(&scores.checkpoint.manifest),
+            scores.flagged(),
+            Some(&scores.record),
+            scores.model.manifest(),
             config.report.rings,
             facts,
         );
@@ -249,7 +251,7 @@ impl<'a> Run<'a> {
             inputs: digest_files(&plan.input, &[])?,
             checkpoint: CheckpointEntry {
                 path: plan.checkpoint.clone(),
-                model: scores.checkpoint.manifest.model.model.clone(),
+                model: scores.model.name(),
                 files: digest_files(&plan.checkpoint, &[])?,
             },
             config_sha256: sha256_hex(config_toml.as_bytes()),
@@ -266,6 +268,7 @@ impl<'a> Run<'a> {
                 rings: rings.records.len(),
                 ring_events: rings.events.len(),
             },
+            scoring: Some(scores.record.clone()),
             drift,
             outputs: digest_files(dir, &["run_manifest.json"])?,
             timings: stages
@@ -329,7 +332,7 @@ pub fn rings_only(graph: &Path, out: &Path, config: &Config) -> Result<Rings> {
     let graph = crate::load::load_graph(&crate::embedded::resolve(graph)?)?;
     let projection = project_accounts(&graph, &config.projection);
     let checkpoint = crate::embedded::resolve(&config.run.checkpoint)?;
-    let scores = score::score(&graph, &checkpoint, config.run.device)?;
+    let scores = score::score(&graph, &checkpoint, config.run.device, &config.model)?;
     let previous = previous_rings(config.run.previous_rings.as_deref())?;
     let rings = rings::detect(&graph, &projection, &scores, &previous, config)?;
     let staged = StagedOutput::new(out)?;

@@ -210,15 +210,57 @@ pub fn projection_text(p: &Projection) -> String {
 /// The highest-scoring accounts, and how the scores compare with the ground truth if any.
 pub fn scores_text(scores: &crate::score::Scores) -> String {
     let mut out = String::new();
-    let flagged = scores.flagged();
+    let r = &scores.record;
+    let scorer = match scores.model.manifest() {
+        Some(m) => format!("checkpoint ({})", m.model.model),
+        None => format!(
+            "label-free scorer, fitted on this input ({} signals: {})",
+            r.signals.len(),
+            r.signals.join(", ")
+        ),
+    };
     let _ = writeln!(
         out,
-        "scores: {} accounts, {flagged} at or above the model's threshold {:.3}",
-        scores.rows.len(),
-        scores.threshold
+        "scores: {} accounts and sellers, by the {scorer}",
+        scores.rows.len()
     );
+    if let Some(a) = &r.applicability {
+        let _ = writeln!(out, "  applicability: {}", a.text());
+    }
+    if r.fallback.is_some() {
+        let _ = writeln!(
+            out,
+            "  the label-free scorer replaced the checkpoint ([model] on_out_of_domain)"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  flagged: {} at threshold {:.4} (at most {:.1}% by [model] max_flag_rate)",
+        scores.flagged(),
+        scores.threshold,
+        100.0 * r.max_flag_rate
+    );
+    if let (true, Some(t), Some(n)) = (
+        r.cap_cut_in,
+        r.model_threshold,
+        r.flagged_at_model_threshold,
+    ) {
+        let _ = writeln!(
+            out,
+            "  the cap cut in: the model's own threshold {t:.3} would flag {n}"
+        );
+    }
     if let Some(auroc) = scores.auroc() {
-        let _ = writeln!(out, "  AUROC against the labels in the input: {auroc:.4}");
+        let note = match scores.model {
+            crate::score::Model::LabelFree { .. } => "the scorer saw no labels",
+            crate::score::Model::Checkpoint { .. } => {
+                "in-sample if the checkpoint was trained on these labels, so not a quality figure"
+            }
+        };
+        let _ = writeln!(
+            out,
+            "  AUROC against the labels in the input: {auroc:.4} ({note})"
+        );
     }
     for r in scores.rows.iter().take(5) {
         let _ = writeln!(out, "  {:.4}  {} {}", r.score, r.kind, r.id);

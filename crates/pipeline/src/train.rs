@@ -3,6 +3,7 @@
 
 use crate::error::{Context as _, Error, Result};
 use crate::feedback::{FeedbackApplied, apply_feedback};
+use ringscope_features::distribution::Profile;
 use ringscope_features::{FeatureOptions, Standardizer};
 use ringscope_gnn::{DeviceChoice, device};
 use ringscope_graph::SCHEMA_VERSION;
@@ -114,19 +115,66 @@ pub fn train(
             request.graph.display()
         )));
     }
+    tracing::info!(model = %model_config.model, nodes = input.edges.num_nodes, features = input.features.cols(), relations, train = split.train.len(), device = %request.device, "training");
+    let planned = train_config.epochs;
+    let trained = train_and_save(
+        &graph,
+        &input,
+        &split,
+        (model_config, train_config),
+        normalisation,
+        Setup {
+            device: &device,
+            resume,
+            out: &request.out,
+        },
+        |e| on_epoch(e, planned),
+    )?;
+    Ok(TrainOutcome {
+        feedback,
+        best_epoch: trained.best_epoch,
+        epochs: trained.epochs,
+        val: trained.val,
+        test: trained.test,
+    })
+}
+
+/// Where and how a model is trained.
+pub(crate) struct Setup<'a> {
+    /// The device.
+    pub device: &'a ringscope_gnn::Device,
+    /// The state to continue from, if resuming.
+    pub resume: Option<ringscope_train::Resume>,
+    /// The checkpoint directory to write.
+    pub out: &'a Path,
+}
+
+/// Trains a model on `input` (features already normalised with `normalisation`) over `split`,
+/// and writes its checkpoint, with the training population's profile, to `setup.out`.
+pub(crate) fn train_and_save(
+    graph: &ringscope_graph::HeteroGraph,
+    input: &ModelInput,
+    split: &ringscope_train::split::Split,
+    (model_config, train_config): (ringscope_gnn::GnnConfig, ringscope_train::TrainConfig),
+    normalisation: Standardizer,
+    setup: Setup<'_>,
+    on_epoch: impl FnMut(&Epoch),
+) -> Result<Kept> {
     let features = &input.features;
     let data = TrainData {
         edges: &input.edges,
         x: &features.values,
         labels: &input.labels,
-        split: &split,
+        split,
     };
-    tracing::info!(model = %model_config.model, nodes = input.edges.num_nodes, features = features.cols(), relations, train = split.train.len(), device = %request.device, "training");
-    let planned = train_config.epochs;
-    let trained =
-        ringscope_train::train(&model_config, &train_config, data, &device, resume, |e| {
-            on_epoch(e, planned)
-        });
+    let trained = ringscope_train::train(
+        &model_config,
+        &train_config,
+        data,
+        setup.device,
+        setup.resume,
+        on_epoch,
+    );
     let description = FeatureDescription {
         features: features.names.clone(),
         options: input.options,
@@ -134,20 +182,28 @@ pub fn train(
         schema_version: SCHEMA_VERSION,
         add_reverse: input.add_reverse,
     };
-    let manifest = Manifest::new(model_config, train_config, &trained, data, description);
-    checkpoint::save(
-        &request.out,
-        &trained.model,
-        Some(trained.optimizer),
-        manifest,
-    )?;
-    Ok(TrainOutcome {
-        feedback,
+    let mut manifest = Manifest::new(model_config, train_config, &trained, data, description);
+    manifest.profile = Profile::of(graph, features, &trained.scores);
+    let kept = Kept {
         best_epoch: trained.best_epoch,
         epochs: trained.history.len(),
-        val: trained.val,
-        test: trained.test,
-    })
+        val: trained.val.clone(),
+        test: trained.test.clone(),
+    };
+    checkpoint::save(setup.out, &trained.model, Some(trained.optimizer), manifest)?;
+    Ok(kept)
+}
+
+/// The kept epoch of a training run and its metrics.
+pub(crate) struct Kept {
+    /// The epoch whose model was kept.
+    pub best_epoch: usize,
+    /// Epochs run.
+    pub epochs: usize,
+    /// Validation metrics of the kept model.
+    pub val: Metrics,
+    /// Its test metrics.
+    pub test: Metrics,
 }
 
 /// Refuses `input` unless the checkpoint in `dir` was trained on its schema, relations and

@@ -10,6 +10,7 @@
 use burn::optim::OptimizerRecord;
 use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
+use ringscope_features::distribution::Profile;
 use ringscope_features::{FeatureMatrix, FeatureOptions, Standardizer};
 pub use ringscope_gnn::digest::sha256_hex;
 use ringscope_gnn::error::{GnnError, Result};
@@ -77,6 +78,10 @@ pub struct Manifest {
     /// Size in bytes and SHA-256 of `optimizer.bpk`, when the checkpoint has one.
     #[serde(default)]
     pub optimizer: Option<FileDigest>,
+    /// The training population's feature and score distributions, for the applicability check;
+    /// absent in checkpoints written before it, and for graphs without labelled node kinds.
+    #[serde(default)]
+    pub profile: Option<Profile>,
 }
 
 /// The size and SHA-256 of a file a manifest vouches for.
@@ -151,6 +156,7 @@ impl Manifest {
             weights_bytes: 0,
             weights_sha256: String::new(),
             optimizer: None,
+            profile: None,
         }
     }
 

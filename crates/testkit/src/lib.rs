@@ -104,6 +104,44 @@ fn present_or_skip(dir: PathBuf) -> Option<PathBuf> {
     None
 }
 
+/// Area under the ROC curve of `scores` against `labels` (ties count half), or `None` without
+/// both classes. For asserting quality in tests without linking a model crate.
+pub fn auroc(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let positives = labels.iter().filter(|&&l| l).count();
+    let negatives = labels.len() - positives;
+    if positives == 0 || negatives == 0 {
+        return None;
+    }
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j < order.len() && scores[order[j]] == scores[order[i]] {
+            j += 1;
+        }
+        let mid_rank = (i + j + 1) as f64 / 2.0;
+        rank_sum += mid_rank * order[i..j].iter().filter(|&&k| labels[k]).count() as f64;
+        i = j;
+    }
+    let p = positives as f64;
+    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
+}
+
+/// `truth.csv` of a raw-event dataset (`account_id,label`), as `(id, label)` pairs.
+pub fn read_truth(path: &std::path::Path) -> Vec<(String, bool)> {
+    let text = std::fs::read_to_string(path).expect("a readable truth.csv");
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (id, label) = l.split_once(',').expect("account_id,label");
+            (id.to_string(), label.trim() == "1")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

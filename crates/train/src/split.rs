@@ -66,6 +66,25 @@ pub fn stratified_split(labels: &[i8], train: f64, val: f64, seed: u64) -> Split
     sorted(split)
 }
 
+/// A split by time: the labelled nodes whose latest activity (`times`, per node) is the most
+/// recent `test` share are tested on, the `val` share before them validates, and the rest
+/// trains, as a model deployed today meets tomorrow's accounts. Ties in time go by node index.
+pub fn time_split(labels: &[i8], times: &[i64], val: f64, test: f64) -> Split {
+    let mut nodes: Vec<u32> = (0..labels.len() as u32)
+        .filter(|&i| labels[i as usize] >= 0)
+        .collect();
+    nodes.sort_by_key(|&i| (times[i as usize], i));
+    let n = nodes.len();
+    let n_test = (n as f64 * test).round() as usize;
+    let n_val = ((n as f64 * val).round() as usize).min(n - n_test);
+    let n_train = n - n_test - n_val;
+    sorted(Split {
+        train: nodes[..n_train].to_vec(),
+        val: nodes[n_train..n_train + n_val].to_vec(),
+        test: nodes[n_train + n_val..].to_vec(),
+    })
+}
+
 /// Stratified k-fold cross-validation: fold `k` tests on every `folds`-th node of each shuffled
 /// class, and `val` of the rest of each class validates.
 pub fn stratified_folds(labels: &[i8], folds: usize, val: f64, seed: u64) -> Vec<Split> {
@@ -131,5 +150,16 @@ mod tests {
                     .all(|v| !f.train.contains(v) && !f.test.contains(v))
             );
         }
+    }
+
+    #[test]
+    fn the_latest_labelled_nodes_are_tested_on() {
+        // Node 2 is unlabelled; times put node 4 first and node 0 last.
+        let labels = [1, 0, -1, 0, 1, 0, 1, 0, 0, 1, 0];
+        let times = [100, 5, 0, 6, 1, 7, 8, 9, 10, 11, 12];
+        let s = time_split(&labels, &times, 0.2, 0.2);
+        assert_eq!(s.test, vec![0, 10]);
+        assert_eq!(s.val, vec![8, 9]);
+        assert_eq!(s.train, vec![1, 3, 4, 5, 6, 7]);
     }
 }
