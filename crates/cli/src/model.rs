@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ringscope_gnn::DeviceChoice;
-use ringscope_pipeline::config::{ModelSection, OnOutOfDomain, Scorer};
+use ringscope_pipeline::config::{Fit, ModelSection, OnOutOfDomain, Scorer};
 use ringscope_pipeline::embedded::{self, DEFAULT_CHECKPOINT, DEFAULT_INPUT};
 use ringscope_pipeline::train::TrainRequest;
 use std::io::IsTerminal;
@@ -72,6 +72,20 @@ pub struct ModelArgs {
     /// Flag at most this share of the scored accounts and sellers [default: 0.02].
     #[arg(long)]
     pub max_flag_rate: Option<f64>,
+    /// Fit a model on the input's own labels, split by time, and score with it (`run` only)
+    /// [default: never].
+    #[arg(long, value_enum)]
+    pub fit: Option<FitArg>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum FitArg {
+    /// When the input has a labels table.
+    Auto,
+    /// Never.
+    Never,
+    /// Always; without usable labels, score label-free and say why.
+    Always,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -110,6 +124,13 @@ impl ModelArgs {
         }
         if let Some(r) = self.max_flag_rate {
             section.max_flag_rate = r;
+        }
+        if let Some(f) = self.fit {
+            section.fit = match f {
+                FitArg::Auto => Fit::Auto,
+                FitArg::Never => Fit::Never,
+                FitArg::Always => Fit::Always,
+            };
         }
     }
 }

@@ -16,7 +16,7 @@ pub mod tables;
 pub use drift::{Binned, DRIFT_SCHEMA_VERSION, Drift, DriftProfile, read_drift_profile};
 pub use graphml::{to_gexf, to_graphml};
 pub use manifest::{
-    CheckpointEntry, Counts, FileEntry, RunManifest, ScoringRecord, digest_files,
+    CheckpointEntry, Counts, FileEntry, FitRecord, RunManifest, ScoringRecord, digest_files,
     read_run_manifest, sha256_hex,
 };
 pub use report::{Histogram, ReportData, ReportRing, TrainingCurve, write_report};

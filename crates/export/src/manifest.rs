@@ -102,6 +102,34 @@ pub struct ScoringRecord {
     pub flagged_at_model_threshold: Option<usize>,
     /// Whether the cap lowered what was flagged.
     pub cap_cut_in: bool,
+    /// The model fitted on the input's labels, when the run fitted one.
+    #[serde(default)]
+    pub fit: Option<FitRecord>,
+}
+
+/// A model fitted during a run on the input's own labels, and its out-of-sample metrics.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FitRecord {
+    /// The architecture.
+    pub model: String,
+    /// How the labelled nodes were split (`time`: the latest test, those before validate).
+    pub split: String,
+    /// Training nodes.
+    pub train: usize,
+    /// Validation nodes.
+    pub val: usize,
+    /// Test nodes.
+    pub test: usize,
+    /// The earliest latest-activity time (unix seconds) among the test nodes.
+    pub test_from: Option<i64>,
+    /// The kept epoch.
+    pub best_epoch: usize,
+    /// Validation AUROC (early stopping and the threshold were chosen on it).
+    pub val_auroc: f64,
+    /// Test AUROC: the latest period, never seen in training or validation.
+    pub test_auroc: f64,
+    /// Test AUPRC.
+    pub test_auprc: f64,
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

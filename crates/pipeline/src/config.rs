@@ -185,12 +185,28 @@ pub enum OnOutOfDomain {
     Fail,
 }
 
+/// Whether a run fits a model on the input's own labels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fit {
+    /// Fit when the input has a labels table.
+    Auto,
+    /// Never fit; score with `[run] checkpoint` (or label-free).
+    #[default]
+    Never,
+    /// Always fit; without usable labels, score label-free and say why.
+    Always,
+}
+
 /// `[model]`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelSection {
     /// `checkpoint` or `label_free`.
     pub scorer: Scorer,
+    /// `never` (the default: training twice gives equal weights but not equal `model.bpk`
+    /// bytes, which a nightly job's byte-identical outputs would lose), `auto` or `always`.
+    pub fit: Fit,
     /// `warn`, `label_free` or `fail`, when the applicability check finds the input out of the
     /// checkpoint's training population.
     pub on_out_of_domain: OnOutOfDomain,
@@ -207,6 +223,7 @@ impl Default for ModelSection {
     fn default() -> Self {
         ModelSection {
             scorer: Scorer::default(),
+            fit: Fit::default(),
             on_out_of_domain: OnOutOfDomain::default(),
             applicability: Limits::default(),
             max_flag_rate: 0.02,

@@ -16,6 +16,7 @@ pub mod drift;
 pub mod embedded;
 pub mod error;
 pub mod feedback;
+pub mod fit;
 pub mod load;
 pub mod neighbourhood;
 pub mod online;

@@ -70,8 +70,9 @@ pub fn page<'a>(
         None => {}
     }
     let banner = scoring.and_then(|s| match (&s.fallback, &s.applicability) {
-        (Some(why), _) => Some(format!(
-            "The checkpoint does not fit this input, so the label-free scorer made these scores. {why}"
+        (Some(why), a) => Some(format!(
+            "The label-free scorer made these scores: {why}.{}",
+            a.as_ref().map_or(String::new(), |a| format!(" {}", a.text()))
         )),
         (None, Some(a)) if !a.in_domain => Some(format!(
             "The checkpoint does not fit this input; its scores were kept ([model] on_out_of_domain = \"warn\"). {}",

@@ -102,6 +102,9 @@ pub fn write_ring_outputs(dir: &Path, rings: &Rings, config: &Config) -> Result<
     Ok(jsonl)
 }
 
+/// The folder of a run's output that holds a checkpoint fitted on the input's labels.
+pub const FITTED_MODEL: &str = "model";
+
 /// The ring outputs' file names, for the printed summary.
 pub const RING_OUTPUTS: &str =
     "rings.jsonl, rings.csv, rings.parquet, ring_members.parquet, ring_events.json, rings/";
@@ -188,7 +191,26 @@ impl<'a> Run<'a> {
         let (ingest, graph) = ingest_and_build(&plan.input, &mut stages)?;
         let projection = project_accounts(&graph, &config.projection);
         stages.done("projection");
-        let scores = score::score(&graph, &plan.checkpoint, config.run.device, &config.model)?;
+        // Staged now: a checkpoint fitted on the input's labels is written with the outputs.
+        let staged = StagedOutput::new(&plan.out)?;
+        let dir = staged.path();
+        let fitted_dir = dir.join(FITTED_MODEL);
+        let fit = crate::fit::stage(&config.model, &graph, &fitted_dir, config.run.device)?;
+        let (mut scores, checkpoint) = match &fit {
+            Some(Ok(_)) => (
+                score::score(&graph, &fitted_dir, config.run.device, &config.model)?,
+                (plan.out.join(FITTED_MODEL), fitted_dir.clone()),
+            ),
+            Some(Err(why)) => (
+                score::label_free_because(&graph, &config.model, format!("[model] fit: {why}")),
+                (plan.checkpoint.clone(), plan.checkpoint.clone()),
+            ),
+            None => (
+                score::score(&graph, &plan.checkpoint, config.run.device, &config.model)?,
+                (plan.checkpoint.clone(), plan.checkpoint.clone()),
+            ),
+        };
+        scores.record.fit = fit.and_then(Result::ok);
         stages.done("score");
         let previous = previous_rings(plan.previous_rings.as_deref())?;
         let rings = rings::detect(&graph, &projection, &scores, &previous, config)?;
@@ -196,8 +218,6 @@ impl<'a> Run<'a> {
 
         let tracked = drift::tracked(&graph, &scores.all);
         let drift = self.drift(&plan, &tracked)?;
-        let staged = StagedOutput::new(&plan.out)?;
-        let dir = staged.path();
         ingest.write_rejects_csv(&dir.join("rejects.csv"))?;
         store::save(&graph, &dir.join("graph"))?;
         write_json(
@@ -250,9 +270,9 @@ impl<'a> Run<'a> {
             output: plan.out.clone(),
             inputs: digest_files(&plan.input, &[])?,
             checkpoint: CheckpointEntry {
-                path: plan.checkpoint.clone(),
+                path: checkpoint.0,
                 model: scores.model.name(),
-                files: digest_files(&plan.checkpoint, &[])?,
+                files: digest_files(&checkpoint.1, &[])?,
             },
             config_sha256: sha256_hex(config_toml.as_bytes()),
             config: config_toml,

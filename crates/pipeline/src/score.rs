@@ -134,7 +134,11 @@ pub fn score(
                 }
                 (OnOutOfDomain::LabelFree, _) => {
                     tracing::warn!("{why}; scoring with the label-free scorer instead");
-                    return Ok(label_free(graph, section, applicability, Some(why)));
+                    let reason = format!(
+                        "the input is out of the domain of {} ([model] on_out_of_domain = \"label_free\")",
+                        dir.display()
+                    );
+                    return Ok(label_free(graph, section, applicability, Some(reason)));
                 }
             }
         }
@@ -155,6 +159,11 @@ pub fn score(
         applicability,
         None,
     ))
+}
+
+/// Scores `graph` with the label-free scorer because `why` (a fit the labels could not support).
+pub fn label_free_because(graph: &HeteroGraph, section: &ModelSection, why: String) -> Scores {
+    label_free(graph, section, None, Some(why))
 }
 
 /// Scores with the label-free scorer fitted on `graph`.
@@ -208,6 +217,7 @@ fn finish(
         model_threshold,
         max_flag_rate: section.max_flag_rate,
         cap_cut_in: flagged_at_model_threshold.is_some_and(|n| n > flagged(&rows, threshold)),
+        fit: None,
         flagged_at_model_threshold,
     };
     Scores {

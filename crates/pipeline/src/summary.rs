@@ -212,6 +212,7 @@ pub fn scores_text(scores: &crate::score::Scores) -> String {
     let mut out = String::new();
     let r = &scores.record;
     let scorer = match scores.model.manifest() {
+        Some(m) if r.fit.is_some() => format!("model fitted on this input ({})", m.model.model),
         Some(m) => format!("checkpoint ({})", m.model.model),
         None => format!(
             "label-free scorer, fitted on this input ({} signals: {})",
@@ -227,10 +228,17 @@ pub fn scores_text(scores: &crate::score::Scores) -> String {
     if let Some(a) = &r.applicability {
         let _ = writeln!(out, "  applicability: {}", a.text());
     }
-    if r.fallback.is_some() {
+    if let Some(why) = &r.fallback {
         let _ = writeln!(
             out,
-            "  the label-free scorer replaced the checkpoint ([model] on_out_of_domain)"
+            "  the label-free scorer replaced the checkpoint: {why}"
+        );
+    }
+    if let Some(f) = &r.fit {
+        let _ = writeln!(
+            out,
+            "  fitted on the input's labels ({}, {} split: {} train, {} validation, {} test): out-of-sample test AUROC {:.4}, AUPRC {:.4}",
+            f.model, f.split, f.train, f.val, f.test, f.test_auroc, f.test_auprc
         );
     }
     let _ = writeln!(
