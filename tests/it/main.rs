@@ -951,3 +951,64 @@ fn default_checkpoint_is_what_its_documented_commands_train() {
     };
     assert!(score(&shipped_dir, "shipped.csv") == score(&tmp.path().join("ckpt"), "fresh.csv"));
 }
+
+/// `ringscope eval` on raw events: the events go through ingest and the graph build as in a run,
+/// the truth file labels the accounts for the evaluation only, and the label-free scorer is
+/// measured beside the trained models on the same test splits.
+#[test]
+fn eval_reads_raw_event_datasets_and_measures_the_label_free_scorer() {
+    let Some(yelp) = ringscope_testkit::dataset("yelpchi_reviews") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ringscope(
+        &[
+            "eval",
+            "--data",
+            yelp.to_str().unwrap(),
+            "--model",
+            "mlp",
+            "--seeds",
+            "1",
+            "--epochs",
+            "3",
+            "--out",
+            "ev",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let results: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("ev/results.json")).unwrap())
+            .unwrap();
+    let dataset = &results["datasets"][0];
+    assert_eq!(dataset["labelled"], serde_json::json!([7739, 30324]));
+    assert_eq!(dataset["models"][0]["runs"].as_array().unwrap().len(), 1);
+    let label_free = dataset["benchmark"]["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "ringscope label-free" && r["metric"] == "auroc")
+        .expect("the label-free scorer is measured");
+    assert!(label_free["value"].as_f64().unwrap() > 60.0, "{label_free}");
+
+    // A truth file naming an account the events do not hold is refused, naming file and line.
+    write_files(
+        &tmp.path().join("raw/input"),
+        &[(
+            "reviews.csv",
+            "review_id,account_id,product_id,rating,created_at\nr1,a1,p1,5,2026-01-01\n",
+        )],
+    );
+    write_files(
+        &tmp.path().join("raw"),
+        &[("truth.csv", "account_id,label\na1,0\nzz,1\n")],
+    );
+    let out = ringscope(&["eval", "--data", "raw", "--model", "mlp"], tmp.path());
+    assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("truth.csv") && err.contains("line 3") && err.contains("'zz'"),
+        "{err}"
+    );
+}

@@ -4,13 +4,15 @@ use anyhow::{Context, Result};
 use clap::Args;
 use ringscope_gnn::{DeviceChoice, device};
 use ringscope_graph::{GraphError, store};
+use ringscope_pipeline::load;
 use ringscope_train::datasets::Benchmark;
 use ringscope_train::eval::{self, EvalOptions, ModelSpec, Report};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// A dataset directory (nodes.csv, edges_<relation>.csv, meta.json), or a folder of them.
+    /// A dataset directory (nodes.csv, edges_<relation>.csv, meta.json; or raw events in
+    /// input/ with truth.csv beside it), or a folder of them.
     #[arg(long, default_value = "../shared/datasets")]
     pub data: PathBuf,
     /// Only these datasets of the folder, by directory name (repeatable, or comma-separated).
@@ -48,7 +50,8 @@ pub struct EvalArgs {
 /// Dataset directories under `data`: itself if it is one, else its subdirectories holding a
 /// `meta.json`, sorted by name, filtered by `only`.
 fn dataset_dirs(data: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
-    if data.join("meta.json").is_file() {
+    let is_dataset = |p: &Path| p.join("meta.json").is_file() || load::is_raw_dataset(p);
+    if is_dataset(data) {
         return Ok(vec![data.to_path_buf()]);
     }
     let entries = std::fs::read_dir(data).map_err(|source| GraphError::Io {
@@ -57,7 +60,7 @@ fn dataset_dirs(data: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
     })?;
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("meta.json").is_file())
+        .filter(|p| is_dataset(p))
         .filter(|p| {
             only.is_empty()
                 || p.file_name()
@@ -119,11 +122,26 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         datasets: Vec::new(),
     };
     for dir in dirs {
-        let graph = store::load(&dir).with_context(|| format!("loading {}", dir.display()))?;
+        let raw = load::is_raw_dataset(&dir);
+        let graph = match raw {
+            true => load::load_raw_dataset(&dir)?,
+            false => store::load(&dir)?,
+        };
         let name = dir
             .file_name()
             .map_or(graph.name.clone(), |n| n.to_string_lossy().into_owned());
-        let benchmark = Benchmark::for_dataset(&name, &dir, &graph);
+        let mut benchmark = Benchmark::for_dataset(&name, &dir, &graph);
+        if raw {
+            benchmark
+                .references
+                .extend(ringscope_pipeline::eval::label_free_references(
+                    &benchmark,
+                    &dir,
+                    &graph,
+                    args.seeds,
+                    args.max_splits,
+                )?);
+        }
         tracing::info!(dataset = %name, protocol = %benchmark.protocol.describe(), "evaluating");
         let result = eval::evaluate(
             &benchmark,

@@ -116,6 +116,10 @@ struct RunArgs {
     /// <out>/<partition>, and compare with the latest earlier partition that has _SUCCESS.
     #[arg(long)]
     partition: Option<String>,
+    /// Investigator verdicts (feedback.jsonl) to add to the input's labels when fitting a model
+    /// on them (--fit auto fits when they are given).
+    #[arg(long, value_name = "FEEDBACK_JSONL")]
+    feedback: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingArgs,
 }
@@ -162,6 +166,9 @@ impl RunArgs {
             }
             if self.partition.is_some() {
                 run.partition.clone_from(&self.partition);
+            }
+            if self.feedback.is_some() {
+                c.model.feedback.clone_from(&self.feedback);
             }
         })
     }

@@ -122,6 +122,8 @@ pub struct FitRecord {
     pub test: usize,
     /// The earliest latest-activity time (unix seconds) among the test nodes.
     pub test_from: Option<i64>,
+    /// Labels that came from investigator feedback.
+    pub from_feedback: usize,
     /// The kept epoch.
     pub best_epoch: usize,
     /// Validation AUROC (early stopping and the threshold were chosen on it).

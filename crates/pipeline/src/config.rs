@@ -207,6 +207,9 @@ pub struct ModelSection {
     /// `never` (the default: training twice gives equal weights but not equal `model.bpk`
     /// bytes, which a nightly job's byte-identical outputs would lose), `auto` or `always`.
     pub fit: Fit,
+    /// Investigator verdicts (`feedback.jsonl` from `ringscope serve`) to add to the input's
+    /// labels when fitting; with `fit = "auto"`, giving them is enough to fit.
+    pub feedback: Option<PathBuf>,
     /// `warn`, `label_free` or `fail`, when the applicability check finds the input out of the
     /// checkpoint's training population.
     pub on_out_of_domain: OnOutOfDomain,
@@ -224,6 +227,7 @@ impl Default for ModelSection {
         ModelSection {
             scorer: Scorer::default(),
             fit: Fit::default(),
+            feedback: None,
             on_out_of_domain: OnOutOfDomain::default(),
             applicability: Limits::default(),
             max_flag_rate: 0.02,

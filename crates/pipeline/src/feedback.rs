@@ -14,6 +14,9 @@ pub struct FeedbackApplied {
     pub benign: usize,
     /// Accounts named in the file but not in the graph.
     pub unknown: usize,
+    /// The accounts (global node indices) labelled by each verdict line that still holds for
+    /// them: one investigator decision, which a train/test split must not cut through.
+    pub groups: Vec<Vec<u32>>,
 }
 
 /// Labels the accounts named in a feedback file (`accounts` of each line): `confirm` → 1,
@@ -37,8 +40,8 @@ pub fn apply_feedback(
         return Ok(FeedbackApplied::default());
     };
     let space = graph.index_space();
-    // account → verdict, the latest line winning
-    let mut verdicts: BTreeMap<String, i8> = BTreeMap::new();
+    // account → (verdict, line), the latest line winning
+    let mut verdicts: BTreeMap<String, (i8, usize)> = BTreeMap::new();
     for (i, line) in text
         .lines()
         .enumerate()
@@ -58,14 +61,17 @@ pub fn apply_feedback(
             let id = m
                 .as_str()
                 .ok_or_else(|| bad(i + 1, "an account that is not a string"))?;
-            verdicts.insert(id.to_string(), label);
+            verdicts.insert(id.to_string(), (label, i));
         }
     }
     let mut applied = FeedbackApplied::default();
-    for (id, label) in verdicts {
+    let mut by_line: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    for (id, (label, line)) in verdicts {
         match accounts.ids.get(&id) {
             Some(local) => {
-                labels[space.global_of(kind, local)] = label;
+                let node = space.global_of(kind, local);
+                labels[node] = label;
+                by_line.entry(line).or_default().push(node as u32);
                 if label == 1 {
                     applied.fraud += 1;
                 } else {
@@ -75,6 +81,7 @@ pub fn apply_feedback(
             None => applied.unknown += 1,
         }
     }
+    applied.groups = by_line.into_values().collect();
     Ok(applied)
 }
 
@@ -105,7 +112,9 @@ mod tests {
             FeedbackApplied {
                 fraud: 1,
                 benign: 1,
-                unknown: 1
+                unknown: 1,
+                // a1's verdict is the second line's, so each line now holds one account.
+                groups: vec![vec![0], vec![1]],
             }
         );
         // Accounts a0..a2, then the product.

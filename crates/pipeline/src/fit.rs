@@ -4,7 +4,8 @@
 //! outputs, and out-of-sample metrics only.
 
 use crate::config::{Fit, ModelSection};
-use crate::error::Result;
+use crate::error::{Context as _, Result};
+use crate::feedback::apply_feedback;
 use crate::train::{DEFAULT_MODEL, Setup, train_and_save};
 use ringscope_export::FitRecord;
 use ringscope_features::{FeatureOptions, Standardizer};
@@ -17,27 +18,37 @@ use std::path::Path;
 /// Share of the labelled nodes, latest last, that validates; as much again tests.
 const HELD_OUT: f64 = 0.2;
 
-/// Whether `section` asks for a fit on `graph`: `always`, or `auto` when it has labels.
+/// Whether `section` asks for a fit on `graph`: `always`, or `auto` when it has labels or
+/// feedback is given.
 pub fn wanted(section: &ModelSection, graph: &HeteroGraph) -> bool {
     match section.fit {
         Fit::Never => false,
         Fit::Always => true,
-        Fit::Auto => graph.node_sets().iter().any(|s| s.labels.is_some()),
+        Fit::Auto => {
+            section.feedback.is_some() || graph.node_sets().iter().any(|s| s.labels.is_some())
+        }
     }
 }
 
-/// Trains the default model on `graph`'s labels with a time split and writes the checkpoint to
-/// `out`. `Ok(Err(why))` when the labels cannot support it (none, one class only, or too few to
-/// fill each part of the split with both classes); the caller then scores label-free and says
+/// Trains the default model on `graph`'s labels, plus the verdicts in `feedback`, with a time
+/// split, and writes the checkpoint to `out`. The accounts of one verdict stay on one side of
+/// the split. `Ok(Err(why))` when the labels cannot support it (none, one class only, or too few
+/// to fill each part of the split with both classes); the caller then scores label-free and says
 /// why.
 pub fn fit(
     graph: &HeteroGraph,
     out: &Path,
     device: DeviceChoice,
+    feedback: Option<&Path>,
 ) -> Result<std::result::Result<FitRecord, String>> {
     let mut input = ModelInput::new(graph, FeatureOptions::default());
+    let applied = feedback
+        .map(|path| apply_feedback(graph, &mut input.labels, path))
+        .transpose()
+        .context(|| "reading investigator feedback".to_string())?;
     let times = latest_activity(graph);
-    let split = time_split(&input.labels, &times, HELD_OUT, HELD_OUT);
+    let groups = applied.as_ref().map_or(&[][..], |a| &a.groups[..]);
+    let split = time_split(&input.labels, &times, groups, HELD_OUT, HELD_OUT);
     if let Err(why) = check(&split, &input.labels) {
         return Ok(Err(why));
     }
@@ -70,6 +81,7 @@ pub fn fit(
         val: split.val.len(),
         test: split.test.len(),
         test_from: first(&split.test).filter(|&t| t != NO_TIME),
+        from_feedback: applied.map_or(0, |a| a.fraud + a.benign),
         best_epoch: kept.best_epoch,
         val_auroc: kept.val.auroc,
         test_auroc: kept.test.auroc,
@@ -149,7 +161,7 @@ pub fn stage(
     if !wanted(section, graph) {
         return Ok(None);
     }
-    let outcome = fit(graph, out, device)?;
+    let outcome = fit(graph, out, device, section.feedback.as_deref())?;
     if let Err(why) = &outcome {
         tracing::warn!("[model] fit: {why}; scoring with the label-free scorer instead");
     }

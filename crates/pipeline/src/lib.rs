@@ -15,6 +15,7 @@ pub mod config;
 pub mod drift;
 pub mod embedded;
 pub mod error;
+pub mod eval;
 pub mod feedback;
 pub mod fit;
 pub mod load;

@@ -108,7 +108,11 @@ pub fn train(
     if let Some(seed) = request.seed {
         train_config.seed = seed;
     }
-    let split = input.stratified_split(0.6, 0.2, train_config.seed);
+    // Accounts labelled by one verdict stay on one side of the split.
+    let groups = feedback.as_ref().map_or(&[][..], |f| &f.groups[..]);
+    let split = input
+        .stratified_split(0.6, 0.2, train_config.seed)
+        .keep_together(groups);
     if split.train.iter().all(|&i| input.labels[i as usize] == 0) || split.val.is_empty() {
         return Err(Error::Config(format!(
             "{} has too few labelled nodes of each class to train on",

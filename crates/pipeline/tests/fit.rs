@@ -117,3 +117,51 @@ fn labels_that_cannot_support_a_fit_fall_back_to_label_free_and_say_why() {
         assert!(outputs.text().contains(why));
     }
 }
+
+/// Without a labels table, investigator verdicts are what `auto` fits on (each verdict's
+/// accounts stay on one side of the split: `Split::keep_together`).
+#[test]
+fn feedback_alone_is_enough_to_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    marketplace(&input, |_, l| Some(l.to_string()));
+    // The verdicts: every planted account confirmed on its own, the first 600 honest buyers
+    // dismissed in groups of 20. Then the labels table goes.
+    let labels = std::fs::read_to_string(input.join("labels.csv")).unwrap();
+    let mut rings: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut honest = Vec::new();
+    for line in labels.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        match f[1] {
+            "1" => rings
+                .entry(f[2].to_string())
+                .or_default()
+                .push(f[0].to_string()),
+            _ => honest.push(f[0].to_string()),
+        }
+    }
+    let mut feedback = String::new();
+    for account in rings.values().flatten() {
+        feedback += &serde_json::json!({"verdict": "confirm", "accounts": [account]}).to_string();
+        feedback.push('\n');
+    }
+    for chunk in honest[..600].chunks(20) {
+        feedback += &serde_json::json!({"verdict": "dismiss", "accounts": chunk}).to_string();
+        feedback.push('\n');
+    }
+    std::fs::remove_file(input.join("labels.csv")).unwrap();
+    let path = dir.path().join("feedback.jsonl");
+    std::fs::write(&path, feedback).unwrap();
+
+    let mut config = config(&input, &dir.path().join("out"), Fit::Auto);
+    config.model.feedback = Some(path);
+    let outputs = Run::new(&config).execute().unwrap();
+    let record = &outputs.scores.record;
+    let fit = record
+        .fit
+        .as_ref()
+        .unwrap_or_else(|| panic!("no fit: {:?}", record.fallback));
+    let planted: usize = rings.values().map(Vec::len).sum();
+    assert_eq!(fit.from_feedback, planted + 600);
+    assert_eq!(fit.train + fit.val + fit.test, planted + 600);
+}

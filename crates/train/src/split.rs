@@ -66,23 +66,83 @@ pub fn stratified_split(labels: &[i8], train: f64, val: f64, seed: u64) -> Split
     sorted(split)
 }
 
+impl Split {
+    /// Moves each group that the split cuts through wholly into the earliest part holding one
+    /// of its members (train, then validation, then test), so that nodes labelled by one
+    /// decision (an investigator's verdict on a ring) never sit on both sides of the split.
+    pub fn keep_together(self, groups: &[Vec<u32>]) -> Split {
+        let mut part: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+        for (p, nodes) in [&self.train, &self.val, &self.test].into_iter().enumerate() {
+            part.extend(nodes.iter().map(|&n| (n, p)));
+        }
+        for group in groups {
+            let Some(first) = group.iter().filter_map(|n| part.get(n)).min().copied() else {
+                continue;
+            };
+            for n in group {
+                if let Some(p) = part.get_mut(n) {
+                    *p = first;
+                }
+            }
+        }
+        let mut split = Split::default();
+        let mut nodes: Vec<(u32, usize)> = part.into_iter().collect();
+        nodes.sort_unstable();
+        for (n, p) in nodes {
+            [&mut split.train, &mut split.val, &mut split.test][p].push(n);
+        }
+        split
+    }
+}
+
 /// A split by time: the labelled nodes whose latest activity (`times`, per node) is the most
 /// recent `test` share are tested on, the `val` share before them validates, and the rest
 /// trains, as a model deployed today meets tomorrow's accounts. Ties in time go by node index.
-pub fn time_split(labels: &[i8], times: &[i64], val: f64, test: f64) -> Split {
-    let mut nodes: Vec<u32> = (0..labels.len() as u32)
-        .filter(|&i| labels[i as usize] >= 0)
-        .collect();
-    nodes.sort_by_key(|&i| (times[i as usize], i));
-    let n = nodes.len();
+/// Each of `groups` (nodes labelled by one decision, such as an investigator's verdict on a
+/// ring) moves as one unit, at the time of its latest member, so it never straddles the split.
+pub fn time_split(labels: &[i8], times: &[i64], groups: &[Vec<u32>], val: f64, test: f64) -> Split {
+    let labelled = |n: &u32| labels[*n as usize] >= 0;
+    let mut grouped = vec![false; labels.len()];
+    let mut units: Vec<Vec<u32>> = Vec::new();
+    for group in groups {
+        let members: Vec<u32> = group
+            .iter()
+            .copied()
+            .filter(|n| labelled(n) && !grouped[*n as usize])
+            .collect();
+        members.iter().for_each(|&n| grouped[n as usize] = true);
+        if !members.is_empty() {
+            units.push(members);
+        }
+    }
+    units.extend(
+        (0..labels.len() as u32)
+            .filter(|n| labelled(n) && !grouped[*n as usize])
+            .map(|n| vec![n]),
+    );
+    let key = |u: &Vec<u32>| {
+        let latest = u.iter().map(|&n| times[n as usize]).max();
+        (latest, u.iter().min().copied())
+    };
+    units.sort_by_key(key);
+    let n: usize = units.iter().map(Vec::len).sum();
     let n_test = (n as f64 * test).round() as usize;
     let n_val = ((n as f64 * val).round() as usize).min(n - n_test);
     let n_train = n - n_test - n_val;
-    sorted(Split {
-        train: nodes[..n_train].to_vec(),
-        val: nodes[n_train..n_train + n_val].to_vec(),
-        test: nodes[n_train + n_val..].to_vec(),
-    })
+    let mut split = Split::default();
+    let mut taken = 0;
+    for unit in units {
+        let part = if taken < n_train {
+            &mut split.train
+        } else if taken < n_train + n_val {
+            &mut split.val
+        } else {
+            &mut split.test
+        };
+        taken += unit.len();
+        part.extend(unit);
+    }
+    sorted(split)
 }
 
 /// Stratified k-fold cross-validation: fold `k` tests on every `folds`-th node of each shuffled
@@ -157,9 +217,29 @@ mod tests {
         // Node 2 is unlabelled; times put node 4 first and node 0 last.
         let labels = [1, 0, -1, 0, 1, 0, 1, 0, 0, 1, 0];
         let times = [100, 5, 0, 6, 1, 7, 8, 9, 10, 11, 12];
-        let s = time_split(&labels, &times, 0.2, 0.2);
+        let s = time_split(&labels, &times, &[], 0.2, 0.2);
         assert_eq!(s.test, vec![0, 10]);
         assert_eq!(s.val, vec![8, 9]);
         assert_eq!(s.train, vec![1, 3, 4, 5, 6, 7]);
+        // Nodes 4 (earliest) and 10 (latest) were one decision: they move together, at 10's
+        // time; a unit goes to the period it starts in.
+        let s = time_split(&labels, &times, &[vec![4, 10]], 0.2, 0.2);
+        assert_eq!(s.train, vec![1, 3, 5, 6, 7, 8]);
+        assert_eq!(s.val, vec![4, 9, 10]);
+        assert_eq!(s.test, vec![0]);
+    }
+
+    #[test]
+    fn a_group_cut_by_the_split_moves_to_its_earliest_part() {
+        let split = Split {
+            train: vec![0, 1],
+            val: vec![2, 3],
+            test: vec![4, 5, 6],
+        };
+        // 3 and 5 were one verdict: both validate. 6 and 9 (9 unlabelled): 6 stays.
+        let kept = split.keep_together(&[vec![5, 3], vec![6, 9]]);
+        assert_eq!(kept.train, vec![0, 1]);
+        assert_eq!(kept.val, vec![2, 3, 5]);
+        assert_eq!(kept.test, vec![4, 6]);
     }
 }
