@@ -408,3 +408,73 @@ fn serving_beyond_loopback_needs_a_token() {
     assert_eq!(o.status.code(), Some(78), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("token"), "{}", text(&o.stderr));
 }
+
+/// The label-free scorer serves too: a known account scores as in the run, a new one on its
+/// neighbourhood, and both come with signals as reasons.
+#[test]
+fn serve_scores_with_the_label_free_scorer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let sample = repo_sample();
+    let o = ringscope(
+        &[
+            "run",
+            "--input",
+            sample.to_str().unwrap(),
+            "--out",
+            "run",
+            "--scorer",
+            "label-free",
+        ],
+        root,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let first = std::fs::read_to_string(root.join("run/scores.csv")).unwrap();
+    let top: Vec<&str> = first
+        .lines()
+        .find(|l| l.starts_with("account,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let (top_id, top_score): (&str, f64) = (top[1], top[2].parse().unwrap());
+    let server = start(
+        &[
+            "--graph",
+            "run/graph",
+            "--scorer",
+            "label-free",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        root,
+    );
+    let (status, body) = http(&server.addr, "GET", "/healthz", None, "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["model"], "label_free");
+    let request = serde_json::json!({"accounts": [
+        {"account_id": top_id},
+        {"account_id": "brand-new", "events": {"reviews": [
+            {"product_id": "p-unknown", "rating": 5, "created_at": "2026-10-21T00:00:00Z"}
+        ]}}
+    ]});
+    let (status, body) = http(
+        &server.addr,
+        "POST",
+        "/v1/score",
+        None,
+        &request.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let results = json(&body)["results"].as_array().unwrap().clone();
+    let known = &results[0];
+    assert!(
+        (known["score"].as_f64().unwrap() - top_score).abs() < 1e-5,
+        "{known}"
+    );
+    assert!(known["flagged"].as_bool().unwrap());
+    assert!(!known["reasons"].as_array().unwrap().is_empty(), "{known}");
+    let new = &results[1];
+    assert!(!new["known"].as_bool().unwrap());
+    let score = new["score"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&score), "{new}");
+}

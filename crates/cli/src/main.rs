@@ -385,7 +385,13 @@ fn serve_cmd(args: ServeArgs) -> Result<()> {
     })?;
     let graph = embedded::resolve(args.graph.as_ref().unwrap_or(&config.run.input))?;
     let checkpoint = embedded::resolve(&config.run.checkpoint)?;
-    ringscope_serve::serve(&graph, checkpoint, config.run.device, config.serve)?;
+    ringscope_serve::serve(
+        &graph,
+        checkpoint,
+        config.run.device,
+        config.model,
+        config.serve,
+    )?;
     Ok(())
 }
 

@@ -1,11 +1,13 @@
 //! Online scoring: one account's capped k-hop neighbourhood from the loaded graph plus its new
-//! events, as a subgraph the checkpoint scores (accounts never seen before included).
+//! events, as a subgraph the model scores (accounts never seen before included): the
+//! checkpoint, or the label-free scorer fitted on the loaded graph.
 
+use crate::config::ModelSection;
 use crate::error::{Context as _, Error, Result};
+use crate::score::{Model as ScoreModel, Scores};
 use ringscope_features::FeatureMatrix;
-use ringscope_gnn::{Device, DeviceChoice};
+use ringscope_gnn::DeviceChoice;
 use ringscope_graph::{HeteroGraph, NO_TIME, NodeKind, Rel, SubgraphBuilder};
-use ringscope_score::Checkpoint;
 use std::path::Path;
 
 /// One account to score, checked.
@@ -68,40 +70,49 @@ pub struct Session {
     pub time: Option<i64>,
 }
 
-/// A loaded model: the checkpoint, and what it makes of the whole loaded graph.
+/// A loaded model and what it makes of the whole loaded graph: chosen as a run chooses
+/// (`[model]`: the checkpoint, or the label-free scorer where the checkpoint does not fit).
 pub struct Model {
-    /// The checkpoint.
-    pub checkpoint: Checkpoint,
-    /// Where it runs.
-    pub device: Device,
-    /// Normalised features of every node of the loaded graph.
-    pub features: FeatureMatrix,
-    /// Every node's score on the loaded graph.
-    pub scores: Vec<f32>,
-    /// SHA-256 of the weights, first 12 hex digits.
+    /// Every node's score on the loaded graph, the threshold, and the model behind them.
+    pub scored: Scores,
+    /// Normalised features of every node of the loaded graph, when a checkpoint scores.
+    pub features: Option<FeatureMatrix>,
+    /// SHA-256 of the weights, first 12 hex digits, or `label_free`.
     pub version: String,
 }
 
 impl Model {
-    /// Loads the checkpoint in `dir` and scores the whole `graph` with it.
-    pub fn load(graph: &HeteroGraph, dir: &Path, choice: DeviceChoice) -> Result<Model> {
+    /// Scores the whole `graph` as `section` says, with the checkpoint in `dir`.
+    pub fn load(
+        graph: &HeteroGraph,
+        dir: &Path,
+        choice: DeviceChoice,
+        section: &ModelSection,
+    ) -> Result<Model> {
         let loading = || format!("loading checkpoint {}", dir.display());
-        let device = ringscope_gnn::device::open(choice)?;
-        let checkpoint = ringscope_score::checkpoint::load(dir, &device).context(loading)?;
-        let (features, scores) = checkpoint.features_and_scores(graph, &device)?;
-        let version = checkpoint
-            .manifest
-            .weights_sha256
-            .chars()
-            .take(12)
-            .collect();
+        let scored = crate::score::score(graph, dir, choice, section).context(loading)?;
+        let (features, version) = match &scored.model {
+            ScoreModel::Checkpoint { checkpoint, .. } => (
+                Some(checkpoint.features(graph)?),
+                checkpoint
+                    .manifest
+                    .weights_sha256
+                    .chars()
+                    .take(12)
+                    .collect(),
+            ),
+            ScoreModel::LabelFree { .. } => (None, ringscope_labelfree::NAME.to_string()),
+        };
         Ok(Model {
-            checkpoint,
-            device,
+            scored,
             features,
-            scores,
             version,
         })
+    }
+
+    /// Every node's score on the loaded graph.
+    pub fn scores(&self) -> &[f32] {
+        &self.scored.all
     }
 }
 
@@ -112,7 +123,8 @@ pub struct Scored {
     pub account_id: String,
     /// The model's score.
     pub score: f32,
-    /// Whether it reaches the checkpoint's threshold.
+    /// Whether it reaches the threshold of the loaded graph's scores (the model's, capped by
+    /// `[model] max_flag_rate`).
     pub flagged: bool,
     /// Whether the loaded graph has the account.
     pub known: bool,
@@ -122,7 +134,8 @@ pub struct Scored {
     pub subgraph_nodes: usize,
     /// Its edges.
     pub subgraph_edges: usize,
-    /// Features of the account that raised its score most: `(feature, contribution)`.
+    /// Features (or label-free signals) of the account that raised its score most:
+    /// `(name, contribution)`.
     pub reasons: Vec<(String, f32)>,
 }
 
@@ -247,37 +260,54 @@ pub fn score_account(
         b.expand(&seeds, &fanout[1.min(fanout.len())..], max_nodes);
     }
     let sub = b.build()?;
-    let target = sub.graph.index_space().global_of(accounts, me) as u32;
     let new_events = account.reviews.len() + account.orders.len() + account.sessions.len();
-    // Every node keeps its loaded-graph features, except the account itself when it is new or
-    // has new events: its own edges are all in the subgraph, so recomputing them is exact.
-    let cols = model.features.cols();
-    let known: Vec<(usize, &[f32])> = sub
-        .origin
-        .iter()
-        .enumerate()
-        .filter(|&(node, _)| node != target as usize || new_events == 0)
-        .filter_map(|(node, origin)| {
-            origin.map(|g| (node, &model.features.values[g as usize * cols..][..cols]))
-        })
-        .collect();
-    let explanation =
-        model
-            .checkpoint
-            .score_subgraph(&sub.graph, &known, target, reasons, &model.device)?;
-    let names = &model.checkpoint.manifest.features;
+    let (score, reasons) = match (&model.scored.model, &model.features) {
+        (ScoreModel::Checkpoint { checkpoint, device }, Some(features)) => {
+            let target = sub.graph.index_space().global_of(accounts, me) as u32;
+            // Every node keeps its loaded-graph features, except the account itself when it is
+            // new or has new events: its own edges are all in the subgraph, so recomputing them
+            // is exact.
+            let cols = features.cols();
+            let known: Vec<(usize, &[f32])> = sub
+                .origin
+                .iter()
+                .enumerate()
+                .filter(|&(node, _)| node != target as usize || new_events == 0)
+                .filter_map(|(node, origin)| {
+                    origin.map(|g| (node, &features.values[g as usize * cols..][..cols]))
+                })
+                .collect();
+            let e = checkpoint.score_subgraph(&sub.graph, &known, target, reasons, device)?;
+            let names = &checkpoint.manifest.features;
+            let named = e.features.iter().map(|&(f, c)| (names[f].clone(), c));
+            (e.score, named.collect())
+        }
+        (ScoreModel::LabelFree { model: lf, scored }, _) => match known_local {
+            // A known account without new events scores as on the whole graph.
+            Some(local) if new_events == 0 => {
+                let e = lf.explain(scored, &[local], reasons);
+                (e.score, e.signals)
+            }
+            // Otherwise on its neighbourhood, on the loaded graph's scale: the neighbourhood's
+            // targets are capped, so their rates are estimates.
+            _ => {
+                let sub_scored = lf.score(&sub.graph);
+                let e = lf.explain(&sub_scored, &[me], reasons);
+                (e.score, e.signals)
+            }
+        },
+        (ScoreModel::Checkpoint { .. }, None) => {
+            unreachable!("a checkpoint model is loaded with its features")
+        }
+    };
     Ok(Scored {
         account_id: account.account_id.clone(),
-        score: explanation.score,
-        flagged: explanation.score >= model.checkpoint.manifest.threshold,
+        score,
+        flagged: score >= model.scored.threshold,
         known: known_local.is_some(),
         new_events,
         subgraph_nodes: sub.graph.num_nodes(),
         subgraph_edges: sub.graph.num_edges(),
-        reasons: explanation
-            .features
-            .iter()
-            .map(|&(f, c)| (names[f].clone(), c))
-            .collect(),
+        reasons,
     })
 }

@@ -21,6 +21,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use ringscope_graph::{HeteroGraph, NodeKind};
+use ringscope_pipeline::config::ModelSection;
 use ringscope_pipeline::neighbourhood;
 use ringscope_pipeline::online::{self, Model};
 use ringscope_pipeline::{Error, ServeSection};
@@ -122,6 +123,8 @@ struct AppState {
     model: ArcSwap<Model>,
     checkpoint_dir: PathBuf,
     device: ringscope_gnn::DeviceChoice,
+    /// How the model is chosen and thresholded, on every load.
+    model_section: ModelSection,
     rings: HashMap<String, Arc<RingRecord>>,
     /// Account ID → IDs of the rings it is in.
     account_rings: HashMap<String, Vec<String>>,
@@ -144,12 +147,13 @@ pub fn serve(
     graph_dir: &std::path::Path,
     checkpoint: PathBuf,
     device: ringscope_gnn::DeviceChoice,
+    model_section: ModelSection,
     config: ServeSection,
 ) -> Result<(), ServeError> {
     config.validate().map_err(Error::Config)?;
     let graph = ringscope_pipeline::load_graph(graph_dir)?;
     graph.index_all();
-    let model = Model::load(&graph, &checkpoint, device)?;
+    let model = Model::load(&graph, &checkpoint, device, &model_section)?;
     let (rings, account_rings) = match &config.rings {
         Some(path) => {
             let records = ringscope_export::read_rings(path).map_err(Error::from)?;
@@ -204,6 +208,7 @@ pub fn serve(
         graph,
         model: ArcSwap::from_pointee(model),
         checkpoint_dir: checkpoint,
+        model_section,
         device,
         rings,
         account_rings,
@@ -356,7 +361,7 @@ async fn healthz(State(state): State<Shared>) -> Response {
     axum::Json(serde_json::json!({
         "status": "ok",
         "model_version": model.version,
-        "model": model.checkpoint.manifest.model.model,
+        "model": model.scored.model.name(),
         "nodes": state.graph.num_nodes(),
         "rings": state.rings.len(),
     }))
@@ -470,7 +475,7 @@ async fn neighbourhood(
             serde_json::json!({
                 "kind": graph.node_sets()[k].kind,
                 "id": graph.node_sets()[k].ids.resolve(v),
-                "score": model.scores[space.global_of(k, v)],
+                "score": model.scores()[space.global_of(k, v)],
             })
         })
         .collect();
@@ -610,8 +615,13 @@ async fn reload(State(state): State<Shared>, headers: HeaderMap) -> Response {
             .map_err(|e| e.to_string())
             .and_then(|pool| {
                 pool.install(|| {
-                    Model::load(&worker.graph, &worker.checkpoint_dir, worker.device)
-                        .map_err(|e| chain(&e))
+                    Model::load(
+                        &worker.graph,
+                        &worker.checkpoint_dir,
+                        worker.device,
+                        &worker.model_section,
+                    )
+                    .map_err(|e| chain(&e))
                 })
             })
     })
