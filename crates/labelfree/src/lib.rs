@@ -82,7 +82,7 @@ pub struct GroupReasons {
 }
 
 /// Raw signal values: `[signal][account]`.
-fn raw_signals(graph: &HeteroGraph) -> Vec<(&'static str, Vec<Option<f64>>)> {
+fn raw_signals(graph: &HeteroGraph) -> Raw {
     let actions = Actions::of(graph);
     SIGNALS
         .iter()
@@ -94,15 +94,22 @@ fn raw_signals(graph: &HeteroGraph) -> Vec<(&'static str, Vec<Option<f64>>)> {
         .collect()
 }
 
+/// Raw signal values of one graph, by name.
+type Raw = Vec<(&'static str, Vec<Option<f64>>)>;
+
 impl LabelFree {
     /// Fits the scorer on `graph`'s accounts; the account at rank `half_at` (in `(0, 1)`) will
     /// score 0.5.
     pub fn fit(graph: &HeteroGraph, half_at: f64) -> LabelFree {
+        Self::fit_and_score(graph, half_at).0
+    }
+
+    /// [`LabelFree::fit`] and [`LabelFree::score`] of the same graph, its signals computed once.
+    pub fn fit_and_score(graph: &HeteroGraph, half_at: f64) -> (LabelFree, Scored) {
+        let raw = raw_signals(graph);
         let mut signals = Vec::new();
         let mut dropped = Vec::new();
-        let mut accounts = 0;
-        for (name, values) in raw_signals(graph) {
-            accounts = values.len();
+        for (name, values) in &raw {
             match Ecdf::fit(values.iter().flatten().copied()) {
                 Some(ecdf) => signals.push(FittedSignal {
                     name: name.to_string(),
@@ -111,6 +118,7 @@ impl LabelFree {
                 None => dropped.push(name.to_string()),
             }
         }
+        let accounts = raw.first().map_or(0, |(_, v)| v.len());
         let mut model = LabelFree {
             version: LABEL_FREE_VERSION,
             signals,
@@ -120,17 +128,22 @@ impl LabelFree {
             fitted_accounts: accounts,
             half_at,
         };
-        let ranks = model.signal_ranks(graph);
+        let ranks = model.ranks_of(&raw);
         let means = model.mean_ranks(&ranks, accounts);
         model.accounts = Ecdf::fit(means.iter().copied());
         let account_scores: Vec<f64> = means.iter().map(|&m| model.account_score(m)).collect();
         model.sellers = Ecdf::fit(seller_means(graph, &account_scores).into_iter().flatten());
-        model
+        let scored = model.scored(graph, ranks);
+        (model, scored)
     }
 
     /// Scores every account and seller of `graph` on the fitted scale.
     pub fn score(&self, graph: &HeteroGraph) -> Scored {
-        let ranks = self.signal_ranks(graph);
+        self.scored(graph, self.ranks_of(&raw_signals(graph)))
+    }
+
+    /// The scores of `graph` from its accounts' signal ranks.
+    fn scored(&self, graph: &HeteroGraph, ranks: Vec<f64>) -> Scored {
         let accounts = graph
             .node_set(NodeKind::Account.name())
             .map_or(0, |(_, set)| set.len());
@@ -163,23 +176,18 @@ impl LabelFree {
         }
     }
 
-    /// Each account's rank on each fitted signal, row-major.
-    fn signal_ranks(&self, graph: &HeteroGraph) -> Vec<f64> {
-        let raw = raw_signals(graph);
+    /// Each account's rank on each fitted signal, row-major, from the graph's raw signals.
+    fn ranks_of(&self, raw: &Raw) -> Vec<f64> {
         let accounts = raw.first().map_or(0, |(_, v)| v.len());
-        let fitted: Vec<(&FittedSignal, &Vec<Option<f64>>)> = self
-            .signals
-            .iter()
-            .filter_map(|s| {
-                let (_, values) = raw.iter().find(|(name, _)| *name == s.name)?;
-                Some((s, values))
-            })
-            .collect();
-        let mut ranks = vec![0.5; accounts * self.signals.len()];
-        for (j, (signal, values)) in fitted.iter().enumerate() {
+        let k = self.signals.len();
+        let mut ranks = vec![0.5; accounts * k];
+        for (j, signal) in self.signals.iter().enumerate() {
+            let Some((_, values)) = raw.iter().find(|(name, _)| *name == signal.name) else {
+                continue;
+            };
             for (a, v) in values.iter().enumerate() {
                 if let Some(v) = v {
-                    ranks[a * self.signals.len() + j] = signal.ecdf.rank(*v);
+                    ranks[a * k + j] = signal.ecdf.rank(*v);
                 }
             }
         }
@@ -331,9 +339,10 @@ mod tests {
     #[test]
     fn a_synchronised_block_outranks_honest_accounts_and_is_explained() {
         let graph = marketplace();
-        let model = LabelFree::fit(&graph, 0.95);
+        let (model, scored) = LabelFree::fit_and_score(&graph, 0.95);
         assert!(model.dropped.contains(&"identifier_sharing".to_string()));
-        let scored = model.score(&graph);
+        // Scoring the fitted graph again gives the same scores.
+        assert_eq!(model.score(&graph).scores, scored.scores);
         let ring_min = scored.scores[60..66].iter().copied().fold(1.0, f32::min);
         let honest_above = scored.scores[..60]
             .iter()

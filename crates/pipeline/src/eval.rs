@@ -18,7 +18,9 @@ pub fn label_free_references(
     seeds: usize,
     max_splits: Option<usize>,
 ) -> Result<Vec<Reference>> {
-    let scores = LabelFree::fit(graph, 0.9).score(graph).scores;
+    // The scale does not change the order, so the default serves every AUROC and AUPRC.
+    let half_at = crate::config::ModelSection::default().label_free_half_at;
+    let scores = LabelFree::fit_and_score(graph, half_at).1.scores;
     let labels = ringscope_train::split::node_labels(graph);
     let mut splits = benchmark.splits(dir, graph, seeds)?;
     splits.truncate(max_splits.unwrap_or(usize::MAX));

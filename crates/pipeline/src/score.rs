@@ -173,8 +173,7 @@ fn label_free(
     applicability: Option<Applicability>,
     fallback: Option<String>,
 ) -> Scores {
-    let model = LabelFree::fit(graph, section.label_free_half_at);
-    let scored = model.score(graph);
+    let (model, scored) = LabelFree::fit_and_score(graph, section.label_free_half_at);
     let all = scored.scores.clone();
     let model = Model::LabelFree { model, scored };
     finish(graph, all, model, section, None, applicability, fallback)

@@ -191,8 +191,8 @@ pub(crate) fn train_and_save(
     let kept = Kept {
         best_epoch: trained.best_epoch,
         epochs: trained.history.len(),
-        val: trained.val.clone(),
-        test: trained.test.clone(),
+        val: trained.val,
+        test: trained.test,
     };
     checkpoint::save(setup.out, &trained.model, Some(trained.optimizer), manifest)?;
     Ok(kept)
