@@ -231,3 +231,29 @@ fn run_writes_tables_gephi_files_and_a_report_that_draws_in_a_browser() {
         assert!(o.status.success() && shot.is_file(), "{}", text(&o.stderr));
     }
 }
+
+/// A run scored label-free because the checkpoint does not fit the input shows why, in a banner
+/// that `ringscope report` rebuilds byte for byte from the run's files.
+#[test]
+fn the_out_of_domain_banner_survives_a_rebuild() {
+    let Some(yelp) = ringscope_testkit::dataset("yelpchi_reviews") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let input = yelp.join("input");
+    let o = ringscope(
+        &["run", "--input", input.to_str().unwrap(), "--out", "out"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let page = tmp.path().join("out/report/index.html");
+    let first = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        first.contains("\"banner\":\"The label-free scorer made these scores"),
+        "no banner"
+    );
+    assert!(first.contains("OUT OF DOMAIN"));
+    let o = ringscope(&["report", "--run", "out"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), first);
+}
