@@ -400,6 +400,9 @@ fn run_scores_every_account_and_seller_with_the_shipped_checkpoint() {
         stdout.contains("within the model's training population"),
         "{stdout}"
     );
+    let s = summary(&tmp.path().join("out/sample"));
+    assert_eq!(s["scoring"]["scorer"], "checkpoint");
+    assert_eq!(s["scoring"]["applicability"]["in_domain"], true);
     let auroc = pairwise_auroc(&rows);
     assert!(auroc > 0.95, "held-out sample: AUROC {auroc}");
 

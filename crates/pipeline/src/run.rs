@@ -255,6 +255,7 @@ impl<'a> Run<'a> {
             ingest: &ingest,
             graph: summary::GraphSummary::of(&graph),
             projection: summary::ProjectionSummary::of(&projection),
+            scoring: &scores.record,
             rings: rings.records.len(),
         };
         write_json(&dir.join("summary.json"), &run_summary)?;

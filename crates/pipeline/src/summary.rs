@@ -16,6 +16,8 @@ pub struct RunSummary<'a> {
     pub graph: GraphSummary,
     /// Projection counts.
     pub projection: ProjectionSummary,
+    /// How the scores were made: scorer, applicability, threshold and cap, fit.
+    pub scoring: &'a ringscope_export::ScoringRecord,
     /// Rings reported.
     pub rings: usize,
 }
