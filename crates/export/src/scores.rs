@@ -86,8 +86,9 @@ pub fn read_scores(path: &Path) -> Result<Vec<ScoreRow>, ExportError> {
                 .map_err(|_| bad(row, format!("column '{name}': '{v}' is not a number")))
         };
         let label_text = field(label, "label")?;
+        // Files written before unknown labels were left empty hold -1.
         let label: i8 = match label_text {
-            "" => -1,
+            "" | "-1" => -1,
             "0" => 0,
             "1" => 1,
             other => {
@@ -150,6 +151,9 @@ mod tests {
         let err = read_scores(&path).unwrap_err().to_string();
         assert!(err.contains("scores.csv"), "{err}");
         assert!(err.contains("line 3") && err.contains("'score'"), "{err}");
+        // An older file's -1 still reads as unknown.
+        std::fs::write(&path, "kind,id,score,flagged,label\naccount,a,0.5,1,-1\n").unwrap();
+        assert_eq!(read_scores(&path).unwrap()[0].label, -1);
         std::fs::write(&path, "kind,id,score,flagged,label\naccount,a,0.5,1,1.5\n").unwrap();
         let err = read_scores(&path).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("'label'"), "{err}");
