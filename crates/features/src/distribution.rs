@@ -312,6 +312,10 @@ impl Profile {
         limits: Limits,
     ) -> Applicability {
         let rows = rows_of(graph, &self.kinds);
+        if rows.is_empty() {
+            let why = format!("it has no {} nodes to compare", self.kinds.join(" or "));
+            return Applicability::unreadable(why, limits);
+        }
         let mut shifted: Vec<(String, f64)> = self
             .features
             .iter()
@@ -325,9 +329,7 @@ impl Profile {
         let share = shifted.len() as f64 / self.features.len().max(1) as f64;
         Applicability {
             mismatch: None,
-            in_domain: !rows.is_empty()
-                && score_psi <= limits.psi
-                && share <= limits.max_shifted_share,
+            in_domain: score_psi <= limits.psi && share <= limits.max_shifted_share,
             rows: rows.len(),
             score_psi: Some(score_psi),
             features_checked: self.features.len(),
