@@ -6,6 +6,7 @@ use crate::conv::{Conv, LayerSpec};
 use crate::dense::{linear, relu};
 use crate::graph::GraphTensors;
 use crate::mp::Aggregation;
+use burn::module::{ModuleMapper, Param, ParamId};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -82,8 +83,14 @@ impl GnnConfig {
         Ok(())
     }
 
-    /// Builds the model. Call [`GnnConfig::validate`] first.
+    /// Builds the model. Call [`GnnConfig::validate`] first. Its parameters are numbered in
+    /// module order instead of burn's random IDs, so the same training writes the same
+    /// `model.bpk` and `optimizer.bpk` bytes (both files store the IDs).
     pub fn init(&self, device: &Device) -> Gnn {
+        self.init_random_ids(device).map(&mut StableIds(0))
+    }
+
+    fn init_random_ids(&self, device: &Device) -> Gnn {
         let spec = |d_input| LayerSpec {
             d_input,
             d_output: self.hidden,
@@ -121,6 +128,17 @@ impl GnnConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             skip: self.skip,
         }
+    }
+}
+
+/// Renumbers float parameters 1, 2, ... in traversal order.
+struct StableIds(u64);
+
+impl ModuleMapper for StableIds {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (_, value, mapper) = param.consume();
+        self.0 += 1;
+        Param::from_mapped_value(ParamId::from(self.0), value, mapper)
     }
 }
 
