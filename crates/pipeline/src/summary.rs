@@ -263,6 +263,9 @@ pub fn scores_text(scores: &crate::score::Scores) -> String {
     if let Some(auroc) = scores.auroc() {
         let note = match scores.model {
             crate::score::Model::LabelFree { .. } => "the scorer saw no labels",
+            crate::score::Model::Checkpoint { .. } if r.fit.is_some() => {
+                "in-sample: the model trained on most of these labels; its test AUROC above is the quality figure"
+            }
             crate::score::Model::Checkpoint { .. } => {
                 "in-sample if the checkpoint was trained on these labels, so not a quality figure"
             }
