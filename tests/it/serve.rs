@@ -1,7 +1,7 @@
 //! `ringscope serve` over real HTTP: scoring known and unseen accounts, rings, neighbourhoods,
 //! durable feedback, hot reload with a bad and a good checkpoint, metrics and refusals.
 
-use crate::{repo_sample, ringscope, text};
+use crate::{repo_sample, ringscope, scores_csv, text};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -110,22 +110,8 @@ fn serve_scores_explains_records_feedback_and_reloads_without_dropping_requests(
     let version = json(&body)["model_version"].as_str().unwrap().to_string();
 
     // Known accounts without new events score as on the whole graph.
-    let scores: Vec<(String, f64, i64)> = std::fs::read_to_string(root.join("run/scores.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            // Sellers and unlabelled accounts have an empty label.
-            let label = if f[4].is_empty() {
-                -1
-            } else {
-                f[4].parse().unwrap()
-            };
-            (f[1].to_string(), f[2].parse().unwrap(), label)
-        })
-        .collect();
-    let picked: Vec<&(String, f64, i64)> = scores
+    let scores = scores_csv(&root.join("run/scores.csv"));
+    let picked: Vec<&(String, f32, i8)> = scores
         .iter()
         .filter(|s| s.2 == 1)
         .take(10)
@@ -148,7 +134,7 @@ fn serve_scores_explains_records_feedback_and_reloads_without_dropping_requests(
         assert!(r["known"].as_bool().unwrap());
         let online = r["score"].as_f64().unwrap();
         assert!(
-            (online - s.1).abs() < 0.01,
+            (online - f64::from(s.1)).abs() < 0.01,
             "{}: {online} online vs {} in the run",
             s.0,
             s.1
