@@ -90,18 +90,16 @@ impl Model {
         section: &ModelSection,
     ) -> Result<Model> {
         let loading = || format!("loading checkpoint {}", dir.display());
-        let scored = crate::score::score(graph, dir, choice, section).context(loading)?;
-        let (features, version) = match &scored.model {
-            ScoreModel::Checkpoint { checkpoint, .. } => (
-                Some(checkpoint.features(graph)?),
-                checkpoint
-                    .manifest
-                    .weights_sha256
-                    .chars()
-                    .take(12)
-                    .collect(),
-            ),
-            ScoreModel::LabelFree { .. } => (None, ringscope_labelfree::NAME.to_string()),
+        let (scored, features) =
+            crate::score::score_with_features(graph, dir, choice, section).context(loading)?;
+        let version = match &scored.model {
+            ScoreModel::Checkpoint { checkpoint, .. } => checkpoint
+                .manifest
+                .weights_sha256
+                .chars()
+                .take(12)
+                .collect(),
+            ScoreModel::LabelFree { .. } => ringscope_labelfree::NAME.to_string(),
         };
         Ok(Model {
             scored,

@@ -5,6 +5,7 @@
 use crate::config::{ModelSection, OnOutOfDomain, Scorer};
 use crate::error::{Context as _, Error, Result};
 use ringscope_export::{ScoreRow, ScoringRecord};
+use ringscope_features::FeatureMatrix;
 use ringscope_features::distribution::Applicability;
 use ringscope_gnn::{DeviceChoice, GnnError, device};
 use ringscope_graph::{HeteroGraph, NodeKind};
@@ -95,8 +96,19 @@ pub fn score(
     choice: DeviceChoice,
     section: &ModelSection,
 ) -> Result<Scores> {
+    Ok(score_with_features(graph, dir, choice, section)?.0)
+}
+
+/// [`score`], and the normalised feature matrix the checkpoint read when it is the one that
+/// scored (online scoring reuses its rows).
+pub fn score_with_features(
+    graph: &HeteroGraph,
+    dir: &Path,
+    choice: DeviceChoice,
+    section: &ModelSection,
+) -> Result<(Scores, Option<FeatureMatrix>)> {
     if section.scorer == Scorer::LabelFree {
-        return Ok(label_free(graph, section, None, None));
+        return Ok((label_free(graph, section, None, None), None));
     }
     let scoring = || format!("scoring with {}", dir.display());
     let device = device::open(choice).context(scoring)?;
@@ -104,12 +116,12 @@ pub fn score(
     let limits = section.applicability;
     // A model that cannot read the input (its feature columns or relations are missing there)
     // is the plainest case of an input out of its domain.
-    let (applicability, all) = match checkpoint.features_and_scores(graph, &device) {
+    let (applicability, read) = match checkpoint.features_and_scores(graph, &device) {
         Ok((features, all)) => {
             let profile = checkpoint.manifest.profile.as_ref();
             (
                 profile.map(|p| p.check(graph, &features, &all, limits)),
-                Some(all),
+                Some((features, all)),
             )
         }
         Err(GnnError::Mismatch { message, .. }) => {
@@ -124,7 +136,7 @@ pub fn score(
         ),
         Some(a) if !a.in_domain => {
             let why = format!("{} ({})", a.text(), dir.display());
-            match (section.on_out_of_domain, &all) {
+            match (section.on_out_of_domain, &read) {
                 // `warn` keeps the checkpoint's scores; where there are none, it cannot.
                 (OnOutOfDomain::Fail, _) | (OnOutOfDomain::Warn, None) => {
                     return Err(Error::OutOfDomain(why));
@@ -138,19 +150,21 @@ pub fn score(
                         "the input is out of the domain of {} ([model] on_out_of_domain = \"label_free\")",
                         dir.display()
                     );
-                    return Ok(label_free(graph, section, applicability, Some(reason)));
+                    let scores = label_free(graph, section, applicability, Some(reason));
+                    return Ok((scores, None));
                 }
             }
         }
         Some(_) => {}
     }
-    let all = all.expect("a checkpoint that cannot read the input has been replaced above");
+    let (features, all) =
+        read.expect("a checkpoint that cannot read the input has been replaced above");
     let model_threshold = checkpoint.manifest.threshold;
     let model = Model::Checkpoint {
         checkpoint: Box::new(checkpoint),
         device,
     };
-    Ok(finish(
+    let scores = finish(
         graph,
         all,
         model,
@@ -158,7 +172,8 @@ pub fn score(
         Some(model_threshold),
         applicability,
         None,
-    ))
+    );
+    Ok((scores, Some(features)))
 }
 
 /// Scores `graph` with the label-free scorer because `why` (a fit the labels could not support).
