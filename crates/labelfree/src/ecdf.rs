@@ -6,7 +6,7 @@
 const POINTS: usize = 1025;
 
 /// The empirical distribution of one signal, as evenly spaced quantiles.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Ecdf {
     /// Quantiles at ranks 0, 1/(n-1), ..., 1 of the fitted values, ascending.
     pub quantiles: Vec<f64>,

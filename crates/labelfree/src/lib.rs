@@ -24,14 +24,11 @@ pub use ecdf::Ecdf;
 use ringscope_graph::{HeteroGraph, NodeKind};
 use signals::{Actions, SIGNALS};
 
-/// Version of the fitted-model file ([`LabelFree`] as JSON).
-pub const LABEL_FREE_VERSION: u32 = 1;
-
 /// Name of the model, as `model = "label_free"` selects it.
 pub const NAME: &str = "label_free";
 
 /// One fitted signal.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FittedSignal {
     /// The signal's name (see the crate docs).
     pub name: String,
@@ -39,11 +36,10 @@ pub struct FittedSignal {
     pub ecdf: Ecdf,
 }
 
-/// A fitted label-free scorer.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// A fitted label-free scorer. It lives for one run or one served graph; nothing writes it to
+/// a file.
+#[derive(Clone, Debug, PartialEq)]
 pub struct LabelFree {
-    /// [`LABEL_FREE_VERSION`] of the writer.
-    pub version: u32,
     /// The signals that vary on the fitted graph, in [`SIGNALS`] order.
     pub signals: Vec<FittedSignal>,
     /// The signals that were constant there (dropped).
@@ -52,8 +48,6 @@ pub struct LabelFree {
     pub accounts: Option<Ecdf>,
     /// Distribution of the sellers' customer-weighted mean score.
     pub sellers: Option<Ecdf>,
-    /// Accounts of the fitted graph.
-    pub fitted_accounts: usize,
     /// The rank at which a score is 0.5.
     pub half_at: f64,
 }
@@ -120,12 +114,10 @@ impl LabelFree {
         }
         let accounts = raw.first().map_or(0, |(_, v)| v.len());
         let mut model = LabelFree {
-            version: LABEL_FREE_VERSION,
             signals,
             dropped,
             accounts: None,
             sellers: None,
-            fitted_accounts: accounts,
             half_at,
         };
         let ranks = model.ranks_of(&raw);
