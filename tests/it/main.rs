@@ -744,6 +744,90 @@ fn eval_runs_every_split_and_reports_mean_and_std_of_the_runs() {
     );
 }
 
+/// Boosted trees see the planted neighbourhood only through the neighbour aggregates; the peers
+/// file puts a peer beside them, and the splits are written for the peer to reuse.
+#[test]
+fn eval_trees_read_the_neighbourhood_and_sit_beside_the_peers() {
+    let tmp = tempfile::tempdir().unwrap();
+    planted_dataset(&tmp.path().join("data/planted"), 3);
+    write_files(
+        tmp.path(),
+        &[
+            (
+                "own_only.toml",
+                "model = \"gbdt\"\n[aggregates]\nhops = 0\n",
+            ),
+            (
+                "peers.jsonl",
+                "{\"dataset\": \"planted\", \"model\": \"XGBGraph\", \"protocol\": \"fixed\", \"runs\": 3, \"auroc\": 60.0, \"auroc_std\": 1.0, \"auprc\": 30.0, \"auprc_std\": 1.0, \"seconds\": 2.0, \"threads\": 2, \"source\": \"test\"}\n",
+            ),
+        ],
+    );
+    let dataset = eval_first_dataset(
+        &[
+            "eval",
+            "--data",
+            "data",
+            "--model",
+            "gbdt,own_only.toml",
+            "--peers",
+            "peers.jsonl",
+            "--doc",
+            "doc.md",
+            "--write-splits",
+            "splits",
+            "--out",
+            "results",
+        ],
+        tmp.path(),
+    );
+    let auroc = |i: usize| dataset["models"][i]["auroc"]["mean"].as_f64().unwrap();
+    assert!(
+        auroc(0) > 85.0 && auroc(0) > auroc(1) + 10.0,
+        "the aggregates carry the neighbours' signal: with {} without {}",
+        auroc(0),
+        auroc(1)
+    );
+    let markdown = fs::read_to_string(tmp.path().join("results/results.md")).unwrap();
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("doc.md")).unwrap(),
+        markdown
+    );
+    let peer_row = markdown
+        .lines()
+        .find(|l| l.contains("| XGBGraph | 60.00 ± 1.00 | 30.00 ± 1.00 |"))
+        .unwrap_or_else(|| panic!("no peer row: {markdown}"));
+    assert!(
+        peer_row.ends_with("| yes |") && peer_row.contains("(gbdt)"),
+        "{peer_row}"
+    );
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("splits/planted/splits.csv")).unwrap(),
+        fs::read_to_string(tmp.path().join("data/planted/splits.csv")).unwrap(),
+        "the written splits are the ones evaluated"
+    );
+
+    fs::write(tmp.path().join("peers.jsonl"), "{\"dataset\": 3}\n").unwrap();
+    let out = ringscope(
+        &[
+            "eval",
+            "--data",
+            "data",
+            "--model",
+            "gbdt",
+            "--peers",
+            "peers.jsonl",
+        ],
+        tmp.path(),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(65), "{err}");
+    assert!(
+        err.contains("peers.jsonl") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
 #[test]
 fn eval_names_the_bad_split_cell_and_the_unknown_dataset() {
     let tmp = tempfile::tempdir().unwrap();

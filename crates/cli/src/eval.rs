@@ -18,7 +18,7 @@ pub struct EvalArgs {
     /// Only these datasets of the folder, by directory name (repeatable, or comma-separated).
     #[arg(long = "dataset", value_delimiter = ',')]
     pub datasets: Vec<String>,
-    /// Models: shipped presets (sage, gcn, gat, bwgnn, rgcn, mlp) or model files (TOML),
+    /// Models: shipped presets (sage, gcn, gat, bwgnn, rgcn, mlp, gbdt) or model files (TOML),
     /// repeatable or comma-separated [default: every preset].
     #[arg(long = "model", value_delimiter = ',')]
     pub models: Vec<String>,
@@ -45,6 +45,20 @@ pub struct EvalArgs {
     /// Directory for results.md and results.json (replaced atomically).
     #[arg(long, default_value = "out/eval")]
     pub out: PathBuf,
+    /// Peers measured in this session (JSON lines from `benches/eval_peers.sh xgbgraph`),
+    /// shown beside each dataset's best model.
+    #[arg(long)]
+    pub peers: Option<PathBuf>,
+    /// Also write results.md to this file (atomically), for example docs/results.md.
+    #[arg(long)]
+    pub doc: Option<PathBuf>,
+    /// Write each single-kind dataset's splits to DIR/<dataset>/splits.csv (id,split0..;
+    /// 0 train, 1 validation, 2 test), so a peer runs on the very same splits.
+    #[arg(long, value_name = "DIR")]
+    pub write_splits: Option<PathBuf>,
+    /// Only write the splits (with --write-splits); train nothing.
+    #[arg(long, requires = "write_splits")]
+    pub splits_only: bool,
 }
 
 /// Dataset directories under `data`: itself if it is one, else its subdirectories holding a
@@ -120,6 +134,10 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         device: args.device.to_string(),
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         datasets: Vec::new(),
+        peers: match &args.peers {
+            Some(path) => eval::read_peers(path)?,
+            None => Vec::new(),
+        },
     };
     for dir in dirs {
         let raw = load::is_raw_dataset(&dir);
@@ -131,6 +149,24 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             .file_name()
             .map_or(graph.name.clone(), |n| n.to_string_lossy().into_owned());
         let mut benchmark = Benchmark::for_dataset(&name, &dir, &graph);
+        if let Some(root) = &args.write_splits {
+            match graph.node_sets().len() {
+                1 => {
+                    let mut splits = benchmark.splits(&dir, &graph, args.seeds)?;
+                    splits.truncate(args.max_splits.unwrap_or(usize::MAX));
+                    let path = root.join(&name).join("splits.csv");
+                    ringscope_train::datasets::write_splits(&path, &graph, &splits)?;
+                    tracing::info!(dataset = %name, path = %path.display(), "splits written");
+                }
+                _ => tracing::info!(
+                    dataset = %name,
+                    "splits not written: a splits file covers graphs with one node set"
+                ),
+            }
+        }
+        if args.splits_only {
+            continue;
+        }
         if raw {
             benchmark
                 .references
@@ -166,11 +202,17 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         .with_context(|| format!("evaluating {}", dir.display()))?;
         report.datasets.push(result);
     }
+    if args.splits_only {
+        return Ok(());
+    }
     let markdown = report.to_markdown();
     let staged = ringscope_export::StagedOutput::new(&args.out)?;
     ringscope_export::write_json(&staged.path().join("results.json"), &report)?;
     ringscope_export::write_file(&staged.path().join("results.md"), markdown.as_bytes())?;
     staged.commit()?;
+    if let Some(doc) = &args.doc {
+        ringscope_export::write_file(doc, markdown.as_bytes())?;
+    }
     print!("{markdown}");
     println!(
         "\nresults in {}: results.md, results.json",

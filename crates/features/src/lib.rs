@@ -2,8 +2,12 @@
 //! behavioural features of any weighted, timestamped relation, and z-score normalisation.
 #![warn(missing_docs)]
 
+pub mod aggregate;
 mod behaviour;
 pub mod distribution;
+mod temporal;
+
+pub use aggregate::{AggregateOptions, neighbour_aggregates};
 
 use rayon::prelude::*;
 use ringscope_graph::{AttrValues, HOMOGENEOUS_RELATION, HeteroGraph, IndexSpace, Relation};
@@ -57,6 +61,11 @@ pub struct FeatureOptions {
     /// and REV2-style fairness/goodness with neighbour aggregates. Needs `structural`.
     #[serde(default)]
     pub behaviour: bool,
+    /// Per timestamped relation: deviation from the target's mean rating, early arrival on
+    /// targets, first-day and busiest-day/hour activity, focus on one target, and actions on
+    /// targets that just appeared. Needs `structural`.
+    #[serde(default)]
+    pub temporal: bool,
 }
 
 impl Default for FeatureOptions {
@@ -65,6 +74,7 @@ impl Default for FeatureOptions {
             given: true,
             structural: true,
             behaviour: true,
+            temporal: true,
         }
     }
 }
@@ -74,7 +84,18 @@ impl FeatureOptions {
     pub fn legacy() -> Self {
         FeatureOptions {
             behaviour: false,
+            temporal: false,
             ..FeatureOptions::default()
+        }
+    }
+
+    /// The features the dataset ships, nothing computed.
+    pub fn given_only() -> Self {
+        FeatureOptions {
+            given: true,
+            structural: false,
+            behaviour: false,
+            temporal: false,
         }
     }
 }
@@ -146,6 +167,9 @@ pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMat
                 let mut columns = relation_columns(r, &space);
                 if options.behaviour {
                     columns.extend(behaviour::behaviour_columns(graph, r, &space));
+                }
+                if options.temporal {
+                    columns.extend(temporal::temporal_columns(graph, r, &space));
                 }
                 columns
             })
@@ -269,6 +293,12 @@ pub fn label_features(graph: &HeteroGraph, known: &[i8]) -> FeatureMatrix {
 }
 
 impl FeatureMatrix {
+    /// The values of the column named `name`, one per row.
+    pub fn column(&self, name: &str) -> Option<Vec<f32>> {
+        let c = self.names.iter().position(|n| n == name)?;
+        Some(self.values.chunks(self.cols()).map(|row| row[c]).collect())
+    }
+
     /// `self` with the columns of `other` (same rows) appended.
     pub fn append(&mut self, other: &FeatureMatrix) {
         assert_eq!(self.rows, other.rows, "appending a matrix of other rows");
@@ -380,12 +410,8 @@ mod tests {
     }
 
     fn column(m: &FeatureMatrix, name: &str) -> Vec<f32> {
-        let c = m
-            .names
-            .iter()
-            .position(|n| n == name)
-            .unwrap_or_else(|| panic!("no column {name}: {:?}", m.names));
-        m.values.chunks(m.cols()).map(|row| row[c]).collect()
+        m.column(name)
+            .unwrap_or_else(|| panic!("no column {name}: {:?}", m.names))
     }
 
     #[test]
@@ -515,14 +541,7 @@ mod tests {
 
     #[test]
     fn given_only_keeps_the_dataset_columns() {
-        let m = node_features(
-            &marketplace(),
-            FeatureOptions {
-                given: true,
-                structural: false,
-                behaviour: false,
-            },
-        );
+        let m = node_features(&marketplace(), FeatureOptions::given_only());
         assert_eq!(m.names, vec!["f0".to_string()]);
     }
 

@@ -28,14 +28,7 @@ fn main() {
     };
     let graph =
         ringscope_graph::store::load(std::path::Path::new(dir)).expect("a dataset directory");
-    let input = ModelInput::new(
-        &graph,
-        FeatureOptions {
-            given: true,
-            structural: false,
-            behaviour: false,
-        },
-    );
+    let input = ModelInput::new(&graph, FeatureOptions::given_only());
     let device = Device::flex();
     let edges = input.edges.to_device(&device).merged;
     let n = input.edges.num_nodes;

@@ -160,7 +160,16 @@ impl Gnn {
     /// # Shapes
     /// - `x`: `[num_nodes, d_input]` → `[num_nodes, classes]`
     pub fn forward(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
-        self.run(x, graph, None)
+        self.run(x, graph, None, false)
+    }
+
+    /// Every node's embedding: the last graph layer's output, which the output projection
+    /// reads (stacking feeds it to trees).
+    ///
+    /// # Shapes
+    /// - `x`: `[num_nodes, d_input]` → `[num_nodes, hidden]`
+    pub fn embed(&self, x: Tensor<2>, graph: &GraphTensors) -> Tensor<2> {
+        self.run(x, graph, None, true)
     }
 
     /// Class logits of `rows.rows` only, where `rows` is the same graph uploaded for those rows
@@ -176,7 +185,7 @@ impl Gnn {
         graph: &GraphTensors,
         rows: &GraphTensors,
     ) -> Tensor<2> {
-        self.run(x, graph, Some(rows))
+        self.run(x, graph, Some(rows), false)
     }
 
     /// Whether nothing sits between the last layer's ReLU and the output layer (no
@@ -191,7 +200,14 @@ impl Gnn {
         self.norms.is_empty() && dropout_off && !residual
     }
 
-    fn run(&self, x: Tensor<2>, graph: &GraphTensors, rows: Option<&GraphTensors>) -> Tensor<2> {
+    /// Logits, or with `embed` the last layer's output before the output projection.
+    fn run(
+        &self,
+        x: Tensor<2>,
+        graph: &GraphTensors,
+        rows: Option<&GraphTensors>,
+        embed: bool,
+    ) -> Tensor<2> {
         let mut h = match &self.input {
             Some(input) => relu(linear(input, x)),
             None => x,
@@ -199,7 +215,7 @@ impl Gnn {
         let last = self.convs.len() - 1;
         for (i, conv) in self.convs.iter().enumerate() {
             let input = self.dropout.forward(h.clone());
-            if i == last && rows.is_none() && self.output_follows_directly(&h) {
+            if i == last && rows.is_none() && !embed && self.output_follows_directly(&h) {
                 return conv.forward_relu_linear(input, graph, &self.output);
             }
             let norm_relu = |out: Tensor<2>| match self.norms.get(i) {
@@ -222,6 +238,9 @@ impl Gnn {
                 out
             };
         }
-        linear(&self.output, self.dropout.forward(h))
+        match embed {
+            true => h,
+            false => linear(&self.output, self.dropout.forward(h)),
+        }
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::error::{Context as _, Error, Result};
 use crate::feedback::{FeedbackApplied, apply_feedback};
+use ringscope_features::Standardizer;
 use ringscope_features::distribution::Profile;
-use ringscope_features::{FeatureOptions, Standardizer};
 use ringscope_gnn::{DeviceChoice, device};
 use ringscope_graph::SCHEMA_VERSION;
 use ringscope_score::checkpoint::{self, FeatureDescription, Manifest};
@@ -62,11 +62,22 @@ pub fn train(
         Some(dir) => Some(checkpoint::load(dir, &device)?),
         None => None,
     };
+    let (text, file) = match &request.model_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            (text, Some(path.as_path()))
+        }
+        None => (DEFAULT_MODEL.to_string(), None),
+    };
     let mut input = match &resumed {
         Some(c) => {
             ModelInput::with_reverse(&graph, c.manifest.feature_options, c.manifest.add_reverse)
         }
-        None => ModelInput::new(&graph, FeatureOptions::default()),
+        None => ModelInput::new(
+            &graph,
+            ringscope_train::config::feature_options(&text, file)?,
+        ),
     };
     let relations = input.edges.relations.len().max(1);
     let (model_config, mut train_config, normalisation, resume) = match (resumed, &request.resume) {
@@ -82,14 +93,6 @@ pub fn train(
             )
         }
         _ => {
-            let (text, file) = match &request.model_file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-                    (text, Some(path.as_path()))
-                }
-                None => (DEFAULT_MODEL.to_string(), None),
-            };
             let (model, train) =
                 ringscope_train::config::from_toml(&text, file, input.features.cols(), relations)?;
             (model, train, Standardizer::fit(&input.features), None)

@@ -58,7 +58,7 @@ fn ring_recall(input: &Path, outputs: &RunOutputs) -> ringscope_rings::RingQuali
 
 /// The label-free scorer alone, on medium-difficulty marketplaces (the shipped sample and
 /// another seed): the rings it reports are planted ones, and it finds some of them. The issue's
-/// target, ring recall 0.9, is not met (docs/results.md, "Label-free scoring").
+/// target, ring recall 0.9, is not met (docs/studies.md, "Label-free scoring").
 #[test]
 fn label_free_scores_report_planted_rings_at_medium_difficulty() {
     let dir = tempfile::tempdir().unwrap();

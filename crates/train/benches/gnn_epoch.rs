@@ -50,14 +50,7 @@ fn main() {
     let graph =
         ringscope_graph::store::load(std::path::Path::new(dir)).expect("a dataset directory");
     let load_seconds = started.elapsed().as_secs_f64();
-    let mut input = ModelInput::new(
-        &graph,
-        FeatureOptions {
-            given: true,
-            structural: false,
-            behaviour: false,
-        },
-    );
+    let mut input = ModelInput::new(&graph, FeatureOptions::given_only());
     Standardizer::fit(&input.features).apply(&mut input.features);
     let features = &input.features;
     let split = input.stratified_split(0.4, 0.2, 2);

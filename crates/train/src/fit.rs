@@ -177,6 +177,16 @@ pub fn predict(model: &Gnn, x: Tensor<2>, graph: &GraphTensors) -> Vec<f32> {
         .expect("f32 probabilities")
 }
 
+/// Every node's embedding under `model` ([`Gnn::embed`]), row-major `[num_nodes, hidden]`.
+pub fn embed(model: &Gnn, x: Tensor<2>, graph: &GraphTensors) -> Vec<f32> {
+    model
+        .embed(x, graph)
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 embeddings")
+}
+
 fn metrics_at(scores: &[f32], labels: &[bool], threshold: f32) -> Metrics {
     let positives = labels.iter().filter(|&&l| l).count();
     Metrics {
@@ -185,6 +195,25 @@ fn metrics_at(scores: &[f32], labels: &[bool], threshold: f32) -> Metrics {
         macro_f1: metrics::macro_f1(scores, labels, threshold),
         recall_at_k: metrics::recall_at_k(scores, labels, positives).unwrap_or(f64::NAN),
     }
+}
+
+/// The fraud-probability threshold maximising validation macro-F1, and the validation and test
+/// metrics of `scores` (one per node) at it.
+pub fn split_metrics(scores: &[f32], labels: &[i8], split: &Split) -> (f32, Metrics, Metrics) {
+    let part = |nodes: &[u32]| -> (Vec<f32>, Vec<bool>) {
+        (
+            pick(scores, nodes),
+            nodes.iter().map(|&i| labels[i as usize] == 1).collect(),
+        )
+    };
+    let (val_scores, val_labels) = part(&split.val);
+    let (test_scores, test_labels) = part(&split.test);
+    let (threshold, _) = metrics::best_f1_threshold(&val_scores, &val_labels);
+    (
+        threshold,
+        metrics_at(&val_scores, &val_labels, threshold),
+        metrics_at(&test_scores, &test_labels, threshold),
+    )
 }
 
 fn pick<T: Copy>(values: &[T], nodes: &[u32]) -> Vec<T> {
@@ -261,10 +290,6 @@ pub fn train(
         },
     };
     let val_labels: Vec<bool> = pick(data.labels, &data.split.val)
-        .into_iter()
-        .map(|l| l == 1)
-        .collect();
-    let test_labels: Vec<bool> = pick(data.labels, &data.split.test)
         .into_iter()
         .map(|l| l == 1)
         .collect();
@@ -356,11 +381,10 @@ pub fn train(
         }
     }
     let (_, best_epoch, model, scores, optimizer) = best.expect("at least one epoch");
-    let val_scores = pick(&scores, &data.split.val);
-    let (threshold, _) = metrics::best_f1_threshold(&val_scores, &val_labels);
+    let (threshold, val, test) = split_metrics(&scores, data.labels, data.split);
     Trained {
-        val: metrics_at(&val_scores, &val_labels, threshold),
-        test: metrics_at(&pick(&scores, &data.split.test), &test_labels, threshold),
+        val,
+        test,
         model,
         best_epoch,
         threshold,

@@ -2,7 +2,7 @@
 //! folder is absent, failed instead under RINGSCOPE_REQUIRE_DATASETS=1).
 
 use ringscope_testkit::dataset;
-use ringscope_train::datasets::{Benchmark, Protocol};
+use ringscope_train::datasets::{Benchmark, Protocol, write_splits};
 use ringscope_train::split::node_labels;
 
 #[test]
@@ -60,4 +60,27 @@ fn bitcoin_alpha_folds_cover_the_labelled_users_once() {
         .collect();
     assert_eq!(tested, labelled);
     assert_eq!(labelled.len(), 237);
+}
+
+#[test]
+fn written_splits_read_back_as_fixed_splits() {
+    let Some(dir) = dataset("fdcompcn") else {
+        return;
+    };
+    let graph = ringscope_graph::store::load(&dir).unwrap();
+    let benchmark = Benchmark::for_dataset("fdcompcn", &dir, &graph);
+    let splits = benchmark.splits(&dir, &graph, 3).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write_splits(&out.path().join("splits.csv"), &graph, &splits).unwrap();
+    let fixed = Benchmark {
+        protocol: Protocol::FixedSplits {
+            file: "splits.csv".into(),
+        },
+        ..benchmark
+    };
+    let back = fixed.splits(out.path(), &graph, 3).unwrap();
+    assert_eq!(back.len(), 3);
+    for ((_, _, written), (name, _, read)) in splits.iter().zip(&back) {
+        assert_eq!(written, read, "{name}");
+    }
 }
