@@ -335,7 +335,7 @@ pub fn evaluate(
                 let file = &*file;
                 let network = |i: usize| {
                     let (_, seed, split) = &splits[i];
-                    let stacked = crate::stack::network_columns(
+                    Some(crate::stack::network_columns(
                         file,
                         &edges,
                         &split_features[i],
@@ -343,8 +343,7 @@ pub fn evaluate(
                         split,
                         *seed,
                         device,
-                    );
-                    Some(stacked.columns)
+                    ))
                 };
                 trees.runs(&file.trees, &file.aggregates, &splits, network, |run| {
                     on_run(&spec.label, run)

@@ -22,16 +22,9 @@ use burn::prelude::Device;
 use ringscope_features::FeatureMatrix;
 use ringscope_gnn::graph::{GraphEdges, matrix};
 
-/// What a stack adds to the trees' inputs for one split.
-pub struct StackColumns {
-    /// `gnn_score` (the fraud log-odds) then `gnn_embedding_<i>`, one row per node.
-    pub columns: FeatureMatrix,
-    /// Out-of-fold AUROC of the network on the training nodes.
-    pub fold_auroc: f64,
-}
-
 /// Trains `file.folds` networks on `split`'s training folds and returns their out-of-fold
-/// columns. `x` is the standardised feature matrix the network reads.
+/// columns, `gnn_score` (the fraud log-odds) then `gnn_embedding_<i>`, one row per node. `x`
+/// is the standardised feature matrix the network reads.
 pub fn network_columns(
     file: &StackFile,
     edges: &GraphEdges,
@@ -40,7 +33,7 @@ pub fn network_columns(
     split: &Split,
     seed: u64,
     device: &Device,
-) -> StackColumns {
+) -> FeatureMatrix {
     let folds = training_folds(labels, split, file.folds, seed);
     columns_over_folds(file, edges, x, labels, split, &folds, seed, device)
 }
@@ -66,7 +59,7 @@ pub fn columns_over_folds(
     folds: &[Split],
     seed: u64,
     device: &Device,
-) -> StackColumns {
+) -> FeatureMatrix {
     let n = x.rows;
     let hidden = file.network.hidden;
     // The fold each training node is held out in; `None` for every other node.
@@ -118,11 +111,6 @@ pub fn columns_over_folds(
             }
         }
     }
-    let (oof, oof_labels): (Vec<f32>, Vec<bool>) = split
-        .train
-        .iter()
-        .map(|&i| (score[i as usize], labels[i as usize] == 1))
-        .unzip();
     let mut names = vec!["gnn_score".to_string()];
     let width = match file.embeddings {
         true => {
@@ -138,13 +126,10 @@ pub fn columns_over_folds(
             values.extend_from_slice(&embedding[i * hidden..(i + 1) * hidden]);
         }
     }
-    StackColumns {
-        columns: FeatureMatrix {
-            names,
-            rows: n,
-            values,
-        },
-        fold_auroc: crate::metrics::auroc(&oof, &oof_labels).unwrap_or(f64::NAN),
+    FeatureMatrix {
+        names,
+        rows: n,
+        values,
     }
 }
 

@@ -76,7 +76,6 @@ fn a_training_nodes_columns_never_see_its_own_label() {
             1,
             &device,
         )
-        .columns
     };
     let before = columns(&labels);
     assert_eq!(before.cols(), 1 + file.network.hidden);
