@@ -744,6 +744,50 @@ fn eval_runs_every_split_and_reports_mean_and_std_of_the_runs() {
     );
 }
 
+/// A network's model file chooses its feature families; eval computes them for that model.
+#[test]
+fn eval_honours_a_model_files_feature_families() {
+    let tmp = tempfile::tempdir().unwrap();
+    planted_dataset(&tmp.path().join("data/planted"), 1);
+    // A typed relation beside the homogeneous view, so the structural family has columns.
+    fs::write(
+        tmp.path().join("data/planted/edges_knows.csv"),
+        "src,dst\nn0,n1\nn1,n2\nn5,n0\n",
+    )
+    .unwrap();
+    write_files(
+        tmp.path(),
+        &[(
+            "given_mlp.toml",
+            "model = \"mlp\"\n[features]\nstructural = false\nbehaviour = false\ntemporal = false\n[train]\nepochs = 3\n",
+        )],
+    );
+    let dataset = eval_first_dataset(
+        &[
+            "eval",
+            "--data",
+            "data",
+            "--model",
+            "mlp,given_mlp.toml",
+            "--epochs",
+            "3",
+            "--out",
+            "results",
+        ],
+        tmp.path(),
+    );
+    let d_input = |i: usize| {
+        dataset["models"][i]["config"]["model"]["d_input"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(d_input(1), 2, "f0 and f1 only");
+    assert!(
+        d_input(0) > 2,
+        "the default families add structural columns"
+    );
+}
+
 /// Boosted trees see the planted neighbourhood only through the neighbour aggregates; the peers
 /// file puts a peer beside them, and the splits are written for the peer to reuse.
 #[test]

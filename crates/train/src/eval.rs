@@ -251,34 +251,49 @@ pub fn evaluate(
     mut on_run: impl FnMut(&str, &RunResult),
 ) -> Result<DatasetResult> {
     let edges = GraphEdges::new(graph, benchmark.add_reverse);
-    let mut base = node_features(graph, options.features);
-    base.drop_matching(&options.drop_features);
     let labels = crate::split::node_labels(graph);
     let mut splits = benchmark.splits(dir, graph, options.seeds)?;
     splits.truncate(options.max_splits.unwrap_or(usize::MAX));
-    // Label features depend on the split: each split sees its own training labels only.
-    let split_features: Vec<FeatureMatrix> = splits
-        .iter()
-        .map(|(_, _, split)| {
-            let mut x = base.clone();
-            if options.label_features {
-                let mut known = vec![-1i8; labels.len()];
-                for &i in &split.train {
-                    known[i as usize] = labels[i as usize];
+    let base_of = |families: FeatureOptions| {
+        let mut base = node_features(graph, families);
+        base.drop_matching(&options.drop_features);
+        base
+    };
+    // What a network reads, per split: label features depend on the split, since each split
+    // sees its own training labels only.
+    let network_features = |base: &FeatureMatrix| -> Vec<FeatureMatrix> {
+        splits
+            .iter()
+            .map(|(_, _, split)| {
+                let mut x = base.clone();
+                if options.label_features {
+                    let mut known = vec![-1i8; labels.len()];
+                    for &i in &split.train {
+                        known[i as usize] = labels[i as usize];
+                    }
+                    x.append(&label_features(graph, &known));
                 }
-                x.append(&label_features(graph, &known));
-            }
-            // Transductive: every node's features are observed, so all are standardised together.
-            Standardizer::fit(&x).apply(&mut x);
-            x
-        })
-        .collect();
+                // Transductive: every node's features are observed, so all are standardised
+                // together.
+                Standardizer::fit(&x).apply(&mut x);
+                x
+            })
+            .collect()
+    };
+    let base = base_of(options.features);
+    let split_features = network_features(&base);
     let d_input = split_features
         .first()
         .map_or(base.cols(), FeatureMatrix::cols);
     let relations = edges.relations.len().max(1);
     let mut results = Vec::new();
     for spec in models {
+        // A network's model file may choose its own feature families (`[features]`).
+        let families = crate::config::feature_options(&spec.toml, spec.file.as_deref())?;
+        let own_features =
+            (families != options.features).then(|| network_features(&base_of(families)));
+        let split_features = own_features.as_ref().unwrap_or(&split_features);
+        let d_input = split_features.first().map_or(d_input, FeatureMatrix::cols);
         let mut config =
             crate::config::read_model_file(&spec.toml, spec.file.as_deref(), d_input, relations)?;
         let started = Instant::now();
@@ -298,7 +313,7 @@ pub fn evaluate(
                     train_config.epochs = epochs;
                 }
                 let mut runs = Vec::new();
-                for ((name, seed, split), features) in splits.iter().zip(&split_features) {
+                for ((name, seed, split), features) in splits.iter().zip(split_features) {
                     let run_started = Instant::now();
                     let settings = train_config.clone().with_seed(*seed);
                     let data = TrainData {
