@@ -7,7 +7,8 @@
 #   3. ringscope trains and tests every model, and writes the tables with the peers beside.
 #
 # Usage: benches/results.sh [extra `ringscope eval` flags]   (PEERS_PY as in eval_peers.sh)
-# Takes about 1.5 hours on the 2-core machine.
+# docs/results.md was written by `benches/results.sh --model gbdt,stack,gat --seeds 3`: 95 minutes
+# on the 2-core machine. Every preset with 5 seeds (no flags) takes several hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=out/results
