@@ -18,7 +18,7 @@ pub struct EvalArgs {
     /// Only these datasets of the folder, by directory name (repeatable, or comma-separated).
     #[arg(long = "dataset", value_delimiter = ',')]
     pub datasets: Vec<String>,
-    /// Models: shipped presets (sage, gcn, gat, bwgnn, rgcn, mlp, gbdt) or model files (TOML),
+    /// Models: shipped presets (sage, gcn, gat, bwgnn, rgcn, mlp, gbdt, stack) or model files (TOML),
     /// repeatable or comma-separated [default: every preset].
     #[arg(long = "model", value_delimiter = ',')]
     pub models: Vec<String>,
