@@ -246,14 +246,14 @@ pub fn neighbour_aggregates(
             .collect(),
         _ => Vec::new(),
     };
-    let mut blocks: Vec<(Vec<String>, Vec<f32>)> = Vec::new();
+    let mut blocks: Vec<FeatureMatrix> = Vec::new();
     for adjacency in &adjacencies {
         for hop in 1..=options.hops {
             let source = match hop {
                 1 => &x.values,
                 _ => &means[adjacency.back],
             };
-            let names = stats
+            let names: Vec<String> = stats
                 .iter()
                 .flat_map(|s| {
                     x.names
@@ -261,34 +261,24 @@ pub fn neighbour_aggregates(
                         .map(move |f| format!("{f}@{}{hop}:{}", s.name(), adjacency.name))
                 })
                 .collect();
-            blocks.push((names, aggregate(source, d, rows, adjacency, &stats)));
+            blocks.push(FeatureMatrix {
+                names,
+                rows,
+                values: aggregate(source, d, rows, adjacency, &stats),
+            });
         }
         if adjacency.name == "all" {
             let degree = (0..rows)
                 .map(|r| (adjacency.of(r).len() as f32).ln_1p())
                 .collect();
-            blocks.push((vec!["log_degree@all".into()], degree));
+            blocks.push(FeatureMatrix {
+                names: vec!["log_degree@all".into()],
+                rows,
+                values: degree,
+            });
         }
     }
-    let names: Vec<String> = blocks.iter().flat_map(|(n, _)| n.iter().cloned()).collect();
-    let widths: Vec<usize> = blocks.iter().map(|(n, _)| n.len()).collect();
-    let cols = names.len();
-    let mut values = vec![0f32; rows * cols];
-    values
-        .par_chunks_mut(cols.max(1))
-        .enumerate()
-        .for_each(|(row, out)| {
-            let mut at = 0;
-            for ((_, block), &w) in blocks.iter().zip(&widths) {
-                out[at..at + w].copy_from_slice(&block[row * w..(row + 1) * w]);
-                at += w;
-            }
-        });
-    FeatureMatrix {
-        names,
-        rows,
-        values,
-    }
+    FeatureMatrix::concat(rows, &blocks.iter().collect::<Vec<_>>())
 }
 
 #[cfg(test)]

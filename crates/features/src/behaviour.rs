@@ -46,15 +46,8 @@ pub(crate) fn behaviour_columns(
             push("share_highest_weight", |s| s.share_high);
         }
         if let Some(times) = &r.time {
-            let gaps: Vec<GapStats> = per_node(csr, |edges| {
-                let mut t: Vec<i64> = edges
-                    .iter()
-                    .map(|&e| times[e as usize])
-                    .filter(|&t| t != NO_TIME)
-                    .collect();
-                t.sort_unstable();
-                GapStats::of(&t)
-            });
+            let gaps: Vec<GapStats> =
+                per_node(csr, |edges| GapStats::of(&sorted_times(edges, times)));
             columns.push((
                 format!("log_mean_gap_hours_{side}:{}", r.name),
                 place(space, kind, gaps.iter().map(|g| g.log_mean_hours)),
@@ -82,8 +75,19 @@ fn weight_range(weights: &[f32]) -> Option<(f32, f32)> {
     (lo < hi).then_some((lo, hi))
 }
 
+/// The known times of `edges`, sorted.
+pub(crate) fn sorted_times(edges: &[u32], times: &[i64]) -> Vec<i64> {
+    let mut t: Vec<i64> = edges
+        .iter()
+        .map(|&e| times[e as usize])
+        .filter(|&t| t != NO_TIME)
+        .collect();
+    t.sort_unstable();
+    t
+}
+
 /// `f` of each node's edge ids, in parallel.
-fn per_node<T: Send>(csr: &Csr, f: impl Fn(&[u32]) -> T + Sync) -> Vec<T> {
+pub(crate) fn per_node<T: Send>(csr: &Csr, f: impl Fn(&[u32]) -> T + Sync) -> Vec<T> {
     (0..csr.offsets.len() - 1)
         .into_par_iter()
         .map(|v| f(&csr.edge_ids[csr.offsets[v] as usize..csr.offsets[v + 1] as usize]))
@@ -91,7 +95,11 @@ fn per_node<T: Send>(csr: &Csr, f: impl Fn(&[u32]) -> T + Sync) -> Vec<T> {
 }
 
 /// Node set `kind`'s values placed in a column of zeros over the whole index space.
-fn place(space: &IndexSpace, kind: usize, values: impl Iterator<Item = f32>) -> Vec<f32> {
+pub(crate) fn place(
+    space: &IndexSpace,
+    kind: usize,
+    values: impl Iterator<Item = f32>,
+) -> Vec<f32> {
     let mut column = vec![0f32; space.len()];
     for (slot, v) in column[space.range(kind)].iter_mut().zip(values) {
         *slot = v;

@@ -301,15 +301,34 @@ impl FeatureMatrix {
 
     /// `self` with the columns of `other` (same rows) appended.
     pub fn append(&mut self, other: &FeatureMatrix) {
-        assert_eq!(self.rows, other.rows, "appending a matrix of other rows");
-        let (a, b) = (self.cols(), other.cols());
-        let mut values = Vec::with_capacity(self.rows * (a + b));
-        for r in 0..self.rows {
-            values.extend_from_slice(&self.values[r * a..(r + 1) * a]);
-            values.extend_from_slice(&other.values[r * b..(r + 1) * b]);
+        *self = FeatureMatrix::concat(self.rows, &[&*self, other]);
+    }
+
+    /// The columns of `parts` side by side, in order; every part has `rows` rows.
+    pub fn concat(rows: usize, parts: &[&FeatureMatrix]) -> FeatureMatrix {
+        assert!(
+            parts.iter().all(|p| p.rows == rows),
+            "concatenating matrices of other rows"
+        );
+        let names: Vec<String> = parts.iter().flat_map(|p| p.names.iter().cloned()).collect();
+        let cols = names.len();
+        let mut values = vec![0f32; rows * cols];
+        values
+            .par_chunks_mut(cols.max(1))
+            .enumerate()
+            .for_each(|(row, out)| {
+                let mut at = 0;
+                for part in parts {
+                    let w = part.cols();
+                    out[at..at + w].copy_from_slice(&part.values[row * w..(row + 1) * w]);
+                    at += w;
+                }
+            });
+        FeatureMatrix {
+            names,
+            rows,
+            values,
         }
-        self.values = values;
-        self.names.extend(other.names.iter().cloned());
     }
 
     /// `self` without the columns whose name contains any of `patterns`.

@@ -7,8 +7,7 @@
 //! hour, which is how a product under a review bomb shows. Columns follow the schema: a
 //! relation with times always has the time columns, and one with weights the deviation ones.
 
-use crate::behaviour::Column;
-use rayon::prelude::*;
+use crate::behaviour::{Column, per_node, place, sorted_times};
 use ringscope_graph::{Csr, HeteroGraph, IndexSpace, NO_TIME, Relation};
 
 const HOUR: i64 = 3600;
@@ -21,24 +20,20 @@ const EARLY_RANK: usize = 10;
 fn target_history(csr: &Csr, times: &[i64], edges: usize) -> (Vec<usize>, Vec<i64>) {
     let mut rank = vec![usize::MAX; edges];
     let mut first = vec![NO_TIME; edges];
-    let per_target: Vec<Vec<(u32, usize, i64)>> = (0..csr.offsets.len() - 1)
-        .into_par_iter()
-        .map(|v| {
-            let ids = &csr.edge_ids[csr.offsets[v] as usize..csr.offsets[v + 1] as usize];
-            let mut timed: Vec<(i64, u32)> = ids
-                .iter()
-                .map(|&e| (times[e as usize], e))
-                .filter(|(t, _)| *t != NO_TIME)
-                .collect();
-            timed.sort_unstable();
-            let start = timed.first().map_or(NO_TIME, |t| t.0);
-            timed
-                .iter()
-                .enumerate()
-                .map(|(r, &(_, e))| (e, r, start))
-                .collect()
-        })
-        .collect();
+    let per_target = per_node(csr, |ids| {
+        let mut timed: Vec<(i64, u32)> = ids
+            .iter()
+            .map(|&e| (times[e as usize], e))
+            .filter(|(t, _)| *t != NO_TIME)
+            .collect();
+        timed.sort_unstable();
+        let start = timed.first().map_or(NO_TIME, |t| t.0);
+        timed
+            .into_iter()
+            .enumerate()
+            .map(|(r, (_, e))| (e, r, start))
+            .collect::<Vec<_>>()
+    });
     for (e, r, start) in per_target.into_iter().flatten() {
         rank[e as usize] = r;
         first[e as usize] = start;
@@ -48,21 +43,17 @@ fn target_history(csr: &Csr, times: &[i64], edges: usize) -> (Vec<usize>, Vec<i6
 
 /// Mean rating of each target, over its edges with a finite weight (0 without).
 fn target_means(csr: &Csr, weights: &[f32]) -> Vec<f32> {
-    (0..csr.offsets.len() - 1)
-        .into_par_iter()
-        .map(|v| {
-            let ids = &csr.edge_ids[csr.offsets[v] as usize..csr.offsets[v + 1] as usize];
-            let finite: Vec<f32> = ids
-                .iter()
-                .map(|&e| weights[e as usize])
-                .filter(|w| w.is_finite())
-                .collect();
-            match finite.len() {
-                0 => 0.0,
-                n => finite.iter().sum::<f32>() / n as f32,
-            }
-        })
-        .collect()
+    per_node(csr, |ids| {
+        let finite: Vec<f32> = ids
+            .iter()
+            .map(|&e| weights[e as usize])
+            .filter(|w| w.is_finite())
+            .collect();
+        match finite.len() {
+            0 => 0.0,
+            n => finite.iter().sum::<f32>() / n as f32,
+        }
+    })
 }
 
 /// Most events in one calendar window of `width` seconds, `ln(1 + n)`.
@@ -87,25 +78,22 @@ pub(crate) fn temporal_columns(
     let (out_csr, in_csr) = (graph.out_csr(r), graph.in_csr(r));
     let (rank, target_first) = target_history(in_csr, times, r.src.len());
     let means = r.weight.as_deref().map(|w| (w, target_means(in_csr, w)));
-    let actor: Vec<Actor> = (0..out_csr.offsets.len() - 1)
-        .into_par_iter()
-        .map(|v| {
-            let range = out_csr.offsets[v] as usize..out_csr.offsets[v + 1] as usize;
-            Actor::of(
-                &out_csr.edge_ids[range.clone()],
-                &out_csr.neighbors[range],
-                times,
-                &rank,
-                &target_first,
-                means.as_ref().map(|(w, m)| (*w, m.as_slice())),
-            )
-        })
-        .collect();
+    let actor: Vec<Actor> = per_node(out_csr, |edges| {
+        Actor::of(
+            edges,
+            &r.dst,
+            times,
+            &rank,
+            &target_first,
+            means.as_ref().map(|(w, m)| (*w, m.as_slice())),
+        )
+    });
     let mut columns = Vec::new();
     let mut push = |name: &str, kind: usize, values: Vec<f32>| {
-        let mut column = vec![0f32; space.len()];
-        column[space.range(kind)].copy_from_slice(&values);
-        columns.push((format!("{name}:{}", r.name), column));
+        columns.push((
+            format!("{name}:{}", r.name),
+            place(space, kind, values.into_iter()),
+        ));
     };
     let mut actor_columns: Vec<(&str, Field)> = Vec::new();
     if means.is_some() {
@@ -126,19 +114,7 @@ pub(crate) fn temporal_columns(
         push(name, r.src_kind, actor.iter().map(field).collect());
     }
     for (side, csr, kind) in [("out", out_csr, r.src_kind), ("in", in_csr, r.dst_kind)] {
-        let sorted: Vec<Vec<i64>> = (0..csr.offsets.len() - 1)
-            .into_par_iter()
-            .map(|v| {
-                let ids = &csr.edge_ids[csr.offsets[v] as usize..csr.offsets[v + 1] as usize];
-                let mut t: Vec<i64> = ids
-                    .iter()
-                    .map(|&e| times[e as usize])
-                    .filter(|&t| t != NO_TIME)
-                    .collect();
-                t.sort_unstable();
-                t
-            })
-            .collect();
+        let sorted = per_node(csr, |edges| sorted_times(edges, times));
         for (name, width) in [("log_most_in_a_day", DAY), ("log_most_in_an_hour", HOUR)] {
             let values = sorted
                 .iter()
@@ -174,6 +150,7 @@ struct Actor {
 }
 
 impl Actor {
+    /// `targets` is the relation's `dst` column, indexed by edge.
     fn of(
         edges: &[u32],
         targets: &[u32],
@@ -184,8 +161,7 @@ impl Actor {
     ) -> Self {
         let timed: Vec<(usize, u32)> = edges
             .iter()
-            .zip(targets)
-            .map(|(&e, &t)| (e as usize, t))
+            .map(|&e| (e as usize, targets[e as usize]))
             .filter(|&(e, _)| times[e] != NO_TIME)
             .collect();
         if timed.is_empty() {
