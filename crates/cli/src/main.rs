@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use ringscope_export::{StagedOutput, write_json};
 use ringscope_graph::store;
 use ringscope_pipeline::{Config, Error, Run, Stages, embedded, summary};
-use ringscope_synth::{Difficulty, OutputFormat, SynthConfig};
+use ringscope_synth::{AttackKind, Difficulty, OutputFormat, SynthConfig};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -290,6 +290,10 @@ struct SynthArgs {
     /// Share of buyer accounts that belong to planted rings (0 = honest background only).
     #[arg(long, default_value_t = SynthConfig::default().fraud_rate)]
     fraud_rate: f64,
+    /// Attack families to plant: `classic` (fake_review, brushing, device_farm, coordinated),
+    /// `all` (adds slow_ring, takeover, self_dealing, sleeper), or a comma-separated list.
+    #[arg(long, default_value = "classic")]
+    families: String,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -455,6 +459,22 @@ fn synth(args: SynthArgs) -> Result<()> {
         DifficultyArg::Medium => Difficulty::Medium,
         DifficultyArg::Hard => Difficulty::Hard,
     });
+    let families: Vec<AttackKind> = match args.families.as_str() {
+        "classic" => AttackKind::CLASSIC.to_vec(),
+        "all" => AttackKind::ALL.to_vec(),
+        list => list
+            .split(',')
+            .map(|name| {
+                AttackKind::from_name(name.trim()).ok_or_else(|| {
+                    Error::Config(format!(
+                        "--families: unknown family '{name}' (classic, all, or a list of {})",
+                        AttackKind::ALL.map(AttackKind::name).join(", ")
+                    ))
+                })
+            })
+            .collect::<std::result::Result<_, Error>>()?,
+    };
+    config = config.with_families(&families);
     config.validate().map_err(Error::Config)?;
     let format = match args.format {
         FormatArg::Csv => OutputFormat::Csv,
@@ -463,7 +483,7 @@ fn synth(args: SynthArgs) -> Result<()> {
     let started = Instant::now();
     let market = ringscope_synth::generate(&config);
     ringscope_synth::write_tables(&market, &args.out, format)?;
-    let planted = market.buyer_created.len() - market.honest_buyers;
+    let planted = market.ring_of_buyer().iter().flatten().count();
     println!(
         "wrote {} buyers ({planted} in {} planted rings), {} sellers, {} products, {} orders, {} reviews, {} sessions to {} in {:.1}s",
         market.buyer_created.len(),

@@ -1,5 +1,7 @@
-//! Planted collusion: fake-review rings, brushing, device farms and coordinated inauthentic
-//! accounts, each with its own knobs, appended to the honest background.
+//! Planted collusion, each family with its own knobs, appended to the honest background: the
+//! classic fake-review rings, brushing, device farms and coordinated inauthentic accounts, and
+//! the families that share no identifier or burst: slow rings, account takeovers, seller
+//! self-dealing and sleeper cohorts.
 
 use crate::background::{Marketplace, Order, PlantedRing, Review, Session, Zipf, exp_count};
 use crate::{AttackConfig, AttackKind, SynthConfig};
@@ -10,7 +12,6 @@ use rand_chacha::ChaCha8Rng;
 const HOUR: i64 = 3_600;
 const DAY: i64 = 86_400;
 
-/// Appends every planted ring of `config` to `m`, drawing members as new buyers.
 /// What every attack needs: the marketplace to extend, the knobs, the one random stream, and
 /// the popularity law that camouflage draws from.
 struct Planter<'a> {
@@ -18,9 +19,12 @@ struct Planter<'a> {
     config: &'a SynthConfig,
     rng: &'a mut ChaCha8Rng,
     popular: Zipf,
+    /// Honest buyers a takeover may still pick, built at the first takeover.
+    victims: Option<Vec<u32>>,
 }
 
-/// Appends every planted ring of `config` to `m`, drawing members as new buyers.
+/// Appends every planted ring of `config` to `m`, drawing members as new buyers (a takeover
+/// draws them from the honest buyers).
 pub fn plant(m: &mut Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) {
     let fraud_total = (config.fraud_rate * config.accounts as f64).round() as usize;
     let shares: f64 = AttackKind::ALL
@@ -33,6 +37,7 @@ pub fn plant(m: &mut Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) {
         config,
         rng,
         popular,
+        victims: None,
     };
     for kind in AttackKind::ALL {
         let knobs = config.attack(kind);
@@ -58,8 +63,15 @@ pub fn plant(m: &mut Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) {
                 AttackKind::Brushing => brushing(&mut p, knobs, id, size),
                 AttackKind::DeviceFarm => device_farm(&mut p, knobs, id, size),
                 AttackKind::Coordinated => coordinated(&mut p, knobs, id, size),
+                AttackKind::SlowRing => slow_ring(&mut p, knobs, id, size),
+                AttackKind::Takeover => takeover(&mut p, knobs, id, size),
+                AttackKind::SelfDealing => self_dealing(&mut p, knobs, id, size),
+                AttackKind::Sleeper => sleeper(&mut p, knobs, id, size),
             };
-            p.m.rings.push(ring);
+            // A takeover in a marketplace too small to have victims left plants nothing.
+            if ring.members.len() >= 2 {
+                p.m.rings.push(ring);
+            }
         }
     }
 }
@@ -395,6 +407,219 @@ fn coordinated(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -
         attack: AttackKind::Coordinated,
         members,
         seller: None,
+        targets,
+        shared_devices: Vec::new(),
+        shared_ips: Vec::new(),
+        window: (t0, t1),
+    }
+}
+
+/// Buys `product` at `time`, reviews it `rating` stars one to four days later, and logs the
+/// session before the order: the slow families' one action.
+#[allow(clippy::too_many_arguments)]
+fn buy_and_review(
+    m: &mut Marketplace,
+    config: &SynthConfig,
+    rng: &mut ChaCha8Rng,
+    buyer: u32,
+    product: u32,
+    time: i64,
+    (device, ip, payment, address): (u32, u32, u32, u32),
+    rating: u8,
+) {
+    m.order(buyer, product, time, device, ip, payment, address, None);
+    m.reviews.push(Review {
+        buyer,
+        product,
+        seller: m.products[product as usize].0,
+        rating,
+        time: (time + rng.random_range(DAY..4 * DAY)).min(config.end_time - 1),
+    });
+    m.sessions.push(Session {
+        buyer,
+        device,
+        ip,
+        time: time - rng.random_range(60..HOUR),
+    });
+}
+
+/// 5 stars, or 4 with probability `off_script`.
+fn five_stars(rng: &mut ChaCha8Rng, knobs: &AttackConfig) -> u8 {
+    if rng.random_bool(knobs.off_script) {
+        4
+    } else {
+        5
+    }
+}
+
+fn slow_ring(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> PlantedRing {
+    let (m, config, rng, popular) = (&mut *p.m, p.config, &mut *p.rng, &p.popular);
+    let (t0, t1) = window(config, knobs.time_spread_secs, rng);
+    let members = new_members(m, size, t0, (30 * DAY, 365 * DAY), rng);
+    let (seller, targets) = seller_with_products(m, rng, 6);
+    // One ring in four bombs the seller with 1 star for a competitor.
+    let bomb = rng.random_bool(0.25);
+    for &buyer in &members {
+        // Each member is its own person to the platform: own device, IP, card and address.
+        let (device, ip) = (m.new_device(), m.new_home_ip(rng));
+        let (payment, address) = m.own_payment_and_address(buyer);
+        let mut mine = targets.clone();
+        mine.shuffle(rng);
+        mine.truncate(rng.random_range(2..=4));
+        for product in mine {
+            let time = rng.random_range(t0..t1.max(t0 + 1));
+            let rating = if bomb { 1 } else { five_stars(rng, knobs) };
+            let ids = (device, ip, payment, address);
+            buy_and_review(m, config, rng, buyer, product, time, ids, rating);
+        }
+        camouflage(m, config, knobs, popular, buyer, (device, ip), rng);
+    }
+    PlantedRing {
+        id,
+        attack: AttackKind::SlowRing,
+        members,
+        seller: Some(seller),
+        targets,
+        shared_devices: Vec::new(),
+        shared_ips: Vec::new(),
+        window: (t0, t1),
+    }
+}
+
+/// Honest buyers old enough to be worth taking over, with an order in the first third of the
+/// window (so each has a history before any takeover), shuffled.
+fn takeover_victims(m: &Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) -> Vec<u32> {
+    let start = config.end_time - i64::from(config.days) * DAY;
+    let history_by = start + i64::from(config.days) * DAY / 3;
+    let mut early = vec![false; m.honest_buyers];
+    for o in m.orders.iter().filter(|o| o.time < history_by) {
+        if (o.buyer as usize) < m.honest_buyers {
+            early[o.buyer as usize] = true;
+        }
+    }
+    let mut pool: Vec<u32> = (0..m.honest_buyers as u32)
+        .filter(|&b| early[b as usize] && m.buyer_created[b as usize] < start - 180 * DAY)
+        .collect();
+    pool.shuffle(rng);
+    pool
+}
+
+fn takeover(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> PlantedRing {
+    if p.victims.is_none() {
+        p.victims = Some(takeover_victims(p.m, p.config, p.rng));
+    }
+    let (m, config, rng) = (&mut *p.m, p.config, &mut *p.rng);
+    let pool = p.victims.as_mut().expect("built above");
+    let members: Vec<u32> = pool.split_off(pool.len().saturating_sub(size));
+    // The takeover happens after the first third of the window.
+    let start = config.end_time - i64::from(config.days) * DAY;
+    let from = start + i64::from(config.days) * DAY / 3;
+    let spread = knobs
+        .time_spread_secs
+        .min(config.end_time - HOUR - from - 1);
+    let t0 = rng.random_range(from..config.end_time - HOUR - spread);
+    let t1 = t0 + spread;
+    let (seller, targets) = seller_with_products(m, rng, 3);
+    let devices: Vec<u32> = (0..(size / 4).max(1)).map(|_| m.new_device()).collect();
+    let ips = subnet(m, (size / 3).max(1), rng);
+    for &buyer in &members {
+        // The attacker's identity for this account: never the owner's device or IP.
+        let (own_device, own_ip) = (m.new_device(), m.new_home_ip(rng));
+        let (payment, address) = m.own_payment_and_address(buyer);
+        for _ in 0..rng.random_range(2..=4) {
+            let product = targets[rng.random_range(0..targets.len())];
+            let time = rng.random_range(t0..t1.max(t0 + 1));
+            let device = shared_or_own(rng, knobs.sharing_rate, &devices, own_device);
+            let ip = shared_or_own(rng, knobs.sharing_rate, &ips, own_ip);
+            let rating = five_stars(rng, knobs);
+            let ids = (device, ip, payment, address);
+            buy_and_review(m, config, rng, buyer, product, time, ids, rating);
+        }
+    }
+    PlantedRing {
+        id,
+        attack: AttackKind::Takeover,
+        members,
+        seller: Some(seller),
+        targets,
+        shared_devices: devices,
+        shared_ips: ips,
+        window: (t0, t1),
+    }
+}
+
+fn self_dealing(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> PlantedRing {
+    let (m, config, rng, popular) = (&mut *p.m, p.config, &mut *p.rng, &p.popular);
+    let (t0, t1) = window(config, knobs.time_spread_secs, rng);
+    let members = new_members(m, size, t0, (30 * DAY, 365 * DAY), rng);
+    let (seller, targets) = seller_with_products(m, rng, 5);
+    // The seller's own office: a device or two, two IPs, one or two cards, one address.
+    let devices: Vec<u32> = (0..rng.random_range(1..=2))
+        .map(|_| m.new_device())
+        .collect();
+    let ips = subnet(m, 2, rng);
+    let payments: Vec<u32> = (0..rng.random_range(1..=2))
+        .map(|_| m.new_payment())
+        .collect();
+    let addresses = vec![m.new_address()];
+    for &buyer in &members {
+        let (own_device, own_ip) = (m.new_device(), m.new_home_ip(rng));
+        let (own_payment, own_address) = m.own_payment_and_address(buyer);
+        for _ in 0..rng.random_range(2..=5) {
+            let product = targets[rng.random_range(0..targets.len())];
+            let time = rng.random_range(t0..t1.max(t0 + 1));
+            let rate = knobs.sharing_rate;
+            let ids = (
+                shared_or_own(rng, rate, &devices, own_device),
+                shared_or_own(rng, rate, &ips, own_ip),
+                shared_or_own(rng, rate, &payments, own_payment),
+                shared_or_own(rng, rate, &addresses, own_address),
+            );
+            let rating = five_stars(rng, knobs);
+            buy_and_review(m, config, rng, buyer, product, time, ids, rating);
+        }
+        camouflage(m, config, knobs, popular, buyer, (own_device, own_ip), rng);
+    }
+    PlantedRing {
+        id,
+        attack: AttackKind::SelfDealing,
+        members,
+        seller: Some(seller),
+        targets,
+        shared_devices: devices,
+        shared_ips: ips,
+        window: (t0, t1),
+    }
+}
+
+fn sleeper(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> PlantedRing {
+    let (m, config, rng, popular) = (&mut *p.m, p.config, &mut *p.rng, &p.popular);
+    let (t0, t1) = window(config, knobs.time_spread_secs, rng);
+    // Registered in one batch months before, within 1/84 of the spread (2 h easy, 6 h medium,
+    // 8 h hard).
+    let born = t0 - rng.random_range(60 * DAY..300 * DAY);
+    let batch = (knobs.time_spread_secs / 84).max(HOUR);
+    let members: Vec<u32> = (0..size)
+        .map(|_| m.new_buyer(born + rng.random_range(0..batch), rng))
+        .collect();
+    let (seller, targets) = seller_with_products(m, rng, 4);
+    for &buyer in &members {
+        let (device, ip) = (m.new_device(), m.new_home_ip(rng));
+        let (payment, address) = m.own_payment_and_address(buyer);
+        for _ in 0..rng.random_range(1..=2) {
+            let product = targets[rng.random_range(0..targets.len())];
+            let time = rng.random_range(t0..t1.max(t0 + 1));
+            let rating = five_stars(rng, knobs);
+            let ids = (device, ip, payment, address);
+            buy_and_review(m, config, rng, buyer, product, time, ids, rating);
+        }
+        camouflage(m, config, knobs, popular, buyer, (device, ip), rng);
+    }
+    PlantedRing {
+        id,
+        attack: AttackKind::Sleeper,
+        members,
+        seller: Some(seller),
         targets,
         shared_devices: Vec::new(),
         shared_ips: Vec::new(),

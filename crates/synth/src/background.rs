@@ -63,7 +63,8 @@ pub struct Marketplace {
     pub buyer_payment: Vec<u32>,
     /// Per buyer: own shipping address.
     pub buyer_address: Vec<u32>,
-    /// Buyers `0..honest_buyers` are honest.
+    /// Buyers `0..honest_buyers` were created honest; takeover rings turn some of them, so
+    /// [`Marketplace::ring_of_buyer`] is the truth per buyer.
     pub honest_buyers: usize,
     /// Seller accounts' creation times.
     pub seller_created: Vec<i64>,

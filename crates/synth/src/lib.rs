@@ -12,7 +12,10 @@
 //! let market = generate(&config);
 //! let planted = market.buyer_created.len() - market.honest_buyers;
 //! assert!(planted >= 40, "about 5% of 1,000 buyers are in rings: {planted}");
-//! assert!(AttackKind::ALL.iter().all(|k| market.rings.iter().any(|r| r.attack == *k)));
+//! assert!(AttackKind::CLASSIC.iter().all(|k| market.rings.iter().any(|r| r.attack == *k)));
+//! // The other families are planted on request, each with its preset per difficulty.
+//! let every = generate(&config.with_families(&AttackKind::ALL));
+//! assert!(AttackKind::ALL.iter().all(|k| every.rings.iter().any(|r| r.attack == *k)));
 //! ```
 #![warn(missing_docs)]
 
@@ -20,7 +23,7 @@ mod attacks;
 mod background;
 mod write;
 
-pub use background::{Marketplace, PlantedRing};
+pub use background::{Marketplace, Order, PlantedRing, Review, Session};
 pub use write::{OutputFormat, write_tables};
 
 /// Generates the marketplace of `config`: the honest background, then the planted rings.
@@ -47,11 +50,38 @@ pub enum AttackKind {
     /// Accounts sharing no device or IP (residential proxies), linked only by synchronised
     /// reviews of the same targets.
     Coordinated = 3,
+    /// Accounts sharing no device, IP, card or address that buy and review one seller's
+    /// products (or bomb a competitor's) spread over weeks: no burst, no shared identifier.
+    SlowRing = 4,
+    /// Old honest accounts taken over: from one day on they act from the attacker's new
+    /// devices and IPs and review one seller's products they never bought from before.
+    Takeover = 5,
+    /// A seller's own accounts buying its products at full price and reviewing them over
+    /// weeks, paying and shipping through the seller's few cards and addresses.
+    SelfDealing = 6,
+    /// Accounts registered in one batch that lie dormant for months, then each buys and
+    /// reviews the seller once or twice on different days from its own device: what ties
+    /// them is only when they were created and whom they favour.
+    Sleeper = 7,
 }
 
 impl AttackKind {
     /// Every kind.
-    pub const ALL: [AttackKind; 4] = [
+    pub const ALL: [AttackKind; 8] = [
+        AttackKind::FakeReview,
+        AttackKind::Brushing,
+        AttackKind::DeviceFarm,
+        AttackKind::Coordinated,
+        AttackKind::SlowRing,
+        AttackKind::Takeover,
+        AttackKind::SelfDealing,
+        AttackKind::Sleeper,
+    ];
+
+    /// The kinds planted by default. The others come with [`SynthConfig::with_families`], so
+    /// the embedded sample and the marketplaces the shipped checkpoint was built on keep
+    /// meaning what they meant.
+    pub const CLASSIC: [AttackKind; 4] = [
         AttackKind::FakeReview,
         AttackKind::Brushing,
         AttackKind::DeviceFarm,
@@ -65,7 +95,16 @@ impl AttackKind {
             AttackKind::Brushing => "brushing",
             AttackKind::DeviceFarm => "device_farm",
             AttackKind::Coordinated => "coordinated",
+            AttackKind::SlowRing => "slow_ring",
+            AttackKind::Takeover => "takeover",
+            AttackKind::SelfDealing => "self_dealing",
+            AttackKind::Sleeper => "sleeper",
         }
+    }
+
+    /// The kind named `name` ([`AttackKind::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        AttackKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -118,6 +157,14 @@ impl AttackConfig {
             (DeviceFarm, _) => (20, 100),
             (Coordinated, Hard) => (6, 15),
             (Coordinated, _) => (10, 40),
+            (SlowRing, Hard) => (6, 12),
+            (SlowRing, _) => (8, 25),
+            (Takeover, Hard) => (5, 10),
+            (Takeover, _) => (6, 20),
+            (SelfDealing, Hard) => (4, 8),
+            (SelfDealing, _) => (5, 15),
+            (Sleeper, Hard) => (6, 12),
+            (Sleeper, _) => (8, 25),
         };
         let spread_hours = match (kind, difficulty) {
             (FakeReview, Easy) => 2,
@@ -132,11 +179,23 @@ impl AttackConfig {
             (Coordinated, Easy) => 1,
             (Coordinated, Medium) => 6,
             (Coordinated, Hard) => 48,
+            // The slow families spread their actions over weeks (the window is 30 days).
+            (SlowRing | SelfDealing | Sleeper, Easy) => 7 * 24,
+            (SlowRing | SelfDealing | Sleeper, Medium) => 21 * 24,
+            (SlowRing | SelfDealing | Sleeper, Hard) => 28 * 24,
+            (Takeover, Easy) => 24,
+            (Takeover, Medium) => 72,
+            (Takeover, Hard) => 7 * 24,
         };
         let (sharing_rate, camouflage, off_script) = match difficulty {
             Easy => (0.95, 0.0, 0.0),
             Medium => (0.7, 3.0, 0.1),
             Hard => (0.4, 10.0, 0.3),
+        };
+        // Slow rings and sleepers share nothing by definition.
+        let sharing_rate = match kind {
+            SlowRing | Sleeper => 0.0,
+            _ => sharing_rate,
         };
         AttackConfig {
             share: match kind {
@@ -144,6 +203,7 @@ impl AttackConfig {
                 Brushing => 0.2,
                 DeviceFarm => 0.25,
                 Coordinated => 0.2,
+                SlowRing | Takeover | SelfDealing | Sleeper => 0.2,
             },
             min_size,
             max_size,
@@ -219,6 +279,14 @@ pub struct SynthConfig {
     pub device_farm: AttackConfig,
     /// Coordinated inauthentic account knobs.
     pub coordinated: AttackConfig,
+    /// Slow-ring knobs (share 0 unless asked for, see [`AttackKind::CLASSIC`]).
+    pub slow_ring: AttackConfig,
+    /// Account-takeover knobs (share 0 unless asked for).
+    pub takeover: AttackConfig,
+    /// Seller self-dealing knobs (share 0 unless asked for).
+    pub self_dealing: AttackConfig,
+    /// Sleeper-cohort knobs (share 0 unless asked for).
+    pub sleeper: AttackConfig,
 }
 
 impl Default for SynthConfig {
@@ -242,7 +310,19 @@ impl Default for SynthConfig {
             brushing: AttackConfig::preset(AttackKind::Brushing, Difficulty::Medium),
             device_farm: AttackConfig::preset(AttackKind::DeviceFarm, Difficulty::Medium),
             coordinated: AttackConfig::preset(AttackKind::Coordinated, Difficulty::Medium),
+            slow_ring: off(AttackKind::SlowRing),
+            takeover: off(AttackKind::Takeover),
+            self_dealing: off(AttackKind::SelfDealing),
+            sleeper: off(AttackKind::Sleeper),
         }
+    }
+}
+
+/// The medium preset of a family that is not planted by default.
+fn off(kind: AttackKind) -> AttackConfig {
+    AttackConfig {
+        share: 0.0,
+        ..AttackConfig::preset(kind, Difficulty::Medium)
     }
 }
 
@@ -271,16 +351,26 @@ impl SynthConfig {
         SynthConfig::for_accounts((events as f64 / per_account) as usize, seed)
     }
 
-    /// Replaces every attack's knobs with the preset of `difficulty`.
-    pub fn with_difficulty(self, difficulty: Difficulty) -> Self {
-        let preset = |k| AttackConfig::preset(k, difficulty);
-        SynthConfig {
-            fake_review: preset(AttackKind::FakeReview),
-            brushing: preset(AttackKind::Brushing),
-            device_farm: preset(AttackKind::DeviceFarm),
-            coordinated: preset(AttackKind::Coordinated),
-            ..self
+    /// Replaces every attack's knobs with the preset of `difficulty`, keeping each attack's
+    /// share (so a family that is off stays off).
+    pub fn with_difficulty(mut self, difficulty: Difficulty) -> Self {
+        for kind in AttackKind::ALL {
+            let knobs = self.attack_mut(kind);
+            *knobs = AttackConfig {
+                share: knobs.share,
+                ..AttackConfig::preset(kind, difficulty)
+            };
         }
+        self
+    }
+
+    /// Plants exactly the families `kinds`, each with its preset share; the others get share 0.
+    pub fn with_families(mut self, kinds: &[AttackKind]) -> Self {
+        for kind in AttackKind::ALL {
+            let preset = AttackConfig::preset(kind, Difficulty::Medium).share;
+            self.attack_mut(kind).share = if kinds.contains(&kind) { preset } else { 0.0 };
+        }
+        self
     }
 
     /// The knobs of `kind`.
@@ -290,6 +380,23 @@ impl SynthConfig {
             AttackKind::Brushing => &self.brushing,
             AttackKind::DeviceFarm => &self.device_farm,
             AttackKind::Coordinated => &self.coordinated,
+            AttackKind::SlowRing => &self.slow_ring,
+            AttackKind::Takeover => &self.takeover,
+            AttackKind::SelfDealing => &self.self_dealing,
+            AttackKind::Sleeper => &self.sleeper,
+        }
+    }
+
+    fn attack_mut(&mut self, kind: AttackKind) -> &mut AttackConfig {
+        match kind {
+            AttackKind::FakeReview => &mut self.fake_review,
+            AttackKind::Brushing => &mut self.brushing,
+            AttackKind::DeviceFarm => &mut self.device_farm,
+            AttackKind::Coordinated => &mut self.coordinated,
+            AttackKind::SlowRing => &mut self.slow_ring,
+            AttackKind::Takeover => &mut self.takeover,
+            AttackKind::SelfDealing => &mut self.self_dealing,
+            AttackKind::Sleeper => &mut self.sleeper,
         }
     }
 

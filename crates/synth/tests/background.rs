@@ -126,7 +126,7 @@ fn fraud_rate_is_respected_and_every_attack_type_is_planted() {
             (rate * 0.7..=rate * 1.6).contains(&fraud),
             "rate {rate}: planted {fraud:.4}"
         );
-        for kind in AttackKind::ALL {
+        for kind in AttackKind::CLASSIC {
             assert!(
                 !rings_of(&m, kind).is_empty(),
                 "rate {rate}: no {kind:?} ring"
@@ -483,4 +483,144 @@ fn extreme_but_valid_configs_generate() {
         .validate()
         .is_err()
     );
+}
+
+/// The marketplace with every family planted.
+fn every_family(difficulty: Difficulty, seed: u64) -> (SynthConfig, Marketplace) {
+    let config = SynthConfig {
+        fraud_rate: 0.05,
+        ..SynthConfig::for_accounts(6_000, seed)
+    }
+    .with_difficulty(difficulty)
+    .with_families(&AttackKind::ALL);
+    config.validate().unwrap();
+    let m = generate(&config);
+    (config, m)
+}
+
+#[test]
+fn the_extra_families_are_off_by_default_and_every_family_plants_on_request() {
+    let classic = generate(&SynthConfig::for_accounts(3_000, 3));
+    assert!(
+        classic
+            .rings
+            .iter()
+            .all(|r| AttackKind::CLASSIC.contains(&r.attack))
+    );
+    for difficulty in [Difficulty::Easy, Difficulty::Medium, Difficulty::Hard] {
+        let (config, m) = every_family(difficulty, 31);
+        for kind in AttackKind::ALL {
+            let rings = rings_of(&m, kind);
+            assert!(!rings.is_empty(), "{difficulty:?}: no {kind:?} ring");
+            let knobs = config.attack(kind);
+            assert!(
+                rings.iter().all(|r| r.members.len() <= knobs.max_size),
+                "{kind:?}"
+            );
+        }
+        assert_eq!(
+            AttackKind::from_name("slow_ring"),
+            Some(AttackKind::SlowRing)
+        );
+    }
+}
+
+#[test]
+fn slow_rings_and_sleepers_share_nothing_and_spread_over_weeks() {
+    let (_, m) = every_family(Difficulty::Medium, 32);
+    let (device_users, ip_users) = users(&m);
+    for ring in rings_of(&m, AttackKind::SlowRing)
+        .into_iter()
+        .chain(rings_of(&m, AttackKind::Sleeper))
+    {
+        let members: HashSet<u32> = ring.members.iter().copied().collect();
+        for users in device_users.values().chain(ip_users.values()) {
+            if users.iter().any(|u| members.contains(u)) {
+                assert_eq!(users.len(), 1, "{}: an identifier is shared", ring.id);
+            }
+        }
+        let payments: HashSet<u32> = ring
+            .members
+            .iter()
+            .map(|&b| m.buyer_payment[b as usize])
+            .collect();
+        assert_eq!(
+            payments.len(),
+            members.len(),
+            "{}: a card is shared",
+            ring.id
+        );
+        let seller = ring.seller.unwrap();
+        let times: Vec<i64> = m
+            .reviews
+            .iter()
+            .filter(|r| members.contains(&r.buyer) && r.seller == seller)
+            .map(|r| r.time)
+            .collect();
+        assert!(times.len() >= members.len(), "{}", ring.id);
+        let span = times.iter().max().unwrap() - times.iter().min().unwrap();
+        assert!(span >= 7 * 86_400, "{}: reviews within {span} s", ring.id);
+        if ring.attack == AttackKind::Sleeper {
+            let born: Vec<i64> = ring
+                .members
+                .iter()
+                .map(|&b| m.buyer_created[b as usize])
+                .collect();
+            let batch = born.iter().max().unwrap() - born.iter().min().unwrap();
+            assert!(batch <= 6 * 3600, "{}: created over {batch} s", ring.id);
+        }
+    }
+}
+
+#[test]
+fn takeovers_turn_old_honest_accounts_to_new_identifiers_and_one_seller() {
+    let (_, m) = every_family(Difficulty::Medium, 33);
+    let rings = rings_of(&m, AttackKind::Takeover);
+    assert!(!rings.is_empty());
+    for ring in rings {
+        for &b in &ring.members {
+            assert!((b as usize) < m.honest_buyers, "{}: a new account", ring.id);
+            let (before, after): (Vec<&ringscope_synth::Order>, Vec<_>) = m
+                .orders
+                .iter()
+                .filter(|o| o.buyer == b)
+                .partition(|o| o.time < ring.window.0);
+            assert!(!before.is_empty(), "{}: no history", ring.id);
+            let old: HashSet<(u32, u32)> = before.iter().map(|o| (o.device, o.ip)).collect();
+            // The owner may still shop there too; the attacker never uses the owner's device
+            // or IP.
+            let taken = after
+                .iter()
+                .filter(|o| o.seller == ring.seller.unwrap() && o.time <= ring.window.1)
+                .filter(|o| old.iter().all(|&(d, ip)| d != o.device && ip != o.ip))
+                .count();
+            assert!(taken >= 2, "{}: {taken} orders on new identifiers", ring.id);
+        }
+    }
+}
+
+#[test]
+fn self_dealers_pay_and_ship_through_the_sellers_few_cards_and_one_address() {
+    let (_, m) = every_family(Difficulty::Medium, 34);
+    let rings = rings_of(&m, AttackKind::SelfDealing);
+    assert!(!rings.is_empty());
+    for ring in rings {
+        let members: HashSet<u32> = ring.members.iter().copied().collect();
+        let orders: Vec<_> = m
+            .orders
+            .iter()
+            .filter(|o| members.contains(&o.buyer) && Some(o.seller) == ring.seller)
+            .collect();
+        let mut by_address: HashMap<u32, HashSet<u32>> = HashMap::new();
+        for o in &orders {
+            by_address.entry(o.address).or_default().insert(o.buyer);
+        }
+        let widest = by_address.values().map(HashSet::len).max().unwrap();
+        assert!(
+            widest * 2 >= members.len(),
+            "{}: {widest} of {}",
+            ring.id,
+            members.len()
+        );
+    }
 }
