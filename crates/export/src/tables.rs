@@ -43,6 +43,11 @@ pub fn ring_table(records: &[RingRecord]) -> PolarsResult<DataFrame> {
                 float(&|r| r.signals.rating_deviation),
             ),
             Column::new("fresh_share".into(), float(&|r| r.signals.fresh)),
+            Column::new("significance".into(), float(&|r| r.significance)),
+            Column::new(
+                "significance_test".into(),
+                text(&|r| r.significance_test.clone()),
+            ),
             Column::new(
                 "shared_identifiers".into(),
                 count(&|r| r.evidence.shared.len()),

@@ -2,15 +2,15 @@
 //! projection → GNN scores with `checkpoints/default` → candidates → ring scores, against the
 //! planted rings, per attack type. Prints one JSON object.
 //!
-//! `cargo bench --workspace --bench ring_quality -- ACCOUNTS [easy|medium|hard] [SEED]`
+//! `cargo bench --workspace --bench ring_quality -- ACCOUNTS [easy|medium|hard] [SEED] [classic|all|FAMILY,...]`
 
-use ringscope_graph::{NodeKind, ProjectionConfig, build_marketplace, project_accounts};
+mod common;
+
+use common::market::market;
 use ringscope_rings::{
     CandidateConfig, ScoringConfig, candidates, found_rings, ring_quality, score_rings,
 };
-use ringscope_synth::{Difficulty, OutputFormat, SynthConfig};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Instant;
 
 #[global_allocator]
@@ -22,81 +22,33 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let accounts: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
-    let difficulty = match args.get(1).map(String::as_str) {
-        Some("easy") => Difficulty::Easy,
-        Some("hard") => Difficulty::Hard,
-        _ => Difficulty::Medium,
-    };
+    let difficulty = common::market::difficulty(args.get(1).map(String::as_str));
     let seed: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(7);
+    let families = common::market::families(args.get(3).map(String::as_str));
+    let m = market(accounts, difficulty, seed, &families);
+    let [
+        synth_seconds,
+        build_seconds,
+        score_seconds,
+        projection_seconds,
+    ] = m.seconds;
+    let (graph, projection, scores, planted) = (&m.graph, &m.projection, &m.scores, &m.planted);
 
+    // Ring detection proper: candidates and ring scores (the projection is timed in `market`).
     let started = Instant::now();
-    let config = SynthConfig::for_accounts(accounts, seed).with_difficulty(difficulty);
-    let market = ringscope_synth::generate(&config);
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    ringscope_synth::write_tables(&market, dir.path(), OutputFormat::Csv).expect("tables written");
-    let synth_seconds = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    let ingested = ringscope_ingest::ingest_dir(dir.path()).expect("ingest");
-    let graph = build_marketplace("bench", ingested.batch).expect("graph");
-    let build_seconds = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    // `cargo bench` sets CARGO_MANIFEST_DIR; the compile-time path serves a direct run.
-    let manifest_dir =
-        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
-    let checkpoint_dir = Path::new(&manifest_dir).join("../../checkpoints/default");
-    let device = ringscope_gnn::device::open(ringscope_gnn::DeviceChoice::Cpu).expect("cpu");
-    let checkpoint =
-        ringscope_score::checkpoint::load(&checkpoint_dir, &device).expect("checkpoint");
-    let all = checkpoint.score(&graph, &device).expect("scores");
-    let (kind, account_set) = graph.node_set(NodeKind::Account.name()).expect("accounts");
-    let scores: Vec<f64> = all[graph.kind_range(kind)]
-        .iter()
-        .map(|&s| f64::from(s))
-        .collect();
-    let score_seconds = started.elapsed().as_secs_f64();
-
-    // Ring detection proper: projection, candidates, ring scores.
-    let started = Instant::now();
-    let projection = project_accounts(&graph, &ProjectionConfig::default());
-    let projection_seconds = started.elapsed().as_secs_f64();
-    let found = candidates(
-        &graph,
-        &projection,
-        &CandidateConfig::default(),
-        Some(&scores),
-    );
-    let candidate_seconds = started.elapsed().as_secs_f64() - projection_seconds;
+    let found = candidates(graph, projection, &CandidateConfig::default(), Some(scores));
+    let candidate_seconds = started.elapsed().as_secs_f64();
     let candidate_count = found.len();
     let rings = score_rings(
-        &graph,
-        &projection,
+        graph,
+        projection,
         found,
-        Some(&scores),
+        Some(scores),
         &ScoringConfig::default(),
     );
-    let ring_seconds = started.elapsed().as_secs_f64();
+    let ring_seconds = started.elapsed().as_secs_f64() + projection_seconds;
 
-    let truth: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("_rings.json")).expect("_rings.json"),
-    )
-    .expect("ground truth JSON");
-    let planted: Vec<(String, Vec<u32>)> = truth
-        .as_array()
-        .expect("a list of rings")
-        .iter()
-        .map(|r| {
-            let members = r["members"]
-                .as_array()
-                .expect("members")
-                .iter()
-                .filter_map(|m| account_set.ids.get(m.as_str().unwrap_or("")))
-                .collect();
-            (r["attack"].as_str().unwrap_or("").to_string(), members)
-        })
-        .collect();
-    let n = account_set.len();
+    let n = m.accounts;
     let all_planted: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
     let reported: Vec<Vec<u32>> = rings.iter().map(|r| r.candidate.members.clone()).collect();
     let top: Vec<Vec<u32>> = reported.iter().take(planted.len()).cloned().collect();
@@ -156,8 +108,28 @@ fn main() {
             })
         })
         .collect();
+    // Reported rings per source, and how many of them are at least 80% planted fraud.
+    let mut by_source: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for r in &rings {
+        let fraud_share = r
+            .candidate
+            .members
+            .iter()
+            .filter(|&&a| fraud[a as usize])
+            .count() as f64
+            / r.candidate.members.len() as f64;
+        let e = by_source
+            .entry(format!("{:?}", r.candidate.source))
+            .or_default();
+        e.0 += 1;
+        e.1 += usize::from(fraud_share >= 0.8);
+    }
     let report = serde_json::json!({
         "misses": misses,
+        "reported_by_source": by_source
+            .iter()
+            .map(|(s, (n, pure))| (s.clone(), serde_json::json!({"reported": n, "pure": pure})))
+            .collect::<serde_json::Map<_, _>>(),
         "accounts": n,
         "edges": graph.num_edges(),
         "difficulty": format!("{difficulty:?}").to_lowercase(),

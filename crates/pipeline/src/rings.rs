@@ -5,8 +5,8 @@ use crate::error::{Context as _, Result};
 use crate::score::{Model, Scores};
 use ringscope_graph::{HeteroGraph, NodeKind, Projection};
 use ringscope_rings::{
-    Lineage, PreviousRing, Reasons, RingEvent, RingRecord, candidates, match_rings, ring_evidence,
-    ring_graph, score_rings,
+    Lineage, PreviousRing, Reasons, RingEvent, RingRecord, Test, candidates, match_rings,
+    ring_evidence, ring_graph, score_rings,
 };
 use std::fmt::Write as _;
 
@@ -65,12 +65,68 @@ pub fn detect(
             score: r.score,
             signals: r.signals,
             source: r.candidate.source,
+            significance: r.candidate.significance.value,
+            significance_test: describe(graph, &r.candidate.significance.test),
             evidence: ring_evidence(graph, &r.candidate.members, Some(&scores)),
             graph: ring_graph(graph, &r.candidate.members, Some(&scores)),
             reasons: explanations.next(),
         })
         .collect();
     Ok(Rings { records, events })
+}
+
+/// The significance test in words, naming its target by external ID.
+fn describe(graph: &HeteroGraph, test: &Test) -> String {
+    let name = |target: u32| {
+        let products = graph.node_set(NodeKind::Product.name()).map(|(_, s)| s);
+        let n = products.map_or(0, |s| s.len()) as u32;
+        let (kind, set) = if target < n {
+            ("product", products)
+        } else {
+            (
+                "seller",
+                graph.node_set(NodeKind::Seller.name()).map(|(_, s)| s),
+            )
+        };
+        let index = if target < n { target } else { target - n };
+        let id = set.map_or_else(|| index.to_string(), |s| s.ids.resolve(index).to_string());
+        format!("{kind} {id}")
+    };
+    let window = |secs: i64| match secs {
+        s if s % 86_400 == 0 => format!("{} d", s / 86_400),
+        s => format!("{} h", s / 3_600),
+    };
+    match *test {
+        Test::None => String::new(),
+        Test::Concentration {
+            target,
+            observed,
+            expected,
+        } => format!(
+            "concentration: {observed} suspicious accounts on {}, {expected:.2} expected by chance",
+            name(target)
+        ),
+        Test::Burst {
+            target,
+            scale,
+            observed,
+            expected,
+        } => format!(
+            "burst: {observed} members on {} within {}, {expected:.2} expected from its traffic",
+            name(target),
+            window(scale)
+        ),
+        Test::Cohort {
+            target,
+            window: w,
+            observed,
+            expected,
+        } => format!(
+            "cohort: {observed} accounts on {} created within {}, {expected:.2} expected",
+            name(target),
+            window(w)
+        ),
+    }
 }
 
 /// Why each group of accounts (indices in the account set) scores as it does, by the model

@@ -5,12 +5,27 @@
 //!    links at least `min_evidence_weight` strong.
 //!    A component larger than `max_members` is split into Louvain communities.
 //! 2. **Dense blocks** of the account × product graph (reviews and orders), which catch
-//!    lockstep accounts that share no identifier at all ([`crate::dense`]).
+//!    lockstep accounts that share no identifier at all ([`crate::dense`]). A block is split
+//!    into its connected parts: peeling keeps disjoint blocks of equal density together.
+//! 3. **Co-target groups** and **cohorts** ([`crate::cotarget`]): suspicious accounts
+//!    concentrated on one seller or product over the whole window, or created together and
+//!    favouring one target, when more than chance allows.
+//!
+//! "Suspicious" is the model's score at least `min_member_score`, or a behaviour change
+//! ([`crate::takeover`]) at least `takeover.min_share`: a taken-over account keeps its old
+//! honest history, which reassures the model.
+//!
+//! Every candidate carries its significance against the null model of chance co-activity
+//! ([`crate::significance`]).
 //!
 //! Members are account indices (the graph's `account` node set).
 
+use crate::activity::Actions;
+use crate::cotarget::{CoTargetConfig, co_target_candidates, cohort_candidates};
 use crate::dense::{DenseConfig, dense_blocks};
 use crate::louvain::{Adjacency, louvain};
+use crate::significance::{NullModel, Significance};
+use crate::takeover::{TakeoverConfig, behaviour_change};
 use petgraph::unionfind::UnionFind;
 use petgraph::visit::EdgeRef;
 use ringscope_graph::{HeteroGraph, NodeKind, Projection, Rel};
@@ -25,6 +40,10 @@ pub enum Source {
     Community,
     /// A dense block of the account × product graph.
     DenseBlock,
+    /// Suspicious accounts concentrated on one target.
+    CoTarget,
+    /// Suspicious accounts created together that favour one target.
+    Cohort,
 }
 
 /// A group of accounts that may be one ring.
@@ -38,6 +57,8 @@ pub struct Candidate {
     pub targets: Vec<u32>,
     /// The block's suspiciousness density (dense blocks only; 0 for components).
     pub density: f64,
+    /// Its significance against chance co-activity.
+    pub significance: Significance,
 }
 
 /// Rules for [`candidates`].
@@ -63,6 +84,10 @@ pub struct CandidateConfig {
     pub min_core_share: f64,
     /// Dense-block detection on the account × product graph.
     pub dense: DenseConfig,
+    /// Co-target groups and cohorts.
+    pub co_target: CoTargetConfig,
+    /// Behaviour change (takeovers).
+    pub takeover: TakeoverConfig,
 }
 
 impl Default for CandidateConfig {
@@ -75,6 +100,8 @@ impl Default for CandidateConfig {
             resolution: 1.0,
             min_core_share: 0.3,
             dense: DenseConfig::default(),
+            co_target: CoTargetConfig::default(),
+            takeover: TakeoverConfig::default(),
         }
     }
 }
@@ -97,15 +124,31 @@ impl CandidateConfig {
         if self.dense.min_rows < 2 || self.dense.min_density_ratio.is_nan() {
             return Err("candidates.dense needs min_rows >= 2 and a min_density_ratio".into());
         }
+        let c = &self.co_target;
+        if c.min_seller_products == 0 || c.min_significance.is_nan() || c.cohort_secs < 0 {
+            return Err("candidates.co_target needs min_seller_products >= 1, a min_significance and cohort_secs >= 0".into());
+        }
+        let t = &self.takeover;
+        if t.min_new_actions == 0
+            || t.min_history_days.is_nan()
+            || t.min_history_days < 0.0
+            || t.min_share.is_nan()
+        {
+            return Err(
+                "candidates.takeover needs min_new_actions >= 1, min_history_days >= 0 and a min_share"
+                    .into(),
+            );
+        }
         Ok(())
     }
 }
 
-/// Evidence components, then dense blocks (a block with exactly a component's members is
-/// kept once, as the component). `account_scores` (GNN fraud probabilities), if given, keep
-/// accounts below `min_member_score` out of evidence components and are the dense detector's
-/// row priors, so accounts the model already suspects weigh more; the dense path still sees
-/// every account, so a ring the model missed can be found there.
+/// Evidence components, then dense blocks, then co-target groups and cohorts (a group with
+/// exactly an earlier candidate's members is kept once, as the earlier one). `account_scores`
+/// (GNN fraud probabilities), if given, keep accounts below `min_member_score` (and without a
+/// behaviour change) out of evidence components, co-target groups and cohorts, and are the
+/// dense detector's row priors, so accounts the model already suspects weigh more; the dense
+/// path still sees every account, so a ring the model missed can be found there.
 pub fn candidates(
     graph: &HeteroGraph,
     projection: &Projection,
@@ -113,8 +156,13 @@ pub fn candidates(
     account_scores: Option<&[f64]>,
 ) -> Vec<Candidate> {
     let accounts = projection.graph.node_count();
+    let actions = Actions::of(graph);
+    let changed = behaviour_change(graph, &actions, &config.takeover);
     let eligible: Vec<bool> = (0..accounts)
-        .map(|a| account_scores.is_none_or(|s| s[a] >= config.min_member_score))
+        .map(|a| {
+            account_scores.is_none_or(|s| s[a] >= config.min_member_score)
+                || changed[a] >= config.takeover.min_share
+        })
         .collect();
     let link = |a: usize, b: usize, weight: f32| {
         eligible[a] && eligible[b] && weight >= config.min_evidence_weight
@@ -157,6 +205,7 @@ pub fn candidates(
                     source,
                     targets: Vec::new(),
                     density: 0.0,
+                    significance: Significance::default(),
                 });
             }
         }
@@ -174,17 +223,90 @@ pub fn candidates(
     let mut dense_config = config.dense.clone();
     dense_config.min_rows = dense_config.min_rows.max(config.min_members);
     for block in dense_blocks(accounts, products, &edges, account_scores, &dense_config) {
-        if out.iter().any(|c| c.members == block.rows) {
+        for (rows, cols) in connected_parts(&block.rows, &block.cols, &edges) {
+            if rows.len() < dense_config.min_rows || out.iter().any(|c| c.members == rows) {
+                continue;
+            }
+            out.push(Candidate {
+                members: rows,
+                source: Source::DenseBlock,
+                targets: cols,
+                density: block.density,
+                significance: Significance::default(),
+            });
+        }
+    }
+
+    let null = NullModel::new(&actions, &eligible, config.co_target.min_seller_products);
+    let sizes = (config.min_members, config.max_members);
+    // The same search over every account, whatever the model says: a ring the model missed
+    // can still be too concentrated on one seller for chance.
+    let everyone = vec![true; accounts];
+    let null_everyone = NullModel::new(&actions, &everyone, config.co_target.min_seller_products);
+    let groups = co_target_candidates(&actions, &null, &eligible, &config.co_target, sizes)
+        .into_iter()
+        .chain(co_target_candidates(
+            &actions,
+            &null_everyone,
+            &everyone,
+            &config.co_target,
+            sizes,
+        ))
+        .map(|g| (g, Source::CoTarget))
+        .chain(
+            cohort_candidates(&actions, &config.co_target, sizes)
+                .into_iter()
+                .map(|g| (g, Source::Cohort)),
+        );
+    for (group, source) in groups {
+        if out.iter().any(|c| c.members == group.members) {
             continue;
         }
+        let target = group.target as usize;
         out.push(Candidate {
-            members: block.rows,
-            source: Source::DenseBlock,
-            targets: block.cols,
-            density: block.density,
+            members: group.members,
+            source,
+            targets: if target < actions.products {
+                vec![group.target]
+            } else {
+                Vec::new()
+            },
+            density: 0.0,
+            significance: group.significance,
         });
     }
+    for c in &mut out {
+        let own = null.ring(&c.members);
+        if own.value > c.significance.value {
+            c.significance = own;
+        }
+    }
     out
+}
+
+/// The connected parts of the block `rows` × `cols` over `edges` (sorted `(row, col)`): peeling
+/// keeps two disjoint blocks of equal density together, and they are two rings, not one.
+fn connected_parts(rows: &[u32], cols: &[u32], edges: &[(u32, u32)]) -> Vec<(Vec<u32>, Vec<u32>)> {
+    let row_at = |r: u32| rows.binary_search(&r).ok();
+    let col_at = |c: u32| cols.binary_search(&c).ok();
+    let mut union = UnionFind::<usize>::new(rows.len() + cols.len());
+    for &(r, c) in edges {
+        if let (Some(i), Some(j)) = (row_at(r), col_at(c)) {
+            union.union(i, rows.len() + j);
+        }
+    }
+    let mut parts: std::collections::BTreeMap<usize, (Vec<u32>, Vec<u32>)> = Default::default();
+    for (i, &r) in rows.iter().enumerate() {
+        parts.entry(union.find(i)).or_default().0.push(r);
+    }
+    for (j, &c) in cols.iter().enumerate() {
+        parts
+            .entry(union.find(rows.len() + j))
+            .or_default()
+            .1
+            .push(c);
+    }
+    parts.into_values().filter(|(r, _)| !r.is_empty()).collect()
 }
 
 /// Louvain communities (at least `min_members` strong) of the component `members`, over its

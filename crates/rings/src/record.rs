@@ -13,6 +13,13 @@ pub struct RingRecord {
     pub signals: Signals,
     /// Which candidate path found it.
     pub source: Source,
+    /// Significance against chance co-activity: `-log10` of the corrected p-value
+    /// ([`crate::significance`]).
+    #[serde(default)]
+    pub significance: f64,
+    /// The test behind it, in words (empty when nothing beat chance).
+    #[serde(default)]
+    pub significance_test: String,
     /// Members, evidence and timeline.
     pub evidence: RingEvidence,
     /// The members, what they share and target, and their timed edges, for drawing.

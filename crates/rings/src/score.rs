@@ -29,6 +29,8 @@ pub struct SignalWeights {
     pub rating_deviation: f64,
     /// Share of fresh accounts.
     pub fresh: f64,
+    /// Significance against chance co-activity.
+    pub significance: f64,
 }
 
 impl Default for SignalWeights {
@@ -41,6 +43,7 @@ impl Default for SignalWeights {
             synchrony: 0.2,
             rating_deviation: 0.1,
             fresh: 0.15,
+            significance: 0.0,
         }
     }
 }
@@ -57,6 +60,11 @@ pub struct ScoringConfig {
     pub fresh_days: f64,
     /// Rings scoring below this are not reported.
     pub report_threshold: f64,
+    /// Rings less significant than this against chance co-activity (`-log10` of the corrected
+    /// p-value, [`crate::significance`]) are not reported: the minimum evidence.
+    pub min_significance: f64,
+    /// Significance at which the `significance` signal reaches 1.
+    pub significance_full: f64,
 }
 
 impl Default for ScoringConfig {
@@ -66,6 +74,8 @@ impl Default for ScoringConfig {
             sync_window_secs: 6 * 3600,
             fresh_days: 14.0,
             report_threshold: 0.3,
+            min_significance: 0.0,
+            significance_full: 10.0,
         }
     }
 }
@@ -74,7 +84,14 @@ impl ScoringConfig {
     /// Checks the config once, when it is loaded.
     pub fn validate(&self) -> Result<(), String> {
         let w = &self.weights;
-        let all = [w.gnn, w.density, w.synchrony, w.rating_deviation, w.fresh];
+        let all = [
+            w.gnn,
+            w.density,
+            w.synchrony,
+            w.rating_deviation,
+            w.fresh,
+            w.significance,
+        ];
         if all.iter().any(|v| !v.is_finite() || *v < 0.0) || all.iter().sum::<f64>() <= 0.0 {
             return Err("ring signal weights must be non-negative with a positive sum".into());
         }
@@ -83,6 +100,13 @@ impl ScoringConfig {
         }
         if !(0.0..=1.0).contains(&self.report_threshold) {
             return Err("report_threshold must be within 0..1".into());
+        }
+        if self.min_significance.is_nan()
+            || self.min_significance < 0.0
+            || self.significance_full.is_nan()
+            || self.significance_full <= 0.0
+        {
+            return Err("min_significance must be >= 0 and significance_full > 0".into());
         }
         Ok(())
     }
@@ -101,6 +125,9 @@ pub struct Signals {
     pub rating_deviation: f64,
     /// Share of fresh accounts.
     pub fresh: f64,
+    /// Significance against chance co-activity over `significance_full`, at most 1.
+    #[serde(default)]
+    pub significance: f64,
 }
 
 /// A candidate with its score and the signals behind it.
@@ -185,7 +212,7 @@ pub fn score_rings(
     let accounts = projection.graph.node_count();
     let activity = Activity::of(graph, accounts);
     let w = &config.weights;
-    let total = w.gnn + w.density + w.synchrony + w.rating_deviation + w.fresh;
+    let total = w.gnn + w.density + w.synchrony + w.rating_deviation + w.fresh + w.significance;
     let mut rings: Vec<ScoredRing> = candidates
         .into_iter()
         .map(|candidate| {
@@ -194,7 +221,8 @@ pub fn score_rings(
                 + w.density * signals.density
                 + w.synchrony * signals.synchrony
                 + w.rating_deviation * signals.rating_deviation
-                + w.fresh * signals.fresh)
+                + w.fresh * signals.fresh
+                + w.significance * signals.significance)
                 / total;
             ScoredRing {
                 candidate,
@@ -203,7 +231,10 @@ pub fn score_rings(
             }
         })
         .collect();
-    rings.retain(|r| r.score >= config.report_threshold);
+    rings.retain(|r| {
+        r.score >= config.report_threshold
+            && r.candidate.significance.value >= config.min_significance
+    });
     rings.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -353,6 +384,7 @@ fn signals(
         synchrony,
         rating_deviation: rating_deviation.min(1.0),
         fresh,
+        significance: (c.significance.value / config.significance_full).min(1.0),
     }
 }
 
@@ -360,6 +392,7 @@ fn signals(
 mod tests {
     use super::*;
     use crate::candidates::Source;
+    use crate::significance::Significance;
     use ringscope_graph::{NodeSet, ProjectionConfig, Relation, project_accounts};
     use ringscope_testkit::interner as ids;
 
@@ -397,8 +430,13 @@ mod tests {
             source: Source::Evidence,
             targets: Vec::new(),
             density: 0.0,
+            significance: Significance::default(),
         };
-        let config = ScoringConfig::default();
+        // No co-activity beyond chance here: the filter is off to see the signals.
+        let config = ScoringConfig {
+            min_significance: 0.0,
+            ..ScoringConfig::default()
+        };
         let scored = score_rings(
             &graph,
             &projection,
@@ -416,7 +454,7 @@ mod tests {
         assert_eq!(s.density, 0.0, "no evidence links");
         let w = &config.weights;
         let expected = (w.gnn * 0.6 + w.synchrony * 0.5 + (w.rating_deviation + w.fresh) / 3.0)
-            / (w.gnn + w.density + w.synchrony + w.rating_deviation + w.fresh);
+            / (w.gnn + w.density + w.synchrony + w.rating_deviation + w.fresh + w.significance);
         assert!(close(scored[0].score, expected));
     }
 
@@ -438,6 +476,7 @@ mod tests {
                 synchrony: 0.0,
                 rating_deviation: 0.0,
                 fresh: 0.0,
+                significance: 0.0,
             },
             ..ScoringConfig::default()
         };

@@ -1,0 +1,168 @@
+//! Rings on marketplaces the shipped checkpoint never saw, planted with every attack family
+//! (seeds used by no tuning run), and on an honest marketplace whose busy targets must not
+//! turn into rings.
+
+use ringscope_graph::{
+    HeteroGraph, NodeKind, ProjectionConfig, build_marketplace, project_accounts,
+};
+use ringscope_rings::{
+    CandidateConfig, ScoringConfig, Source, candidates, found_rings, ring_quality, score_rings,
+};
+use ringscope_synth::{AttackKind, Difficulty, OutputFormat, SynthConfig, generate, write_tables};
+use std::collections::BTreeMap;
+
+/// The graph of a generated marketplace and its planted rings as `(attack, members)`.
+fn marketplace(config: &SynthConfig) -> (HeteroGraph, Vec<(String, Vec<u32>)>) {
+    let dir = tempfile::tempdir().unwrap();
+    write_tables(&generate(config), dir.path(), OutputFormat::Csv).unwrap();
+    let graph =
+        build_marketplace("t", ringscope_ingest::ingest_dir(dir.path()).unwrap().batch).unwrap();
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("_rings.json")).unwrap())
+            .unwrap();
+    let (_, accounts) = graph.node_set(NodeKind::Account.name()).unwrap();
+    let planted = truth
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let members = r["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| accounts.ids.get(m.as_str().unwrap()).unwrap())
+                .collect();
+            (r["attack"].as_str().unwrap().to_string(), members)
+        })
+        .collect();
+    (graph, planted)
+}
+
+fn account_scores(graph: &HeteroGraph) -> Vec<f64> {
+    let dir = ringscope_testkit::default_checkpoint();
+    let device = ringscope_gnn::device::open(ringscope_gnn::DeviceChoice::Cpu).unwrap();
+    let checkpoint = ringscope_score::checkpoint::load(&dir, &device).unwrap();
+    let all = checkpoint.score(graph, &device).unwrap();
+    let (kind, _) = graph.node_set(NodeKind::Account.name()).unwrap();
+    all[graph.kind_range(kind)]
+        .iter()
+        .map(|&s| f64::from(s))
+        .collect()
+}
+
+/// Two held-out seeds at medium difficulty, every family: the reported rings are at least 90%
+/// pure, most planted rings are found, and each family is found at least once. Measured when
+/// written: 16 of 16 and 11 of 19 found, ring precision 1.00 and 0.94.
+#[test]
+fn every_family_is_found_on_held_out_marketplaces() {
+    let (mut found_total, mut planted_total) = (0, 0);
+    let mut by_family: BTreeMap<String, usize> = BTreeMap::new();
+    for seed in [61, 62] {
+        let config = SynthConfig::for_accounts(8_000, seed)
+            .with_difficulty(Difficulty::Medium)
+            .with_families(&AttackKind::ALL);
+        let (graph, planted) = marketplace(&config);
+        let scores = account_scores(&graph);
+        let projection = project_accounts(&graph, &ProjectionConfig::default());
+        let found = candidates(
+            &graph,
+            &projection,
+            &CandidateConfig::default(),
+            Some(&scores),
+        );
+        let rings = score_rings(
+            &graph,
+            &projection,
+            found,
+            Some(&scores),
+            &ScoringConfig::default(),
+        );
+        let reported: Vec<Vec<u32>> = rings.iter().map(|r| r.candidate.members.clone()).collect();
+        let all: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
+        let accounts = projection.graph.node_count();
+        let quality = ring_quality(&all, &reported, accounts);
+        assert!(quality.ring_precision >= 0.9, "seed {seed}: {quality:?}");
+        let mut fraud = vec![false; accounts];
+        all.iter().flatten().for_each(|&a| fraud[a as usize] = true);
+        for ((attack, _), hit) in planted.iter().zip(found_rings(&all, &reported, &fraud)) {
+            *by_family.entry(attack.clone()).or_default() += usize::from(hit);
+        }
+        found_total += quality.found;
+        planted_total += quality.planted;
+    }
+    assert!(
+        found_total * 10 >= planted_total * 7,
+        "{found_total} of {planted_total} rings found: {by_family:?}"
+    );
+    for kind in AttackKind::ALL {
+        assert!(
+            by_family[kind.name()] >= 1,
+            "no {} ring found: {by_family:?}",
+            kind.name()
+        );
+    }
+}
+
+/// An honest marketplace, viral bursts included, with every account suspicious (the worst
+/// case for the co-target and cohort searches): chance co-activity makes no co-target group or
+/// cohort, and no candidate beats chance by much.
+#[test]
+fn organic_traffic_of_busy_targets_forms_no_co_target_ring() {
+    let config = SynthConfig {
+        fraud_rate: 0.0,
+        ..SynthConfig::for_accounts(6_000, 41)
+    };
+    let (graph, planted) = marketplace(&config);
+    assert!(planted.is_empty());
+    let accounts = graph.node_set(NodeKind::Account.name()).unwrap().1.len();
+    let projection = project_accounts(&graph, &ProjectionConfig::default());
+    let everyone = vec![1.0; accounts];
+    let found = candidates(
+        &graph,
+        &projection,
+        &CandidateConfig::default(),
+        Some(&everyone),
+    );
+    let searched: Vec<_> = found
+        .iter()
+        .filter(|c| matches!(c.source, Source::CoTarget | Source::Cohort))
+        .map(|c| (c.members.len(), c.significance))
+        .collect();
+    assert!(searched.is_empty(), "{searched:?}");
+    let strongest = found
+        .iter()
+        .map(|c| c.significance.value)
+        .fold(0.0, f64::max);
+    assert!(
+        strongest < 3.0,
+        "an honest candidate at significance {strongest}"
+    );
+}
+
+/// Taken-over accounts switch devices, IPs and seller at once; the behaviour-change detector
+/// flags most of them and almost nobody else.
+#[test]
+fn takeovers_are_told_from_their_own_history() {
+    let config = SynthConfig::for_accounts(8_000, 63).with_families(&[AttackKind::Takeover]);
+    let (graph, planted) = marketplace(&config);
+    let actions = ringscope_rings::activity::Actions::of(&graph);
+    let change = ringscope_rings::takeover::behaviour_change(&graph, &actions, &Default::default());
+    let threshold = ringscope_rings::TakeoverConfig::default().min_share;
+    let mut taken = vec![false; change.len()];
+    planted
+        .iter()
+        .flat_map(|(_, m)| m)
+        .for_each(|&a| taken[a as usize] = true);
+    let flagged = |want: bool| {
+        let group: Vec<f64> = (0..change.len())
+            .filter(|&a| taken[a] == want)
+            .map(|a| change[a])
+            .collect();
+        group.iter().filter(|&&c| c >= threshold).count() as f64 / group.len() as f64
+    };
+    let (victims, others) = (flagged(true), flagged(false));
+    assert!(
+        victims >= 0.6 && others <= 0.01,
+        "victims {victims:.3}, others {others:.4}"
+    );
+}
