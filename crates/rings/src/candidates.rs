@@ -7,9 +7,9 @@
 //! 2. **Dense blocks** of the account × product graph (reviews and orders), which catch
 //!    lockstep accounts that share no identifier at all ([`crate::dense`]). A block is split
 //!    into its connected parts: peeling keeps disjoint blocks of equal density together.
-//! 3. **Co-target groups** and **cohorts** ([`crate::cotarget`]): suspicious accounts
-//!    concentrated on one seller or product over the whole window, or created together and
-//!    favouring one target, when more than chance allows.
+//! 3. **Co-target groups** and **cohorts** ([`crate::cotarget`]): accounts concentrated on one
+//!    seller over the whole window (among the suspicious accounts, and again among all), or
+//!    created together and favouring one target, when more than chance allows.
 //!
 //! "Suspicious" is the model's score at least `min_member_score`, or a behaviour change
 //! ([`crate::takeover`]) at least `takeover.min_share`: a taken-over account keeps its old
@@ -40,9 +40,9 @@ pub enum Source {
     Community,
     /// A dense block of the account × product graph.
     DenseBlock,
-    /// Suspicious accounts concentrated on one target.
+    /// Accounts concentrated on one seller's products.
     CoTarget,
-    /// Suspicious accounts created together that favour one target.
+    /// Accounts created together that favour one target.
     Cohort,
 }
 
@@ -146,9 +146,10 @@ impl CandidateConfig {
 /// Evidence components, then dense blocks, then co-target groups and cohorts (a group with
 /// exactly an earlier candidate's members is kept once, as the earlier one). `account_scores`
 /// (GNN fraud probabilities), if given, keep accounts below `min_member_score` (and without a
-/// behaviour change) out of evidence components, co-target groups and cohorts, and are the
+/// behaviour change) out of evidence components and the first co-target pass, and are the
 /// dense detector's row priors, so accounts the model already suspects weigh more; the dense
-/// path still sees every account, so a ring the model missed can be found there.
+/// path, the second co-target pass and cohorts see every account, so a ring the model missed
+/// can be found there.
 pub fn candidates(
     graph: &HeteroGraph,
     projection: &Projection,

@@ -1,7 +1,7 @@
-//! Candidate rings that share no identifier: suspicious accounts concentrated on one target
-//! (a seller or a product, over the whole window, not only in bursts), and cohorts of
-//! suspicious accounts created together that favour the same target. Each candidate must pass
-//! its own null-model test ([`crate::significance`]) before it exists.
+//! Candidate rings that share no identifier: accounts concentrated on one seller's products
+//! over the whole window, not only in bursts, and cohorts of accounts created together that
+//! favour the same product or seller. Each candidate must pass its own null-model test
+//! ([`crate::significance`]) before it exists.
 
 use crate::activity::Actions;
 use crate::significance::{NullModel, Significance, Test};
@@ -65,9 +65,9 @@ fn pairs(actions: &Actions, eligible: &[bool], on_seller: usize) -> Vec<(u32, u3
     out
 }
 
-/// Targets on which more suspicious accounts concentrate than chance allows; the group is
-/// every such account (between `min_members` and `max_members` of them). A product's group
-/// lying 80% inside its seller's group is that group's fragment and is left out.
+/// Sellers on which more of the `eligible` accounts concentrate than chance allows; the group
+/// is every such account (between `min_members` and `max_members` of them). Products are not
+/// searched (see [`crate::significance`]).
 pub fn co_target_candidates(
     actions: &Actions,
     null: &NullModel<'_>,
@@ -77,7 +77,7 @@ pub fn co_target_candidates(
 ) -> Vec<Group> {
     let mut out: Vec<Group> = Vec::new();
     let all = pairs(actions, eligible, config.min_seller_products);
-    // Sellers (the higher target indices) first, so products can be checked against them.
+    // Sellers are the higher target indices: walk down and stop at the first product.
     for run in all.chunk_by(|x, y| x.0 == y.0).rev() {
         let target = run[0].0;
         if !actions.is_seller(target) {
@@ -93,22 +93,6 @@ pub fn co_target_candidates(
             continue;
         }
         let members: Vec<u32> = run.iter().map(|&(_, a)| a).collect();
-        let seller = (!actions.is_seller(target))
-            .then(|| actions.seller_of[target as usize])
-            .filter(|&s| s != crate::activity::NO_SELLER)
-            .map(|s| actions.products as u32 + s);
-        let fragment = out.iter().any(|g| {
-            Some(g.target) == seller
-                && members
-                    .iter()
-                    .filter(|a| g.members.binary_search(a).is_ok())
-                    .count()
-                    * 5
-                    >= members.len() * 4
-        });
-        if fragment {
-            continue;
-        }
         out.push(Group {
             members,
             target,
