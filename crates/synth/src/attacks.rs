@@ -78,11 +78,20 @@ pub fn plant(m: &mut Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) {
 
 /// A burst window of `spread` seconds (at most the event window) inside the event window.
 fn window(config: &SynthConfig, spread: i64, rng: &mut ChaCha8Rng) -> (i64, i64) {
+    window_after(config, config.window_start(), spread, rng)
+}
+
+/// A window of `spread` seconds (at most what is left) between `start` and the window's end.
+fn window_after(config: &SynthConfig, start: i64, spread: i64, rng: &mut ChaCha8Rng) -> (i64, i64) {
     let end = config.end_time - HOUR;
-    let start = config.end_time - i64::from(config.days) * DAY;
     let spread = spread.min(end - start - 1);
     let t0 = rng.random_range(start..end - spread);
     (t0, t0 + spread)
+}
+
+/// Takeovers happen after the first third of the event window, so every victim has history.
+fn takeover_from(config: &SynthConfig) -> i64 {
+    config.window_start() + i64::from(config.days) * DAY / 3
 }
 
 /// Spacing and width of `rounds` bursts of `spread` seconds separated by `gap`, squeezed to fit
@@ -143,7 +152,7 @@ fn camouflage(
     (device, ip): (u32, u32),
     rng: &mut ChaCha8Rng,
 ) {
-    let start = config.end_time - i64::from(config.days) * DAY;
+    let start = config.window_start();
     for _ in 0..exp_count(rng, knobs.camouflage) {
         let product = popular.sample(rng) as u32;
         let time = rng.random_range(start..config.end_time - HOUR);
@@ -486,11 +495,10 @@ fn slow_ring(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> 
     }
 }
 
-/// Honest buyers old enough to be worth taking over, with an order in the first third of the
-/// window (so each has a history before any takeover), shuffled.
+/// Honest buyers old enough to be worth taking over, with an order before any takeover can
+/// happen, shuffled.
 fn takeover_victims(m: &Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng) -> Vec<u32> {
-    let start = config.end_time - i64::from(config.days) * DAY;
-    let history_by = start + i64::from(config.days) * DAY / 3;
+    let history_by = takeover_from(config);
     let mut early = vec![false; m.honest_buyers];
     for o in m.orders.iter().filter(|o| o.time < history_by) {
         if (o.buyer as usize) < m.honest_buyers {
@@ -498,7 +506,9 @@ fn takeover_victims(m: &Marketplace, config: &SynthConfig, rng: &mut ChaCha8Rng)
         }
     }
     let mut pool: Vec<u32> = (0..m.honest_buyers as u32)
-        .filter(|&b| early[b as usize] && m.buyer_created[b as usize] < start - 180 * DAY)
+        .filter(|&b| {
+            early[b as usize] && m.buyer_created[b as usize] < config.window_start() - 180 * DAY
+        })
         .collect();
     pool.shuffle(rng);
     pool
@@ -511,14 +521,7 @@ fn takeover(p: &mut Planter, knobs: &AttackConfig, id: String, size: usize) -> P
     let (m, config, rng) = (&mut *p.m, p.config, &mut *p.rng);
     let pool = p.victims.as_mut().expect("built above");
     let members: Vec<u32> = pool.split_off(pool.len().saturating_sub(size));
-    // The takeover happens after the first third of the window.
-    let start = config.end_time - i64::from(config.days) * DAY;
-    let from = start + i64::from(config.days) * DAY / 3;
-    let spread = knobs
-        .time_spread_secs
-        .min(config.end_time - HOUR - from - 1);
-    let t0 = rng.random_range(from..config.end_time - HOUR - spread);
-    let t1 = t0 + spread;
+    let (t0, t1) = window_after(config, takeover_from(config), knobs.time_spread_secs, rng);
     let (seller, targets) = seller_with_products(m, rng, 3);
     let devices: Vec<u32> = (0..(size / 4).max(1)).map(|_| m.new_device()).collect();
     let ips = subnet(m, (size / 3).max(1), rng);

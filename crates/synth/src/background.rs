@@ -292,7 +292,7 @@ struct Identity {
 pub(crate) fn honest(config: &SynthConfig) -> (Marketplace, ChaCha8Rng) {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let end = config.end_time;
-    let start = end - i64::from(config.days) * DAY;
+    let start = config.window_start();
     let fraud = (config.fraud_rate * config.accounts as f64).round() as usize;
     let honest = config.accounts.saturating_sub(fraud);
     let mut m = Marketplace {

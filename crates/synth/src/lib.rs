@@ -373,6 +373,11 @@ impl SynthConfig {
         self
     }
 
+    /// The first second of the event window.
+    pub(crate) fn window_start(&self) -> i64 {
+        self.end_time - i64::from(self.days) * 86_400
+    }
+
     /// The knobs of `kind`.
     pub fn attack(&self, kind: AttackKind) -> &AttackConfig {
         match kind {
