@@ -12,8 +12,18 @@ use ringscope_graph::{AttrValues, HeteroGraph, NO_TIME, NodeKind, Rel};
 /// Marks a product without a known seller.
 pub const NO_SELLER: u32 = u32::MAX;
 
-/// The action index of one graph.
-pub struct Actions {
+/// The account creation times of `graph`, if its accounts have them.
+pub fn created_at(graph: &HeteroGraph) -> Option<&[Option<i64>]> {
+    graph
+        .node_set(NodeKind::Account.name())
+        .and_then(|(_, s)| match s.attr("created_at") {
+            Some(AttrValues::Int(v)) => Some(v.as_slice()),
+            _ => None,
+        })
+}
+
+/// The engagement index of one graph.
+pub struct Actions<'g> {
     /// `offsets[a]..offsets[a + 1]` are account `a`'s engagements in `product` and `time`, time
     /// order (untimed ones first).
     pub offsets: Vec<usize>,
@@ -32,15 +42,15 @@ pub struct Actions {
     /// Per target: first and last action time (`(i64::MAX, i64::MIN)` if none was timed).
     pub target_span: Vec<(i64, i64)>,
     /// Per account: creation time, if the input has one.
-    pub created: Option<Vec<Option<i64>>>,
+    pub created: Option<&'g [Option<i64>]>,
     /// The coarsest of a second, an hour and a day that every engagement time is a multiple
     /// of: dates without a time of day make every same-day pair look simultaneous.
     pub resolution: i64,
 }
 
-impl Actions {
+impl<'g> Actions<'g> {
     /// Gathers the reviews and orders of `graph`.
-    pub fn of(graph: &HeteroGraph) -> Self {
+    pub fn of(graph: &'g HeteroGraph) -> Self {
         let accounts = graph
             .node_set(NodeKind::Account.name())
             .map_or(0, |(_, s)| s.len());
@@ -138,12 +148,7 @@ impl Actions {
         offsets[accounts] = write;
         product.truncate(write);
         time.truncate(write);
-        let created = graph.node_set(NodeKind::Account.name()).and_then(|(_, s)| {
-            match s.attr("created_at") {
-                Some(AttrValues::Int(v)) => Some(v.clone()),
-                _ => None,
-            }
-        });
+        let created = created_at(graph);
         let resolution = [86_400, 3_600]
             .into_iter()
             .find(|&r| time.iter().all(|&t| t == NO_TIME || t % r == 0))
@@ -199,9 +204,30 @@ impl Actions {
         f64::from(self.target_actions[target as usize]) / self.product.len().max(1) as f64
     }
 
-    /// Distinct products of a seller that make an account concentrated on it.
-    pub fn concentration_threshold(&self, target: u32, on_seller: usize) -> usize {
-        if self.is_seller(target) { on_seller } else { 1 }
+    /// Every `(target, account)` of the `eligible` accounts, sorted, where the account engaged
+    /// at least `per_seller` distinct products of a seller, or, with `products`, a product.
+    pub fn engaged(&self, eligible: &[bool], per_seller: usize, products: bool) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let mut mine: Vec<u32> = Vec::new();
+        for a in (0..self.accounts() as u32).filter(|&a| eligible[a as usize]) {
+            mine.clear();
+            for (p, _) in self.of_account(a) {
+                mine.extend(self.targets_of(p));
+            }
+            mine.sort_unstable();
+            for run in mine.chunk_by(|x, y| x == y) {
+                let enough = if self.is_seller(run[0]) {
+                    run.len() >= per_seller
+                } else {
+                    products
+                };
+                if enough {
+                    out.push((run[0], a));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
     }
 
     /// Whether `target` is a seller.

@@ -221,6 +221,9 @@ pub fn candidates(
             edges.extend(r.src.iter().copied().zip(r.dst.iter().copied()));
         }
     }
+    // Sorted, so each block's rows find their edges without a pass over the whole graph.
+    edges.sort_unstable();
+    edges.dedup();
     let mut dense_config = config.dense.clone();
     dense_config.min_rows = dense_config.min_rows.max(config.min_members);
     for block in dense_blocks(accounts, products, &edges, account_scores, &dense_config) {
@@ -244,12 +247,10 @@ pub fn candidates(
     // can still be too concentrated on one seller for chance.
     let everyone = vec![true; accounts];
     let null_everyone = NullModel::new(&actions, &everyone, config.co_target.min_seller_products);
-    let groups = co_target_candidates(&actions, &null, &eligible, &config.co_target, sizes)
+    let groups = co_target_candidates(&null, &config.co_target, sizes)
         .into_iter()
         .chain(co_target_candidates(
-            &actions,
             &null_everyone,
-            &everyone,
             &config.co_target,
             sizes,
         ))
@@ -288,11 +289,12 @@ pub fn candidates(
 /// The connected parts of the block `rows` × `cols` over `edges` (sorted `(row, col)`): peeling
 /// keeps two disjoint blocks of equal density together, and they are two rings, not one.
 fn connected_parts(rows: &[u32], cols: &[u32], edges: &[(u32, u32)]) -> Vec<(Vec<u32>, Vec<u32>)> {
-    let row_at = |r: u32| rows.binary_search(&r).ok();
     let col_at = |c: u32| cols.binary_search(&c).ok();
     let mut union = UnionFind::<usize>::new(rows.len() + cols.len());
-    for &(r, c) in edges {
-        if let (Some(i), Some(j)) = (row_at(r), col_at(c)) {
+    for (i, &r) in rows.iter().enumerate() {
+        let from = edges.partition_point(|e| e.0 < r);
+        let to = edges.partition_point(|e| e.0 <= r);
+        for j in edges[from..to].iter().filter_map(|&(_, c)| col_at(c)) {
             union.union(i, rows.len() + j);
         }
     }

@@ -44,45 +44,17 @@ pub struct Group {
     pub significance: Significance,
 }
 
-/// Every `(target, account)` pair of suspicious accounts concentrated on the target (at least
-/// `on_seller` distinct products of a seller), sorted.
-fn pairs(actions: &Actions, eligible: &[bool], on_seller: usize) -> Vec<(u32, u32)> {
-    let mut out = Vec::new();
-    let mut mine: Vec<u32> = Vec::new();
-    for a in (0..actions.accounts() as u32).filter(|&a| eligible[a as usize]) {
-        mine.clear();
-        for (p, _) in actions.of_account(a) {
-            mine.extend(actions.targets_of(p));
-        }
-        mine.sort_unstable();
-        for run in mine.chunk_by(|x, y| x == y) {
-            if run.len() >= actions.concentration_threshold(run[0], on_seller) {
-                out.push((run[0], a));
-            }
-        }
-    }
-    out.sort_unstable();
-    out
-}
-
-/// Sellers on which more of the `eligible` accounts concentrate than chance allows; the group
-/// is every such account (between `min_members` and `max_members` of them). Products are not
-/// searched (see [`crate::significance`]).
+/// Sellers on which more of the null model's suspicious accounts concentrate than chance
+/// allows; the group is every such account (between `min_members` and `max_members` of them).
+/// Products are not searched (see [`crate::significance`]).
 pub fn co_target_candidates(
-    actions: &Actions,
     null: &NullModel<'_>,
-    eligible: &[bool],
     config: &CoTargetConfig,
     (min_members, max_members): (usize, usize),
 ) -> Vec<Group> {
     let mut out: Vec<Group> = Vec::new();
-    let all = pairs(actions, eligible, config.min_seller_products);
-    // Sellers are the higher target indices: walk down and stop at the first product.
-    for run in all.chunk_by(|x, y| x.0 == y.0).rev() {
+    for run in null.groups() {
         let target = run[0].0;
-        if !actions.is_seller(target) {
-            break;
-        }
         if !(min_members..=max_members).contains(&run.len()) {
             continue;
         }
@@ -119,7 +91,7 @@ pub fn cohort_candidates(
     config: &CoTargetConfig,
     (min_members, max_members): (usize, usize),
 ) -> Vec<Group> {
-    let Some(created) = actions.created.as_ref() else {
+    let Some(created) = actions.created else {
         return Vec::new();
     };
     if config.cohort_secs <= 0 {
@@ -136,7 +108,7 @@ pub fn cohort_candidates(
     let created_within =
         |from: i64| all.partition_point(|&t| t <= from + w) - all.partition_point(|&t| t < from);
     let with_birth: Vec<bool> = created.iter().map(Option::is_some).collect();
-    let engaged = pairs(actions, &with_birth, 1);
+    let engaged = actions.engaged(&with_birth, 1, true);
     let mut out = Vec::new();
     for run in engaged.chunk_by(|x, y| x.0 == y.0) {
         if run.len() < min_members {

@@ -12,7 +12,7 @@
 //! creation times) is 0, so it can only lower a ring's score, never invent suspicion.
 
 use crate::candidates::Candidate;
-use ringscope_graph::{AttrValues, HeteroGraph, NO_TIME, NodeKind, Projection, Rel};
+use ringscope_graph::{HeteroGraph, NO_TIME, NodeKind, Projection, Rel};
 use std::collections::HashMap;
 
 /// Weights of the signals; their sum normalises the score.
@@ -184,12 +184,7 @@ impl<'a> Activity<'a> {
                 rating_span = f64::from(hi - lo);
             }
         }
-        let created = graph.node_set(NodeKind::Account.name()).and_then(|(_, s)| {
-            match s.attr("created_at") {
-                Some(AttrValues::Int(v)) => Some(v.as_slice()),
-                _ => None,
-            }
-        });
+        let created = crate::activity::created_at(graph);
         Activity {
             reviews,
             product_mean,
@@ -393,7 +388,7 @@ mod tests {
     use super::*;
     use crate::candidates::Source;
     use crate::significance::Significance;
-    use ringscope_graph::{NodeSet, ProjectionConfig, Relation, project_accounts};
+    use ringscope_graph::{AttrValues, NodeSet, ProjectionConfig, Relation, project_accounts};
     use ringscope_testkit::interner as ids;
 
     /// Accounts 0 and 1 review product 0 an hour apart with 5 stars; account 2 rates it 1 a

@@ -87,12 +87,14 @@ pub struct Significance {
 
 /// The null model of one graph and one set of suspicious accounts.
 pub struct NullModel<'a> {
-    actions: &'a Actions,
-    /// Suspicious accounts' action counts as `(actions, accounts)`.
+    actions: &'a Actions<'a>,
+    /// Suspicious accounts' engagement counts as `(engagements, accounts)`.
     degrees: Vec<(u64, f64)>,
-    /// Per target: suspicious accounts concentrated on it.
+    /// `(seller target, account)` of every suspicious account concentrated on a seller, sorted.
+    pairs: Vec<(u32, u32)>,
+    /// Per target: suspicious accounts concentrated on it (0 for products).
     concentrated: Vec<u32>,
-    min_seller_products: usize,
+    min_seller_products: u64,
     log10_targets: f64,
 }
 
@@ -100,52 +102,41 @@ impl<'a> NullModel<'a> {
     /// The null model over `actions`, with `eligible` marking the suspicious accounts and
     /// `min_seller_products` the distinct products of one seller that make an account
     /// concentrated on the seller.
-    pub fn new(actions: &'a Actions, eligible: &[bool], min_seller_products: usize) -> Self {
+    pub fn new(actions: &'a Actions<'a>, eligible: &[bool], min_seller_products: usize) -> Self {
         let mut histogram: HashMap<u64, f64> = HashMap::new();
-        let mut concentrated = vec![0u32; actions.targets()];
-        let mut per_target: HashMap<u32, u32> = HashMap::new();
         for a in (0..actions.accounts() as u32).filter(|&a| eligible[a as usize]) {
             *histogram.entry(actions.degree(a) as u64).or_default() += 1.0;
-            per_target.clear();
-            for (p, _) in actions.of_account(a) {
-                for t in actions.targets_of(p) {
-                    *per_target.entry(t).or_default() += 1;
-                }
-            }
-            for (&t, &n) in &per_target {
-                if n as usize >= actions.concentration_threshold(t, min_seller_products) {
-                    concentrated[t as usize] += 1;
-                }
-            }
         }
         let mut degrees: Vec<(u64, f64)> = histogram.into_iter().collect();
         degrees.sort_by_key(|d| d.0);
+        let pairs = actions.engaged(eligible, min_seller_products, false);
+        let mut concentrated = vec![0u32; actions.targets()];
+        for &(t, _) in &pairs {
+            concentrated[t as usize] += 1;
+        }
         NullModel {
             actions,
             degrees,
+            pairs,
             concentrated,
-            min_seller_products,
+            min_seller_products: min_seller_products as u64,
             log10_targets: (actions.targets().max(1) as f64).log10(),
         }
     }
 
-    fn threshold(&self, target: u32) -> u64 {
-        self.actions
-            .concentration_threshold(target, self.min_seller_products) as u64
+    /// Per seller with a concentrated suspicious account, those `(target, account)` pairs.
+    pub fn groups(&self) -> impl Iterator<Item = &[(u32, u32)]> {
+        self.pairs.chunk_by(|x, y| x.0 == y.0)
     }
 
-    /// Suspicious accounts concentrated on `target`.
-    pub fn concentrated(&self, target: u32) -> u32 {
-        self.concentrated[target as usize]
-    }
-
-    /// The concentration test of `target`: corrected log10 p, and the expected count.
+    /// The concentration test of the seller `target`: corrected log10 p, and the expected
+    /// count.
     pub fn concentration(&self, target: u32) -> (f64, f64) {
         let p = self.actions.popularity(target);
         let expected: f64 = self
             .degrees
             .iter()
-            .map(|&(d, n)| n * binomial_at_least(d, p, self.threshold(target)))
+            .map(|&(d, n)| n * binomial_at_least(d, p, self.min_seller_products))
             .sum();
         let observed = u64::from(self.concentrated[target as usize]);
         (
@@ -189,7 +180,7 @@ impl<'a> NullModel<'a> {
             if per_member.len() < 2 {
                 continue;
             }
-            let k = self.threshold(target);
+            let k = self.min_seller_products;
             if actions.is_seller(target) && per_member.values().filter(|&&n| n >= k).count() >= 2 {
                 let (log10, expected) = self.concentration(target);
                 let observed = self.concentrated[target as usize];

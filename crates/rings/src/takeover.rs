@@ -41,7 +41,7 @@ const DAY: i64 = 86_400;
 /// Every account's behaviour-change score in `[0, 1]` (see the module docs).
 pub fn behaviour_change(
     graph: &HeteroGraph,
-    actions: &Actions,
+    actions: &Actions<'_>,
     config: &TakeoverConfig,
 ) -> Vec<f64> {
     let accounts = actions.accounts();
