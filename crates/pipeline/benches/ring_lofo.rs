@@ -48,8 +48,7 @@ fn reported(m: &Market, (c, s): &(CandidateConfig, ScoringConfig)) -> Vec<Vec<u3
 
 /// Found / planted among `m`'s rings of `family`, under `reports`.
 fn family_recall(m: &Market, reports: &[Vec<u32>], family: &str) -> (usize, usize) {
-    let all: Vec<Vec<u32>> = m.planted.iter().map(|(_, r)| r.clone()).collect();
-    let found = found_rings(&all, reports, &m.fraud());
+    let found = found_rings(&m.planted_members(), reports, &m.fraud());
     let mine = m
         .planted
         .iter()
@@ -59,10 +58,7 @@ fn family_recall(m: &Market, reports: &[Vec<u32>], family: &str) -> (usize, usiz
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = common::market::args();
     let accounts: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let tune_seed: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(101);
     let test_seed: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(202);
@@ -86,7 +82,7 @@ fn main() {
                 .filter(|&k| k != family)
                 .collect();
             let tune = market(accounts, difficulty, tune_seed, &others);
-            let tune_all: Vec<Vec<u32>> = tune.planted.iter().map(|(_, r)| r.clone()).collect();
+            let tune_all = tune.planted_members();
             let mut best: Option<((f64, f64, f64), f64, f64)> = None;
             for &point in &grid {
                 let reports = reported(&tune, &setting(point.0, point.1, point.2));
@@ -107,7 +103,7 @@ fn main() {
             let (point, tune_recall, tune_precision) = best.expect("a grid");
             let chosen = setting(point.0, point.1, point.2);
             let reports = reported(&test, &chosen);
-            let test_all: Vec<Vec<u32>> = test.planted.iter().map(|(_, r)| r.clone()).collect();
+            let test_all = test.planted_members();
             let q = ring_quality(&test_all, &reports, test.accounts);
             let (found, planted) = family_recall(&test, &reports, family.name());
             let defaults = reported(

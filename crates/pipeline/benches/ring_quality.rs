@@ -17,10 +17,7 @@ use std::time::Instant;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = common::market::args();
     let accounts: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let difficulty = common::market::difficulty(args.get(1).map(String::as_str));
     let seed: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(7);
@@ -49,14 +46,13 @@ fn main() {
     let ring_seconds = started.elapsed().as_secs_f64() + projection_seconds;
 
     let n = m.accounts;
-    let all_planted: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
+    let all_planted = m.planted_members();
     let reported: Vec<Vec<u32>> = rings.iter().map(|r| r.candidate.members.clone()).collect();
     let top: Vec<Vec<u32>> = reported.iter().take(planted.len()).cloned().collect();
-    let mut fraud = vec![false; n];
-    all_planted
-        .iter()
-        .flatten()
-        .for_each(|&a| fraud[a as usize] = true);
+    let fraud = m.fraud();
+    let fraud_share = |members: &[u32]| {
+        members.iter().filter(|&&a| fraud[a as usize]).count() as f64 / members.len() as f64
+    };
     let found_flags = found_rings(&all_planted, &reported, &fraud);
     let mut by_attack: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for ((attack, _), &f) in planted.iter().zip(&found_flags) {
@@ -83,14 +79,7 @@ fn main() {
                         .iter()
                         .filter(|m| r.candidate.members.contains(m))
                         .count();
-                    let fraud_share = r
-                        .candidate
-                        .members
-                        .iter()
-                        .filter(|&&a| fraud[a as usize])
-                        .count() as f64
-                        / r.candidate.members.len() as f64;
-                    (covered, fraud_share, r)
+                    (covered, fraud_share(&r.candidate.members), r)
                 })
                 .max_by_key(|(covered, _, _)| *covered);
             serde_json::json!({
@@ -111,18 +100,12 @@ fn main() {
     // Reported rings per source, and how many of them are at least 80% planted fraud.
     let mut by_source: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for r in &rings {
-        let fraud_share = r
-            .candidate
-            .members
-            .iter()
-            .filter(|&&a| fraud[a as usize])
-            .count() as f64
-            / r.candidate.members.len() as f64;
+        let pure = fraud_share(&r.candidate.members) >= 0.8;
         let e = by_source
             .entry(format!("{:?}", r.candidate.source))
             .or_default();
         e.0 += 1;
-        e.1 += usize::from(fraud_share >= 0.8);
+        e.1 += usize::from(pure);
     }
     let report = serde_json::json!({
         "misses": misses,

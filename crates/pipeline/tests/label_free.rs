@@ -21,19 +21,9 @@ fn run(input: &Path, out: &Path, scorer: Scorer) -> RunOutputs {
 fn ring_recall(input: &Path, outputs: &RunOutputs) -> ringscope_rings::RingQuality {
     let (_, accounts) = outputs.graph.node_set("account").unwrap();
     let index = |id: &str| accounts.ids.get(id).expect("a member is an account");
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(input.join("_rings.json")).unwrap()).unwrap();
-    let planted: Vec<Vec<u32>> = truth
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let mut m: Vec<u32> = r["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| index(m.as_str().unwrap()))
-                .collect();
+    let planted: Vec<Vec<u32>> = ringscope_testkit::planted_rings(input, &outputs.graph)
+        .into_iter()
+        .map(|(_, mut m)| {
             m.sort_unstable();
             m
         })

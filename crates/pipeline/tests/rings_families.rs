@@ -2,6 +2,9 @@
 //! (seeds used by no tuning run), and on an honest marketplace whose busy targets must not
 //! turn into rings.
 
+mod common;
+
+use common::account_scores;
 use ringscope_graph::{
     HeteroGraph, NodeKind, ProjectionConfig, build_marketplace, project_accounts,
 };
@@ -17,37 +20,8 @@ fn marketplace(config: &SynthConfig) -> (HeteroGraph, Vec<(String, Vec<u32>)>) {
     write_tables(&generate(config), dir.path(), OutputFormat::Csv).unwrap();
     let graph =
         build_marketplace("t", ringscope_ingest::ingest_dir(dir.path()).unwrap().batch).unwrap();
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("_rings.json")).unwrap())
-            .unwrap();
-    let (_, accounts) = graph.node_set(NodeKind::Account.name()).unwrap();
-    let planted = truth
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let members = r["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| accounts.ids.get(m.as_str().unwrap()).unwrap())
-                .collect();
-            (r["attack"].as_str().unwrap().to_string(), members)
-        })
-        .collect();
+    let planted = ringscope_testkit::planted_rings(dir.path(), &graph);
     (graph, planted)
-}
-
-fn account_scores(graph: &HeteroGraph) -> Vec<f64> {
-    let dir = ringscope_testkit::default_checkpoint();
-    let device = ringscope_gnn::device::open(ringscope_gnn::DeviceChoice::Cpu).unwrap();
-    let checkpoint = ringscope_score::checkpoint::load(&dir, &device).unwrap();
-    let all = checkpoint.score(graph, &device).unwrap();
-    let (kind, _) = graph.node_set(NodeKind::Account.name()).unwrap();
-    all[graph.kind_range(kind)]
-        .iter()
-        .map(|&s| f64::from(s))
-        .collect()
 }
 
 /// Two held-out seeds at medium difficulty, every family: the reported rings are at least 90%

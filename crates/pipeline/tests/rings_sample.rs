@@ -1,9 +1,10 @@
 //! Candidate rings on the embedded sample marketplace (graphs/sample, medium difficulty),
 //! scored against its planted rings (`_rings.json`).
 
-use ringscope_graph::{
-    HeteroGraph, NodeKind, ProjectionConfig, build_marketplace, project_accounts,
-};
+mod common;
+
+use common::account_scores;
+use ringscope_graph::{HeteroGraph, ProjectionConfig, build_marketplace, project_accounts};
 use ringscope_rings::{
     CandidateConfig, ScoringConfig, Source, candidates, ring_quality, score_rings,
 };
@@ -12,28 +13,7 @@ fn sample() -> (HeteroGraph, Vec<(String, Vec<u32>)>) {
     let dir = ringscope_testkit::sample_dir();
     let ingested = ringscope_ingest::ingest_dir(&dir).unwrap();
     let graph = build_marketplace("sample", ingested.batch).unwrap();
-    let rings: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("_rings.json")).unwrap()).unwrap();
-    let (_, accounts) = graph.node_set(NodeKind::Account.name()).unwrap();
-    let planted = rings
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let members = r["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| {
-                    accounts
-                        .ids
-                        .get(m.as_str().unwrap())
-                        .expect("member is an account")
-                })
-                .collect();
-            (r["attack"].as_str().unwrap().to_string(), members)
-        })
-        .collect();
+    let planted = ringscope_testkit::planted_rings(&dir, &graph);
     (graph, planted)
 }
 
@@ -64,19 +44,6 @@ fn candidates_hold_nearly_every_planted_member() {
         found.iter().any(|c| c.source == Source::DenseBlock),
         "the dense-block path contributes"
     );
-}
-
-/// The shipped checkpoint's fraud probability of every account of `graph`.
-fn account_scores(graph: &HeteroGraph) -> Vec<f64> {
-    let dir = ringscope_testkit::default_checkpoint();
-    let device = ringscope_gnn::device::open(ringscope_gnn::DeviceChoice::Cpu).unwrap();
-    let checkpoint = ringscope_score::checkpoint::load(&dir, &device).unwrap();
-    let all = checkpoint.score(graph, &device).unwrap();
-    let (kind, _) = graph.node_set(NodeKind::Account.name()).unwrap();
-    all[graph.kind_range(kind)]
-        .iter()
-        .map(|&s| f64::from(s))
-        .collect()
 }
 
 /// With the model's scores keeping bystanders out, evidence components and their Louvain

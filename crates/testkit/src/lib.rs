@@ -72,6 +72,38 @@ pub fn default_checkpoint() -> PathBuf {
     repo_root().join("checkpoints/default")
 }
 
+/// The rings planted in the generated marketplace `dir` (its `_rings.json`, as `ringscope
+/// synth` writes it) as `(attack, members)`, members as indices in `graph`'s account set.
+///
+/// # Panics
+/// If the file is missing or malformed, or a member is not an account of `graph`.
+pub fn planted_rings(dir: &std::path::Path, graph: &HeteroGraph) -> Vec<(String, Vec<u32>)> {
+    let path = dir.join("_rings.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let truth: serde_json::Value = serde_json::from_str(&text).expect("_rings.json is JSON");
+    let (_, accounts) = graph.node_set("account").expect("an account node set");
+    truth
+        .as_array()
+        .expect("a list of rings")
+        .iter()
+        .map(|r| {
+            let members = r["members"]
+                .as_array()
+                .expect("members")
+                .iter()
+                .map(|m| {
+                    let id = m.as_str().expect("an account ID");
+                    accounts.ids.get(id).expect("a member is an account")
+                })
+                .collect();
+            (
+                r["attack"].as_str().expect("an attack").to_string(),
+                members,
+            )
+        })
+        .collect()
+}
+
 /// Set to `1` (CI does) to make a missing dataset folder fail the tests that need it instead of
 /// skipping them.
 pub const REQUIRE_DATASETS: &str = "RINGSCOPE_REQUIRE_DATASETS";

@@ -21,6 +21,14 @@ pub struct Market {
     pub seconds: [f64; 4],
 }
 
+/// The bench's own arguments (`cargo bench` adds `--bench`).
+pub fn args() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect()
+}
+
 pub fn families(arg: Option<&str>) -> Vec<AttackKind> {
     match arg {
         None | Some("classic") => AttackKind::CLASSIC.to_vec(),
@@ -81,24 +89,7 @@ pub fn market(
     let projection = project_accounts(&graph, &ProjectionConfig::default());
     let project = started.elapsed().as_secs_f64();
 
-    let truth: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("_rings.json")).expect("_rings.json"),
-    )
-    .expect("ground truth JSON");
-    let planted = truth
-        .as_array()
-        .expect("a list of rings")
-        .iter()
-        .map(|r| {
-            let members = r["members"]
-                .as_array()
-                .expect("members")
-                .iter()
-                .filter_map(|m| account_set.ids.get(m.as_str().unwrap_or("")))
-                .collect();
-            (r["attack"].as_str().unwrap_or("").to_string(), members)
-        })
-        .collect();
+    let planted = ringscope_testkit::planted_rings(dir.path(), &graph);
     let accounts = account_set.len();
     Market {
         graph,
@@ -121,6 +112,11 @@ impl Market {
             Some(&self.scores),
             scoring,
         )
+    }
+
+    /// The planted rings' members, ring by ring.
+    pub fn planted_members(&self) -> Vec<Vec<u32>> {
+        self.planted.iter().map(|(_, m)| m.clone()).collect()
     }
 
     /// Per account: whether it is in any planted ring.
