@@ -208,8 +208,8 @@ fn fatal_bad_input_exits_65_and_keeps_the_previous_output() {
         .collect();
     assert_eq!(
         leftovers.len(),
-        3,
-        "no staging directory left behind: {leftovers:?}"
+        4,
+        "bad/, out/ and its lock file, no staging directory left behind: {leftovers:?}"
     );
 }
 
@@ -228,6 +228,50 @@ fn missing_input_exits_66_and_bad_config_exits_78() {
     assert!(
         !tmp.path().join("out").exists(),
         "nothing is written on a config error"
+    );
+}
+
+#[test]
+fn a_missing_model_file_exits_66_a_missing_gpu_69_and_an_unwritable_output_74() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_files(&tmp.path().join("data/d"), &[("meta.json", "{}")]);
+    let o = ringscope(
+        &["eval", "--data", "data", "--model", "missing.toml"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(66), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("missing.toml"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // No adapter of the kind asked for: cubecl's override names a GPU this machine lacks.
+    let o = Command::new(env!("CARGO_BIN_EXE_ringscope"))
+        .args(["run", "--device", "wgpu", "--out", "out"])
+        .current_dir(tmp.path())
+        .env("RUST_LOG", "warn")
+        .env("CUBECL_WGPU_DEFAULT_DEVICE", "DiscreteGpu(63)")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(69), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--device cpu"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(
+        !tmp.path().join("out").exists(),
+        "it fails before reading input"
+    );
+
+    fs::write(tmp.path().join("blocker"), "a file, not a directory").unwrap();
+    let o = ringscope(&["run", "--out", "blocker/out"], tmp.path());
+    assert_eq!(o.status.code(), Some(74), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("blocker/out"),
+        "{}",
+        text(&o.stderr)
     );
 }
 

@@ -150,22 +150,64 @@ fn partitions_rerun_byte_identically_compare_with_the_previous_day_and_survive_a
     b["timings"] = serde_json::Value::Null;
     assert_eq!(a, b);
 
-    // Killed after writing its outputs but before the rename: the previous output is intact.
-    let o = run("dt=2026-11-02", Some("write"));
-    assert!(!o.status.success());
+    // Killed (SIGKILL) after each stage up to the rename: the previous output is intact, and
+    // the killed run's staging directory is what it leaves.
+    let staging = |root: &Path| -> Vec<String> {
+        fs::read_dir(root.join("scored"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(".staging-"))
+            .collect()
+    };
+    for stage in ["ingest", "graph", "projection", "score", "rings", "write"] {
+        let o = run("dt=2026-11-02", Some(stage));
+        assert_eq!(o.status.code(), None, "{stage}: killed by a signal");
+        assert_eq!(
+            snapshot(&day2),
+            after,
+            "{stage}: the previous good output is untouched"
+        );
+        let left = staging(root);
+        assert_eq!(left.len(), 1, "{stage}: {left:?}");
+        assert!(left[0].starts_with(".staging-dt=2026-11-02-"), "{left:?}");
+    }
+    // The next run cleans up the killed run's staging under the partition lock and succeeds.
+    let o = run("dt=2026-11-02", None);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(staging(root).is_empty());
     assert_eq!(
-        snapshot(&day2),
-        after,
-        "the previous good output is untouched"
+        snapshot(&day2).keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
     );
-    // Killed between the rename and the marker: the output is there but not marked complete.
+    // Killed between the rename and the marker: the output is there but not marked complete,
+    // and a rerun completes it.
     let o = run("dt=2026-11-02", Some("rename"));
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), None);
     assert!(day2.join("rings.jsonl").is_file());
     assert!(
         !day2.join("_SUCCESS").exists(),
         "an unfinished run is never marked complete"
     );
+    let o = run("dt=2026-11-02", None);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(day2.join("_SUCCESS").is_file());
+
+    // A second run of a partition while another holds its lock exits 75 at once, naming the
+    // partition, and writes nothing.
+    let lock = fs::File::create(root.join("scored/.dt=2026-11-02.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let o = run("dt=2026-11-02", None);
+    assert_eq!(o.status.code(), Some(75), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("dt=2026-11-02"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(staging(root).is_empty());
+    drop(lock);
+    // Another partition is not blocked by it.
+    let o = run("dt=2026-11-01", None);
+    assert!(o.status.success(), "{}", text(&o.stderr));
 }
 
 #[test]
@@ -235,4 +277,62 @@ fn config_file_and_flags_make_the_effective_config() {
         );
     }
     assert!(!tmp.path().join("out").exists());
+}
+
+/// A run that fills its disk exits 74 and leaves the previous output as it was. The output
+/// lives on an 8 MiB tmpfs mounted in a private mount namespace (`unshare`), so the test needs
+/// no privileges where user namespaces are allowed.
+#[test]
+fn a_full_disk_fails_the_run_with_74_and_keeps_the_previous_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = tmp.path().join("disk");
+    fs::create_dir(&disk).unwrap();
+    let script = r#"
+set -u
+mount -t tmpfs -o size=8m tmpfs "$DISK" || exit 90
+cd "$DISK"
+"$BIN" run --input "$SAMPLE" --out out >/dev/null 2>&1; echo "first=$?"
+(cd out && find . -type f | sort | xargs sha256sum) > "$HOLD/before"
+# Fill the disk, then free 1 MiB: room to start the next run's outputs but not to finish them.
+dd if=/dev/zero of=fill bs=64k >/dev/null 2>&1
+truncate -s -1M fill
+"$BIN" run --input "$SAMPLE" --out out >/dev/null 2>"$HOLD/stderr"; echo "second=$?"
+(cd out && find . -type f | sort | xargs sha256sum) > "$HOLD/after"
+ls -a "$DISK" > "$HOLD/entries"
+"#;
+    let o = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", script])
+        .env("DISK", &disk)
+        .env("HOLD", tmp.path())
+        .env("BIN", env!("CARGO_BIN_EXE_ringscope"))
+        .env("SAMPLE", repo_sample())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("unshare (util-linux) runs");
+    assert_ne!(
+        o.status.code(),
+        Some(90),
+        "cannot mount a tmpfs in a user namespace here: {}",
+        text(&o.stderr)
+    );
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("first=0"), "{stdout}{}", text(&o.stderr));
+    let stderr = fs::read_to_string(tmp.path().join("stderr")).unwrap();
+    assert!(stdout.contains("second=74"), "{stdout}: {stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    let before = fs::read_to_string(tmp.path().join("before")).unwrap();
+    assert!(
+        before.contains("./_SUCCESS") && before.contains("./rings.jsonl"),
+        "{before}"
+    );
+    assert_eq!(
+        before,
+        fs::read_to_string(tmp.path().join("after")).unwrap(),
+        "the previous output is byte for byte as it was"
+    );
+    let entries = fs::read_to_string(tmp.path().join("entries")).unwrap();
+    assert!(
+        !entries.contains(".staging-"),
+        "the failed run removed its staging: {entries}"
+    );
 }

@@ -140,7 +140,13 @@ fn serve_scores_explains_records_feedback_and_reloads_without_dropping_requests(
             s.1
         );
         assert!(!r["reasons"].as_array().unwrap().is_empty());
+        // All of a known account's own edges are in its subgraph.
+        assert_eq!(r["own_edges"], r["own_edges_in_graph"], "{r}");
     }
+    assert!(
+        results.iter().any(|r| r["own_edges"].as_u64() > Some(10)),
+        "some scored account has edges"
+    );
 
     // An unseen account whose events tie it to a ring's device and target is scored
     // inductively, on a subgraph built around those events.
@@ -463,4 +469,290 @@ fn serve_scores_with_the_label_free_scorer() {
     assert!(!new["known"].as_bool().unwrap());
     let score = new["score"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&score), "{new}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+fn ring_ids(rings_jsonl: &Path) -> Vec<String> {
+    std::fs::read_to_string(rings_jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| json(l)["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// With a read and a write token, no route answers without the right one; a reload swaps the
+/// graph, the rings and the model together, and a reload that cannot load all three changes
+/// nothing.
+#[test]
+fn every_route_needs_its_token_and_a_reload_swaps_graph_rings_and_model_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let sample = repo_sample();
+    for (input, out) in [(sample.to_str().unwrap(), "day1"), ("market", "day2")] {
+        if input == "market" {
+            let o = ringscope(
+                &[
+                    "synth",
+                    "--out",
+                    "market",
+                    "--accounts",
+                    "600",
+                    "--seed",
+                    "5",
+                ],
+                root,
+            );
+            assert!(o.status.success(), "{}", text(&o.stderr));
+        }
+        let o = ringscope(&["run", "--input", input, "--out", out], root);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    copy_dir(&root.join("day1/graph"), &root.join("served/graph"));
+    std::fs::copy(
+        root.join("day1/rings.jsonl"),
+        root.join("served/rings.jsonl"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("serve.toml"),
+        "[serve]\ntoken = \"w-token\"\nread_token = \"r-token\"\n",
+    )
+    .unwrap();
+    let server = start(
+        &[
+            "--config",
+            "serve.toml",
+            "--graph",
+            "served/graph",
+            "--rings",
+            "served/rings.jsonl",
+            "--feedback",
+            "feedback.jsonl",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        root,
+    );
+    let addr = &server.addr;
+    let day1_ring = ring_ids(&root.join("day1/rings.jsonl")).remove(0);
+    let score = r#"{"accounts":[{"account_id":"anyone"}]}"#;
+    let reads = [
+        ("GET", "/healthz".to_string(), ""),
+        ("GET", "/metrics".to_string(), ""),
+        ("POST", "/v1/score".to_string(), score),
+        ("GET", format!("/v1/rings/{day1_ring}"), ""),
+        ("GET", "/v1/accounts/anyone/neighbourhood".to_string(), ""),
+    ];
+    for (method, path, body) in &reads {
+        for token in [None, Some("r-toke"), Some("R-TOKEN")] {
+            let (status, answer) = http(addr, method, path, token, body);
+            assert_eq!(status, 401, "{path} with {token:?}: {answer}");
+            assert!(answer.contains("read bearer token"), "{answer}");
+        }
+        for token in ["r-token", "w-token"] {
+            let (status, answer) = http(addr, method, path, Some(token), body);
+            assert!(
+                status == 200 || (status == 404 && path.contains("anyone")),
+                "{path} with {token}: {status} {answer}"
+            );
+        }
+    }
+    let verdict = format!(r#"{{"target":"ring","id":"{day1_ring}","verdict":"confirm"}}"#);
+    for (path, body) in [("/v1/feedback", verdict.as_str()), ("/v1/admin/reload", "")] {
+        for token in [None, Some("r-token")] {
+            let (status, answer) = http(addr, "POST", path, token, body);
+            assert_eq!(status, 401, "{path} with {token:?}: {answer}");
+            assert!(answer.contains("write bearer token"), "{answer}");
+        }
+    }
+    assert_eq!(
+        http(addr, "POST", "/v1/feedback", Some("w-token"), &verdict).0,
+        201
+    );
+    let health = |addr: &str| json(&http(addr, "GET", "/healthz", Some("r-token"), "").1);
+    let before = health(addr);
+
+    // A rings file that does not parse: refused, and graph, model and rings stay.
+    std::fs::write(root.join("served/rings.jsonl"), "{not a ring\n").unwrap();
+    let (status, answer) = http(addr, "POST", "/v1/admin/reload", Some("w-token"), "");
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer.contains("rings.jsonl"), "{answer}");
+    assert_eq!(health(addr), before);
+    let ring_path = format!("/v1/rings/{day1_ring}");
+    assert_eq!(http(addr, "GET", &ring_path, Some("r-token"), "").0, 200);
+
+    // The next day's graph and rings: all of it is swapped in at once.
+    std::fs::remove_dir_all(root.join("served/graph")).unwrap();
+    copy_dir(&root.join("day2/graph"), &root.join("served/graph"));
+    std::fs::copy(
+        root.join("day2/rings.jsonl"),
+        root.join("served/rings.jsonl"),
+    )
+    .unwrap();
+    let (status, answer) = http(addr, "POST", "/v1/admin/reload", Some("w-token"), "");
+    assert_eq!(status, 200, "{answer}");
+    let after = health(addr);
+    let day2 = crate::summary(&root.join("day2"));
+    let day2_nodes: u64 = day2["graph"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(after["nodes"].as_u64(), Some(day2_nodes), "{after}");
+    let day2_rings = ring_ids(&root.join("day2/rings.jsonl"));
+    assert_eq!(after["rings"].as_u64(), Some(day2_rings.len() as u64));
+    assert_eq!(json(&answer)["nodes"].as_u64(), Some(day2_nodes));
+    assert_eq!(http(addr, "GET", &ring_path, Some("r-token"), "").0, 404);
+    let (status, _) = http(
+        addr,
+        "GET",
+        &format!("/v1/rings/{}", day2_rings[0]),
+        Some("r-token"),
+        "",
+    );
+    assert_eq!(status, 200);
+
+    let (_, metrics) = http(addr, "GET", "/metrics", Some("r-token"), "");
+    assert!(
+        metrics.contains("ringscope_http_refused_total{reason=\"auth\"} 19"),
+        "{metrics}"
+    );
+}
+
+/// A client over its rate gets 429 with Retry-After, and a request over the time limit 503;
+/// both are counted.
+#[test]
+fn a_client_over_its_rate_gets_429_and_a_slow_request_503() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(
+        root.join("serve.toml"),
+        "[serve]\nrate_per_client = 0.5\nburst_per_client = 3\nrequest_timeout_ms = 20\n",
+    )
+    .unwrap();
+    let server = start(&["--config", "serve.toml", "--listen", "127.0.0.1:0"], root);
+    // A full batch of new accounts, each with a month of reviews: far beyond 20 ms.
+    let accounts: Vec<serde_json::Value> = (0..100)
+        .map(|i| {
+            serde_json::json!({"account_id": format!("new{i}"), "events": {"reviews":
+                (0..30).map(|d| serde_json::json!({"product_id": format!("p{}", (i + d) % 50),
+                    "rating": 5, "created_at": format!("2026-10-{:02}T00:00:00Z", d % 28 + 1)}))
+                    .collect::<Vec<_>>()}})
+        })
+        .collect();
+    let slow = serde_json::json!({ "accounts": accounts }).to_string();
+    let (status, answer) = http(&server.addr, "POST", "/v1/score", None, &slow);
+    assert_eq!(status, 503, "{answer}");
+    assert!(answer.contains("longer than 20 ms"), "{answer}");
+    // Two more fit in the burst of 3; the next is refused until a token is back (2 s).
+    for _ in 0..2 {
+        assert_eq!(http(&server.addr, "GET", "/healthz", None, "").0, 200);
+    }
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 429"), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("retry-after: 2"),
+        "{response}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (status, metrics) = http(&server.addr, "GET", "/metrics", None, "");
+    assert_eq!(status, 200, "{metrics}");
+    for reason in ["rate", "timeout"] {
+        assert!(
+            metrics.contains(&format!(
+                "ringscope_http_refused_total{{reason=\"{reason}\"}} 1"
+            )),
+            "{metrics}"
+        );
+    }
+}
+
+/// `kill -9` while verdicts are posted from four clients: after a restart, every verdict that
+/// was answered 201 is in the file, each line whole, and new verdicts append cleanly.
+#[test]
+fn every_acknowledged_verdict_survives_a_kill_9_under_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let accounts = std::fs::read_to_string(repo_sample().join("accounts.csv")).unwrap();
+    let account = accounts.lines().nth(1).unwrap().split(',').next().unwrap();
+    let args = ["--feedback", "feedback.jsonl", "--listen", "127.0.0.1:0"];
+    let mut server = start(&args, root);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (addr, stop, account) = (server.addr.clone(), stop.clone(), account.to_string());
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                for i in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let note = format!("client {c} verdict {i}");
+                    let body = format!(
+                        r#"{{"target":"account","id":"{account}","verdict":"confirm","note":"{note}"}}"#
+                    );
+                    // Once the server is gone, connecting or reading fails: that verdict was
+                    // never acknowledged.
+                    let Ok(status) = std::panic::catch_unwind(|| {
+                        http(&addr, "POST", "/v1/feedback", None, &body).0
+                    }) else {
+                        break;
+                    };
+                    if status == 201 {
+                        acknowledged.push(note);
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acknowledged: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(acknowledged.len() > 20, "{} under load", acknowledged.len());
+
+    let server = start(&args, root);
+    let last = format!(r#"{{"target":"account","id":"{account}","verdict":"dismiss"}}"#);
+    assert_eq!(
+        http(&server.addr, "POST", "/v1/feedback", None, &last).0,
+        201
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(root.join("feedback.jsonl"))
+        .unwrap()
+        .lines()
+        .map(json)
+        .collect();
+    let stored: std::collections::HashSet<&str> =
+        lines.iter().filter_map(|l| l["note"].as_str()).collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|n| !stored.contains(n.as_str()))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    assert_eq!(lines.last().unwrap()["verdict"], "dismiss");
 }

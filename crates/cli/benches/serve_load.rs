@@ -1,11 +1,15 @@
 //! Load on `ringscope serve` over loopback: single-account scoring requests at a fixed rate
 //! (open loop: latency counts from each request's scheduled time, so a stall is not hidden by
-//! the client waiting), a checkpoint hot reload in the middle, then p50/p99 latency, throughput
-//! and errors as JSON. Needs the release binary:
+//! the client waiting), hot reloads (graph, model and rings), then p50/p99 latency, throughput
+//! and errors as JSON: over the whole run and per minute, with the server's resident memory
+//! sampled every second. Uses the binary of the profile it is built with:
 //!
 //! ```sh
-//! cargo build --release && cargo bench --bench serve_load -- [RATE] [SECONDS] [GRAPH] [no-reload]
+//! cargo build --profile dev && cargo bench --profile dev --bench serve_load -- [RATE] [SECONDS] [GRAPH] [RELOAD_EVERY_S | no-reload]
 //! ```
+//!
+//! Without `RELOAD_EVERY_S` there is one reload halfway. The soak of issue 23 is
+//! `-- 500 600 graphs/sample 60`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -74,7 +78,7 @@ fn main() {
         .ok()
         .and_then(|p| Some(p.parent()?.parent()?.join("ringscope")))
         .filter(|p| p.is_file())
-        .expect("the release binary: run `cargo build --release` first");
+        .expect("the ringscope binary: run `cargo build --profile dev` first");
 
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let ckpt = tmp.path().join("ckpt");
@@ -82,9 +86,11 @@ fn main() {
     for f in ["manifest.json", "model.bpk", "optimizer.bpk"] {
         std::fs::copy(root.join("checkpoints/default").join(f), ckpt.join(f)).unwrap();
     }
+    // Every request comes from one address, so the per-client rate is set above the load; the
+    // limiter and the token check still run on each request.
     std::fs::write(
         tmp.path().join("serve.toml"),
-        "[serve]\ntoken = \"bench\"\n",
+        "[serve]\ntoken = \"bench\"\nread_token = \"bench-read\"\nrate_per_client = 100000.0\n",
     )
     .unwrap();
     let mut server = Command::new(&binary)
@@ -136,23 +142,54 @@ fn main() {
     let total = (rate * seconds) as usize;
     let start = Instant::now() + Duration::from_millis(200);
     let interval = Duration::from_secs_f64(1.0 / rate);
-    let reload_at = start + Duration::from_secs_f64(seconds / 2.0);
-    let reload = args.get(3).is_none_or(|a| a != "no-reload");
+    // Reload times, from the start: every RELOAD_EVERY_S, or once halfway.
+    let reloads: Vec<f64> = match args.get(3).map(String::as_str) {
+        Some("no-reload") => Vec::new(),
+        Some(every) => {
+            let every: f64 = every
+                .parse()
+                .expect("RELOAD_EVERY_S is a number of seconds");
+            (1..)
+                .map(|k| k as f64 * every)
+                .take_while(|&t| t < seconds)
+                .collect()
+        }
+        None => vec![seconds / 2.0],
+    };
     let reloader = {
         let addr = addr.clone();
         std::thread::spawn(move || {
-            if !reload {
-                return (0, f64::NAN, f64::NAN);
+            reloads
+                .iter()
+                .map(|&at| {
+                    let due = start + Duration::from_secs_f64(at);
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    let began = Instant::now();
+                    let (mut s, mut r) = connect(&addr);
+                    let status =
+                        request(&mut s, &mut r, "POST", "/v1/admin/reload", "").unwrap_or(0);
+                    serde_json::json!({
+                        "status": status,
+                        "at_s": began.duration_since(start).as_secs_f64(),
+                        "took_s": began.elapsed().as_secs_f64(),
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    // The server's resident memory, once a second: (seconds from the start, KiB).
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (done, pid) = (done.clone(), server.id());
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kib) = rss_kib(pid) {
+                    samples.push((start.elapsed().as_secs_f64(), kib));
+                }
+                std::thread::sleep(Duration::from_secs(1));
             }
-            std::thread::sleep(reload_at.saturating_duration_since(Instant::now()));
-            let began = Instant::now();
-            let (mut s, mut r) = connect(&addr);
-            let status = request(&mut s, &mut r, "POST", "/v1/admin/reload", "").unwrap_or(0);
-            (
-                status,
-                began.duration_since(start).as_secs_f64(),
-                began.elapsed().as_secs_f64(),
-            )
+            samples
         })
     };
     let workers: Vec<_> = (0..CONNECTIONS)
@@ -160,8 +197,9 @@ fn main() {
             let (addr, bodies) = (addr.clone(), bodies.clone());
             std::thread::spawn(move || {
                 let (mut s, mut r) = connect(&addr);
+                // (scheduled seconds from the start, latency in seconds)
                 let mut latencies = Vec::new();
-                let mut errors = 0usize;
+                let mut errors = Vec::new();
                 for i in (k..total).step_by(CONNECTIONS) {
                     let due = start + interval * i as u32;
                     std::thread::sleep(due.saturating_duration_since(Instant::now()));
@@ -172,9 +210,12 @@ fn main() {
                         "/v1/score",
                         &bodies[i % bodies.len()],
                     ) {
-                        Ok(200) => latencies.push(due.elapsed().as_secs_f64()),
+                        Ok(200) => latencies.push((
+                            due.saturating_duration_since(start).as_secs_f64(),
+                            due.elapsed().as_secs_f64(),
+                        )),
                         _ => {
-                            errors += 1;
+                            errors.push(due.saturating_duration_since(start).as_secs_f64());
                             (s, r) = connect(&addr);
                         }
                     }
@@ -184,38 +225,75 @@ fn main() {
         })
         .collect();
     let mut latencies = Vec::new();
-    let mut errors = 0;
+    let mut errors = Vec::new();
     for w in workers {
         let (l, e) = w.join().unwrap();
         latencies.extend(l);
-        errors += e;
+        errors.extend(e);
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let (reload_status, reload_at_s, reload_seconds) = reloader.join().unwrap();
+    let reloads = reloader.join().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rss = sampler.join().unwrap();
     let _ = server.kill();
     let _ = server.wait();
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(f64::NAN)
-            * 1000.0
-    };
-    println!(
-        "{}",
+
+    let summary = |window: &[(f64, f64)], errors: usize| {
+        let mut l: Vec<f64> = window.iter().map(|&(_, l)| l).collect();
+        l.sort_by(f64::total_cmp);
+        let pct = |p: f64| {
+            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN)
+                * 1000.0
+        };
         serde_json::json!({
-            "graph": graph.display().to_string(),
-            "target_rate": rate,
-            "seconds": seconds,
-            "requests": total,
-            "ok": latencies.len(),
+            "ok": l.len(),
             "errors": errors,
-            "throughput_per_s": latencies.len() as f64 / elapsed,
             "latency_ms": {"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": pct(1.0)},
-            "reload": {"status": reload_status, "at_s": reload_at_s, "took_s": reload_seconds},
         })
-    );
+    };
+    let minutes = (seconds / 60.0).ceil().max(1.0) as usize;
+    let per_minute: Vec<serde_json::Value> = (0..minutes)
+        .map(|m| {
+            let within = |t: f64| (t / 60.0) as usize == m;
+            let window: Vec<(f64, f64)> = latencies
+                .iter()
+                .copied()
+                .filter(|&(t, _)| within(t))
+                .collect();
+            let mut row = summary(&window, errors.iter().filter(|&&t| within(t)).count());
+            let kib: Vec<u64> = rss
+                .iter()
+                .filter(|&&(t, _)| within(t))
+                .map(|&(_, k)| k)
+                .collect();
+            row["minute"] = serde_json::json!(m + 1);
+            row["rss_mib"] = serde_json::json!({
+                "min": kib.iter().min().map(|&k| k as f64 / 1024.0),
+                "max": kib.iter().max().map(|&k| k as f64 / 1024.0),
+            });
+            row
+        })
+        .collect();
+    let mut all = summary(&latencies, errors.len());
+    all["graph"] = serde_json::json!(graph.display().to_string());
+    all["target_rate"] = serde_json::json!(rate);
+    all["seconds"] = serde_json::json!(seconds);
+    all["requests"] = serde_json::json!(total);
+    all["throughput_per_s"] = serde_json::json!(latencies.len() as f64 / elapsed);
+    all["reloads"] = serde_json::json!(reloads);
+    all["per_minute"] = serde_json::json!(per_minute);
+    println!("{all}");
+}
+
+/// The resident set of process `pid` in KiB (Linux; `None` elsewhere).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Account IDs of the input's labels or accounts table.

@@ -68,7 +68,7 @@ fn dataset_dirs(data: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
     if is_dataset(data) {
         return Ok(vec![data.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(data).map_err(|source| GraphError::Io {
+    let entries = std::fs::read_dir(data).map_err(|source| GraphError::Read {
         path: data.to_path_buf(),
         source,
     })?;

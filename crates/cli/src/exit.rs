@@ -25,6 +25,8 @@ pub const NO_INPUT: u8 = 66;
 pub const UNAVAILABLE: u8 = 69;
 /// An output could not be written (or the service's address could not be bound).
 pub const IO_ERROR: u8 = 74;
+/// Another run holds the output's lock; retry when it is done.
+pub const LOCKED: u8 = 75;
 /// The configuration is invalid.
 pub const CONFIG_ERROR: u8 = 78;
 
@@ -38,7 +40,7 @@ fn ingest(e: &IngestError) -> u8 {
 
 fn graph(e: &GraphError) -> u8 {
     match e {
-        GraphError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => NO_INPUT,
+        GraphError::Read { .. } => NO_INPUT,
         GraphError::Io { .. } => IO_ERROR,
         _ => DATA_ERROR,
     }
@@ -49,6 +51,7 @@ fn model(e: &GnnError) -> u8 {
         GnnError::NoGpu { .. } | GnnError::NoGpuBackend => UNAVAILABLE,
         GnnError::Config { .. } => CONFIG_ERROR,
         GnnError::Io { .. } => IO_ERROR,
+        GnnError::Read { .. } => NO_INPUT,
         GnnError::Checkpoint { path, .. } if !path.exists() => NO_INPUT,
         _ => DATA_ERROR,
     }
@@ -59,6 +62,7 @@ fn export(e: &ExportError) -> u8 {
         ExportError::Read { .. } => NO_INPUT,
         ExportError::BadFile { .. } => DATA_ERROR,
         ExportError::Io { .. } | ExportError::Table { .. } | ExportError::Encode { .. } => IO_ERROR,
+        ExportError::Locked { .. } => LOCKED,
     }
 }
 
@@ -148,5 +152,27 @@ mod tests {
         };
         assert_eq!(code_for(&anyhow::Error::from(no_backend)), UNAVAILABLE);
         assert_eq!(code_for(&anyhow::anyhow!("unclassified")), FAILURE);
+        // Reads are inputs (66) whatever the I/O error; writes are outputs (74).
+        let denied = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let graph = GraphError::Read {
+            path: PathBuf::from("g/meta.json"),
+            source: denied(),
+        };
+        assert_eq!(code_for(&anyhow::Error::from(graph)), NO_INPUT);
+        let store = GraphError::Io {
+            path: PathBuf::from("g"),
+            source: denied(),
+        };
+        assert_eq!(code_for(&anyhow::Error::from(store)), IO_ERROR);
+        let model_file = GnnError::Read {
+            path: PathBuf::from("x.toml"),
+            source: denied(),
+        };
+        assert_eq!(code_for(&anyhow::Error::from(model_file)), NO_INPUT);
+        let locked = ExportError::Locked {
+            path: PathBuf::from("out/dt=1"),
+            lock: "held".into(),
+        };
+        assert_eq!(code_for(&anyhow::Error::from(locked)), LOCKED);
     }
 }

@@ -349,14 +349,17 @@ fn init_logging(quiet: bool) {
     }
 }
 
-/// Environment variable naming a stage after which `ringscope run` aborts, as if killed
-/// there. Used by the crash-safety test; stages: ingest, graph, projection, score, rings, write,
-/// rename.
+/// Environment variable naming a stage after which `ringscope run` kills itself with SIGKILL,
+/// as `kill -9` would there (no destructor, no cleanup). Used by the crash-safety test; stages:
+/// ingest, graph, projection, score, rings, write, rename.
 const ABORT_AFTER: &str = "RINGSCOPE_ABORT_AFTER";
 
 fn abort_after(stage: &str) {
     if std::env::var(ABORT_AFTER).is_ok_and(|s| s == stage) {
-        eprintln!("{ABORT_AFTER}={stage}: aborting");
+        eprintln!("{ABORT_AFTER}={stage}: killing this process");
+        #[cfg(unix)]
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
         std::process::abort();
     }
 }

@@ -24,7 +24,7 @@ pub use rings_file::{
     RINGS_SCHEMA_VERSION, RingLine, parse_rings, read_previous_rings, read_rings, rings_jsonl,
 };
 pub use scores::{SCORES_HEADER, ScoreRow, as_written, read_scores, scores_csv};
-pub use staged::{SUCCESS, StagedOutput, mark_success, write_file, write_json};
+pub use staged::{Committed, SUCCESS, StagedOutput, mark_success, write_file, write_json};
 pub use tables::{member_table, ring_table, write_tables};
 
 use ringscope_rings::RingRecord;
@@ -74,6 +74,14 @@ pub enum ExportError {
         what: String,
         /// Why.
         message: String,
+    },
+    /// Another process holds the output's lock: it is writing the same partition now.
+    #[error("{path} is locked: {lock}")]
+    Locked {
+        /// The output directory.
+        path: PathBuf,
+        /// Who holds it, as the lock says.
+        lock: String,
     },
 }
 

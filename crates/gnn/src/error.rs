@@ -51,9 +51,17 @@ pub enum GnnError {
         /// What is wrong, naming the column and row.
         message: String,
     },
-    /// Reading or writing a file.
+    /// Writing a file.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Reading a file that is missing or unreadable.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.

@@ -43,7 +43,15 @@ pub enum GraphError {
         /// Version this build reads.
         expected: u32,
     },
-    /// File-system failure.
+    /// A stored graph or dataset that is missing or cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Writing failed.
     #[error("{}: {source}", path.display())]
     Io {
         /// The path.

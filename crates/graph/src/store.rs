@@ -71,6 +71,13 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GraphError + '_ {
     }
 }
 
+fn read(path: &Path) -> impl FnOnce(std::io::Error) -> GraphError + '_ {
+    move |source| GraphError::Read {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 fn bad(file: &Path, message: impl Into<String>) -> GraphError {
     GraphError::BadFile {
         file: file.to_path_buf(),
@@ -176,7 +183,7 @@ fn write_parquet(path: &Path, cols: Vec<Column>) -> Result<()> {
 pub fn load(dir: &Path) -> Result<HeteroGraph> {
     if !dir.is_dir() {
         let source = std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory");
-        return Err(GraphError::Io {
+        return Err(GraphError::Read {
             path: dir.to_path_buf(),
             source,
         });
@@ -188,7 +195,7 @@ pub fn load(dir: &Path) -> Result<HeteroGraph> {
             "missing: not a ringscope graph store or a labelled dataset directory",
         ));
     }
-    let text = fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
+    let text = fs::read_to_string(&meta_path).map_err(read(&meta_path))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| bad(&meta_path, format!("not JSON: {e}")))?;
     if value.get("format").and_then(|f| f.as_str()) == Some(FORMAT) {
@@ -209,11 +216,18 @@ fn read_parquet(path: &Path) -> Result<DataFrame> {
     if !path.is_file() {
         return Err(bad(path, "missing"));
     }
-    LazyFrame::scan_parquet(
-        PlRefPath::new(path.to_string_lossy().as_ref()),
-        ScanArgsParquet::default(),
-    )
-    .and_then(|lf| lf.collect())
+    // Opened first, so an unreadable file is a read error and not a bad one.
+    fs::File::open(path).map_err(read(path))?;
+    // polars panics on some corrupt Parquet (see ingest's reader); that is this file's error.
+    ringscope_ingest::guard::catch_panic(|| {
+        LazyFrame::scan_parquet(
+            PlRefPath::new(path.to_string_lossy().as_ref()),
+            ScanArgsParquet::default(),
+        )
+        .and_then(|lf| lf.collect())
+        .map_err(|e| e.to_string())
+    })
+    .unwrap_or_else(|why| Err(format!("the reader failed ({why})")))
     .map_err(|e| bad(path, format!("unreadable Parquet: {e}")))
 }
 
@@ -407,6 +421,7 @@ fn stored_once(meta: &serde_json::Value) -> bool {
 }
 
 fn read_csv(path: &Path) -> Result<DataFrame> {
+    fs::File::open(path).map_err(read(path))?;
     LazyCsvReader::new(PlRefPath::new(path.to_string_lossy().as_ref()))
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
@@ -496,7 +511,7 @@ fn load_dataset(dir: &Path, meta_path: &Path, meta: &serde_json::Value) -> Resul
     }
 
     let mut edge_files: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(io(dir))?
+        .map_err(read(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             let f = p.file_name().and_then(|f| f.to_str()).unwrap_or("");

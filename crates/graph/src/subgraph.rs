@@ -26,6 +26,17 @@ pub struct SubgraphBuilder<'g> {
     int_attrs: HashMap<(usize, u32, String), i64>,
 }
 
+/// What [`SubgraphBuilder::own_edges`] added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnEdges {
+    /// Nodes that joined the subgraph through them, `(kind, graph local index)`.
+    pub joined: Vec<(usize, u32)>,
+    /// The node's edges now in the subgraph.
+    pub kept: usize,
+    /// The node's edges in the graph.
+    pub total: usize,
+}
+
 /// A built subgraph and where its nodes came from.
 pub struct Subgraph {
     /// The subgraph.
@@ -110,45 +121,77 @@ impl<'g> SubgraphBuilder<'g> {
         for &cap in fanout {
             let mut next = Vec::new();
             for &(kind, v) in &frontier {
-                let from = self.existing(kind, v);
-                for (r, rel) in self.graph.relations().iter().enumerate() {
-                    for outgoing in [true, false] {
-                        let (own, other_kind, csr) = if outgoing {
-                            (rel.src_kind, rel.dst_kind, self.graph.out_csr(rel))
-                        } else {
-                            (rel.dst_kind, rel.src_kind, self.graph.in_csr(rel))
-                        };
-                        if own != kind {
-                            continue;
-                        }
-                        let range =
-                            csr.offsets[v as usize] as usize..csr.offsets[v as usize + 1] as usize;
-                        let start = range.end.saturating_sub(cap).max(range.start);
-                        for k in start..range.end {
-                            let e = csr.edge_ids[k];
-                            if !self.taken[r].insert(e) {
-                                continue;
-                            }
-                            let other = csr.neighbors[k];
-                            let is_new = !self.picked[other_kind].contains_key(&other);
-                            if is_new && self.len() >= max_nodes {
-                                self.taken[r].remove(&e);
-                                continue;
-                            }
-                            let to = self.existing(other_kind, other);
-                            if is_new {
-                                next.push((other_kind, other));
-                            }
-                            let (src, dst) = if outgoing { (from, to) } else { (to, from) };
-                            let weight = rel.weight.as_ref().map_or(f32::NAN, |w| w[e as usize]);
-                            let time = rel.time.as_ref().map_or(crate::NO_TIME, |t| t[e as usize]);
-                            self.edges[r].push((src, dst, weight, time));
-                        }
-                    }
-                }
+                self.take_edges(kind, v, cap, max_nodes, &mut next);
             }
             frontier = next;
         }
+    }
+
+    /// Adds the edges of the graph's node `v` of `kind` over every relation in both directions,
+    /// at most `cap` per relation and direction (the latest), whatever the subgraph's size.
+    /// Returns the nodes that joined, to expand further, and how many of the node's edges are
+    /// in the subgraph against how many it has in the graph.
+    pub fn own_edges(&mut self, kind: usize, v: u32, cap: usize) -> OwnEdges {
+        let mut joined = Vec::new();
+        let (kept, total) = self.take_edges(kind, v, cap, usize::MAX, &mut joined);
+        OwnEdges {
+            joined,
+            kept,
+            total,
+        }
+    }
+
+    /// One node's edges, at most `cap` per relation and direction; nodes that join are pushed on
+    /// `joined` unless the subgraph already has `max_nodes`. Returns (edges of the node now in
+    /// the subgraph, edges it has).
+    fn take_edges(
+        &mut self,
+        kind: usize,
+        v: u32,
+        cap: usize,
+        max_nodes: usize,
+        joined: &mut Vec<(usize, u32)>,
+    ) -> (usize, usize) {
+        let from = self.existing(kind, v);
+        let (mut kept, mut total) = (0, 0);
+        for (r, rel) in self.graph.relations().iter().enumerate() {
+            for outgoing in [true, false] {
+                let (own, other_kind, csr) = if outgoing {
+                    (rel.src_kind, rel.dst_kind, self.graph.out_csr(rel))
+                } else {
+                    (rel.dst_kind, rel.src_kind, self.graph.in_csr(rel))
+                };
+                if own != kind {
+                    continue;
+                }
+                let range = csr.offsets[v as usize] as usize..csr.offsets[v as usize + 1] as usize;
+                total += range.len();
+                let start = range.end.saturating_sub(cap).max(range.start);
+                for k in start..range.end {
+                    let e = csr.edge_ids[k];
+                    if !self.taken[r].insert(e) {
+                        kept += 1; // taken earlier, so in the subgraph already
+                        continue;
+                    }
+                    let other = csr.neighbors[k];
+                    let is_new = !self.picked[other_kind].contains_key(&other);
+                    if is_new && self.len() >= max_nodes {
+                        self.taken[r].remove(&e);
+                        continue;
+                    }
+                    let to = self.existing(other_kind, other);
+                    if is_new {
+                        joined.push((other_kind, other));
+                    }
+                    let (src, dst) = if outgoing { (from, to) } else { (to, from) };
+                    let weight = rel.weight.as_ref().map_or(f32::NAN, |w| w[e as usize]);
+                    let time = rel.time.as_ref().map_or(crate::NO_TIME, |t| t[e as usize]);
+                    self.edges[r].push((src, dst, weight, time));
+                    kept += 1;
+                }
+            }
+        }
+        (kept, total)
     }
 
     /// The subgraph: every node kind and relation of the source graph, in the same order, with
@@ -276,6 +319,27 @@ mod tests {
         )
         .unwrap();
         HeteroGraph::new("g", vec![accounts, products], vec![reviewed]).unwrap()
+    }
+
+    #[test]
+    fn own_edges_are_all_taken_whatever_the_node_cap_and_counted() {
+        let g = graph();
+        let mut b = SubgraphBuilder::new(&g);
+        // p0's three reviewers join though a cap of 2 nodes would stop expand at one.
+        let own = b.own_edges(1, 0, 10);
+        assert_eq!((own.kept, own.total), (3, 3));
+        assert_eq!(own.joined, vec![(0, 0), (0, 1), (0, 2)]);
+        b.expand(&own.joined, &[5], 2);
+        assert_eq!(
+            b.len(),
+            4,
+            "p0 and its reviewers; a3 (via p1) is beyond max_nodes"
+        );
+        // A per-relation cap of 2 keeps the latest two and says one is left out.
+        let mut b = SubgraphBuilder::new(&g);
+        let own = b.own_edges(1, 0, 2);
+        assert_eq!((own.kept, own.total), (2, 3));
+        assert_eq!(own.joined, vec![(0, 1), (0, 2)]);
     }
 
     #[test]

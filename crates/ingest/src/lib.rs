@@ -15,6 +15,7 @@ pub mod atomic;
 mod batch;
 mod contract;
 mod error;
+pub mod guard;
 mod intern;
 pub mod parse;
 mod report;

@@ -124,18 +124,29 @@ impl Default for ReportSection {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServeSection {
-    /// Address to listen on. Anything but loopback needs `token`.
+    /// Address to listen on. Anything but loopback needs `token` and `read_token`.
     pub listen: String,
-    /// Bearer token required by the mutating endpoints (feedback, reload).
+    /// Bearer token of the writing endpoints (feedback, reload); it also reads.
     pub token: Option<String>,
+    /// Bearer token of the reading endpoints (score, rings, neighbourhoods, health, metrics).
+    pub read_token: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Most accounts in one `POST /v1/score`.
     pub max_batch: usize,
-    /// Edges taken per node, relation and direction at each hop of a scored neighbourhood.
+    /// Requests per second one client (peer address) may make, sustained; 0 turns it off.
+    pub rate_per_client: f64,
+    /// Requests one client may make at once above that rate.
+    pub burst_per_client: u32,
+    /// Longest a request may take, in milliseconds, before it is answered 503.
+    pub request_timeout_ms: u64,
+    /// The scored account's own edges taken into its neighbourhood, per relation and direction
+    /// (the latest); the answer says how many it has and how many were taken.
+    pub own_edges: usize,
+    /// Edges taken per node, relation and direction at each further hop.
     pub fanout: Vec<usize>,
-    /// Most nodes in a scored neighbourhood: the first hops fill it, so a hub neighbour does
-    /// not make one request cost a hundred others.
+    /// Most nodes in a scored neighbourhood beyond the account's own neighbours: the first
+    /// hops fill it, so a hub neighbour does not make one request cost a hundred others.
     pub max_nodes: usize,
     /// Features listed as reasons per scored account.
     pub reasons: usize,
@@ -150,9 +161,14 @@ impl Default for ServeSection {
         ServeSection {
             listen: "127.0.0.1:8080".into(),
             token: None,
+            read_token: None,
             max_body_bytes: 1 << 20,
             max_batch: 100,
-            fanout: vec![50, 10],
+            rate_per_client: 200.0,
+            burst_per_client: 100,
+            request_timeout_ms: 5_000,
+            own_edges: 5_000,
+            fanout: vec![10],
             max_nodes: 1000,
             reasons: 5,
             feedback: "feedback.jsonl".into(),
@@ -262,19 +278,37 @@ impl ServeSection {
             .listen
             .parse()
             .map_err(|e| format!("[serve] listen '{}': {e}", self.listen))?;
-        if !addr.ip().is_loopback() && self.token.as_deref().is_none_or(str::is_empty) {
+        let unset = |t: &Option<String>| t.as_deref().is_none_or(str::is_empty);
+        if !addr.ip().is_loopback() && (unset(&self.token) || unset(&self.read_token)) {
             return Err(format!(
-                "[serve] listening on {addr} beyond loopback needs a token for the mutating endpoints"
+                "[serve] listening on {addr} beyond loopback needs token (writes) and read_token (every other route)"
             ));
         }
-        if self.max_batch == 0 || self.max_body_bytes < 1024 || self.fanout.is_empty() {
-            return Err("[serve] needs max_batch >= 1, max_body_bytes >= 1024 and a fanout".into());
+        if self.token.is_some() && self.token == self.read_token {
+            return Err("[serve] token and read_token must differ".into());
+        }
+        if self.max_batch == 0 || self.max_body_bytes < 1024 {
+            return Err("[serve] needs max_batch >= 1 and max_body_bytes >= 1024".into());
         }
         if self.max_nodes < 2 {
             return Err("[serve] max_nodes must be at least 2".into());
         }
-        if self.fanout.len() > 3 || self.fanout.iter().any(|&f| f == 0 || f > 1000) {
-            return Err("[serve] fanout: 1 to 3 hops of 1 to 1000 edges".into());
+        if !(1..=1_000_000).contains(&self.own_edges) {
+            return Err("[serve] own_edges must be 1 to 1000000".into());
+        }
+        if self.fanout.len() > 2 || self.fanout.iter().any(|&f| f == 0 || f > 1000) {
+            return Err("[serve] fanout: at most 2 further hops of 1 to 1000 edges".into());
+        }
+        if !(self.rate_per_client >= 0.0 && self.rate_per_client.is_finite())
+            || (self.rate_per_client > 0.0 && self.burst_per_client == 0)
+        {
+            return Err(
+                "[serve] rate_per_client must be a finite number >= 0, with burst_per_client >= 1"
+                    .into(),
+            );
+        }
+        if !(1..=600_000).contains(&self.request_timeout_ms) {
+            return Err("[serve] request_timeout_ms must be 1 to 600000".into());
         }
         Ok(())
     }

@@ -132,6 +132,11 @@ pub struct Scored {
     pub subgraph_nodes: usize,
     /// Its edges.
     pub subgraph_edges: usize,
+    /// The account's edges in the loaded graph that are in the subgraph: all of them unless
+    /// `own_edges_in_graph` is larger (over `[serve] own_edges` per relation and direction).
+    pub own_edges: usize,
+    /// The account's edges in the loaded graph.
+    pub own_edges_in_graph: usize,
     /// Features (or label-free signals) of the account that raised its score most:
     /// `(name, contribution)`.
     pub reasons: Vec<(String, f32)>,
@@ -161,23 +166,37 @@ fn link(
     }
 }
 
-/// Scores `account` on its neighbourhood: `fanout[h]` edges per node, relation and direction at
-/// hop `h`, the latest first, and at most `max_nodes` nodes.
+/// How much of the graph one scored account reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reach {
+    /// The account's own edges taken, per relation and direction, the latest first: all of them
+    /// up to this, whatever `max_nodes` says.
+    pub own_edges: usize,
+    /// Edges per node, relation and direction at each further hop, the latest first.
+    pub fanout: Vec<usize>,
+    /// Most nodes those further hops may bring.
+    pub max_nodes: usize,
+}
+
+/// Scores `account` on its neighbourhood as `reach` bounds it.
 pub fn score_account(
     graph: &HeteroGraph,
     model: &Model,
     account: &ScoreAccount,
-    fanout: &[usize],
-    max_nodes: usize,
+    reach: &Reach,
     reasons: usize,
 ) -> Result<Scored> {
+    let (fanout, max_nodes) = (&reach.fanout[..], reach.max_nodes);
     let accounts = kind_index(graph, NodeKind::Account)
         .ok_or_else(|| Error::Config("the loaded graph has no accounts".into()))?;
     let known_local = graph.node_sets()[accounts].ids.get(&account.account_id);
     let mut b = SubgraphBuilder::new(graph);
     let me = b.node(accounts, &account.account_id);
+    let (mut own_edges, mut own_edges_in_graph) = (0, 0);
     if let Some(local) = known_local {
-        b.expand(&[(accounts, local)], fanout, max_nodes);
+        let own = b.own_edges(accounts, local, reach.own_edges);
+        (own_edges, own_edges_in_graph) = (own.kept, own.total);
+        b.expand(&own.joined, fanout, max_nodes);
     }
     if let Some(t) = account.created_at {
         b.set_int_attr(accounts, me, "created_at", t);
@@ -255,7 +274,7 @@ pub fn score_account(
         .filter_map(|(k, id)| graph.node_sets()[*k].ids.get(id).map(|local| (*k, local)))
         .collect();
     if !seeds.is_empty() {
-        b.expand(&seeds, &fanout[1.min(fanout.len())..], max_nodes);
+        b.expand(&seeds, fanout, max_nodes);
     }
     let sub = b.build()?;
     let new_events = account.reviews.len() + account.orders.len() + account.sessions.len();
@@ -263,8 +282,9 @@ pub fn score_account(
         (ScoreModel::Checkpoint { checkpoint, device }, Some(features)) => {
             let target = sub.graph.index_space().global_of(accounts, me) as u32;
             // Every node keeps its loaded-graph features, except the account itself when it is
-            // new or has new events: its own edges are all in the subgraph, so recomputing them
-            // is exact.
+            // new or has new events: its own edges are in the subgraph (all of them up to
+            // `own_edges` per relation and direction, which the answer reports), so recomputing
+            // them is exact.
             let cols = features.cols();
             let known: Vec<(usize, &[f32])> = sub
                 .origin
@@ -306,6 +326,8 @@ pub fn score_account(
         new_events,
         subgraph_nodes: sub.graph.num_nodes(),
         subgraph_edges: sub.graph.num_edges(),
+        own_edges,
+        own_edges_in_graph,
         reasons,
     })
 }

@@ -101,7 +101,7 @@ pub fn page<'a>(
 
 /// Writes `page` to `<run>/report/` (the folder replaced atomically).
 pub fn write(run: &Path, page: &ReportData<'_>) -> Result<()> {
-    let staged = StagedOutput::new(&run.join("report"))?;
+    let staged = StagedOutput::locked_by(&run.join("report"), run)?;
     ringscope_export::write_report(staged.path(), page)?;
     staged.commit()?;
     Ok(())

@@ -14,8 +14,8 @@ use crate::score::{self, Scores};
 use crate::stages::Stages;
 use crate::summary;
 use ringscope_export::{
-    CheckpointEntry, Counts, Drift, RunManifest, SUCCESS, StagedOutput, digest_files, mark_success,
-    sha256_hex, write_file, write_json,
+    CheckpointEntry, Counts, Drift, RunManifest, SUCCESS, StagedOutput, digest_files, sha256_hex,
+    write_file, write_json,
 };
 use ringscope_graph::{HeteroGraph, Projection, project_accounts, store};
 use ringscope_ingest::IngestReport;
@@ -187,12 +187,13 @@ impl<'a> Run<'a> {
         // A missing GPU fails the job now, not after the day's input has been read.
         ringscope_gnn::device::open(config.run.device)?;
         let plan = Plan::of(config)?;
+        // Locked first: a second run of this partition fails now, not after its ingest.
+        let staged = StagedOutput::new(&plan.out)?;
         let mut stages = Stages::with_hook(self.after_stage);
         let (ingest, graph) = ingest_and_build(&plan.input, &mut stages)?;
         let projection = project_accounts(&graph, &config.projection);
         stages.done("projection");
-        // Staged now: a checkpoint fitted on the input's labels is written with the outputs.
-        let staged = StagedOutput::new(&plan.out)?;
+        // A checkpoint fitted on the input's labels is written with the outputs.
         let dir = staged.path();
         let fitted_dir = dir.join(FITTED_MODEL);
         let fit = crate::fit::stage(&config.model, &graph, &fitted_dir, config.run.device)?;
@@ -248,7 +249,7 @@ impl<'a> Run<'a> {
             config.report.rings,
             facts,
         );
-        report::write(dir, &page)?;
+        ringscope_export::write_report(&dir.join("report"), &page)?;
         write_json(&dir.join("drift_profile.json"), &drift::profile(&tracked))?;
         let run_summary = summary::RunSummary {
             version: env!("CARGO_PKG_VERSION"),
@@ -301,7 +302,7 @@ impl<'a> Run<'a> {
         write_json(&dir.join("run_manifest.json"), &manifest)?;
         let out = staged.commit()?;
         stages.reached("rename");
-        mark_success(&out)?;
+        out.mark_success()?;
         Ok(RunOutputs {
             plan,
             ingest,

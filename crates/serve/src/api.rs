@@ -1,5 +1,5 @@
 //! The service's request bodies: parsed and checked here, before any work, so a bad request
-//! gets a 4xx that names the field, and no input reaches a panic. Fuzzed in the tests below.
+//! gets a 4xx that names the field, and no input reaches a panic. Fuzzed by `tests/fuzz`.
 
 use ringscope_ingest::parse;
 use ringscope_pipeline::online::{Order, Review, ScoreAccount, Session};
@@ -287,7 +287,6 @@ pub fn feedback_request(body: &[u8]) -> Result<Feedback, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
 
     const VALID: &str = r#"{"accounts":[{"account_id":"a1","created_at":"2026-11-01T08:00:00Z","events":{
         "reviews":[{"product_id":"p1","rating":5,"created_at":"2026-11-01T09:00:00Z"}],
@@ -344,44 +343,5 @@ mod tests {
         }
         let err = feedback_request(br#"{"target":"ring","id":"r","verdict":"maybe"}"#).unwrap_err();
         assert!(err.message.contains("verdict"));
-    }
-
-    /// Random bytes, and valid requests with random bytes flipped, cut or inserted: the parsers
-    /// return a value or a 4xx, and never panic.
-    #[test]
-    fn fuzzed_bodies_never_panic_and_are_refused_with_4xx() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let feedback = br#"{"target":"account","id":"a1","verdict":"confirm","note":"x"}"#;
-        for round in 0..20_000 {
-            let mut body: Vec<u8> = if round % 4 == 0 {
-                (0..rng.random_range(0..200))
-                    .map(|_| rng.random())
-                    .collect()
-            } else if round % 2 == 0 {
-                VALID.as_bytes().to_vec()
-            } else {
-                feedback.to_vec()
-            };
-            for _ in 0..rng.random_range(0..4) {
-                if body.is_empty() {
-                    break;
-                }
-                let at = rng.random_range(0..body.len());
-                match rng.random_range(0..3) {
-                    0 => body[at] = rng.random(),
-                    1 => body.truncate(at),
-                    _ => body.insert(at, b"{}[]\",:0-e9\\"[rng.random_range(0..12)]),
-                }
-            }
-            for status in [
-                score_request(&body, 100).err().map(|e| e.status),
-                feedback_request(&body).err().map(|e| e.status),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                assert!((400..500).contains(&status), "{status}");
-            }
-        }
     }
 }

@@ -4,13 +4,15 @@
 //! this crate owns the routes, request checks, auth, metrics and reloads.
 
 pub mod api;
+mod auth;
+mod limits;
 
 use api::Rejection;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path as UrlPath, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -74,6 +76,12 @@ struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     model: Family<VersionLabels, Gauge>,
     reloads: Family<RequestLabels, Counter>,
+    refused: Family<ReasonLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
 }
 
 impl Metrics {
@@ -88,6 +96,7 @@ impl Metrics {
         });
         let model = Family::<VersionLabels, Gauge>::default();
         let reloads = Family::<RequestLabels, Counter>::default();
+        let refused = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -108,32 +117,86 @@ impl Metrics {
             "Checkpoint reloads by outcome",
             reloads.clone(),
         );
+        registry.register(
+            "http_refused",
+            "Requests refused by a limit or the auth check, by reason (auth, rate, timeout, busy)",
+            refused.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             model,
             reloads,
+            refused,
         }
     }
 }
 
-struct AppState {
+/// What a reload replaces, together: the graph, the model scored on it, and the rings found on
+/// it. A request takes one snapshot and answers from it alone.
+struct Served {
     graph: HeteroGraph,
-    model: ArcSwap<Model>,
+    model: Model,
+    rings: HashMap<String, Arc<RingRecord>>,
+    /// Account ID → IDs of the rings it is in.
+    account_rings: HashMap<String, Vec<String>>,
+}
+
+impl Served {
+    /// Loads the graph store or events directory `graph_dir`, the checkpoint, and the rings file.
+    fn load(
+        graph_dir: &std::path::Path,
+        checkpoint: &std::path::Path,
+        device: ringscope_gnn::DeviceChoice,
+        model_section: &ModelSection,
+        rings: Option<&std::path::Path>,
+    ) -> Result<Served, Error> {
+        let graph = ringscope_pipeline::load_graph(graph_dir)?;
+        graph.index_all();
+        let model = Model::load(&graph, checkpoint, device, model_section)?;
+        let records = match rings {
+            Some(path) => ringscope_export::read_rings(path)?,
+            None => Vec::new(),
+        };
+        let mut account_rings: HashMap<String, Vec<String>> = HashMap::new();
+        for r in &records {
+            for m in &r.evidence.members {
+                account_rings
+                    .entry(m.account.clone())
+                    .or_default()
+                    .push(r.id.clone());
+            }
+        }
+        let rings = records
+            .into_iter()
+            .map(|r| (r.id.clone(), Arc::new(r)))
+            .collect();
+        Ok(Served {
+            graph,
+            model,
+            rings,
+            account_rings,
+        })
+    }
+}
+
+struct AppState {
+    served: ArcSwap<Served>,
+    graph_dir: PathBuf,
     checkpoint_dir: PathBuf,
     device: ringscope_gnn::DeviceChoice,
     /// How the model is chosen and thresholded, on every load.
     model_section: ModelSection,
-    rings: HashMap<String, Arc<RingRecord>>,
-    /// Account ID → IDs of the rings it is in.
-    account_rings: HashMap<String, Vec<String>>,
     feedback: Mutex<std::fs::File>,
     /// Serialises reloads; requests never wait on it.
     reloading: tokio::sync::Mutex<()>,
     /// Scoring requests running at once: one per core, so queued requests wait here and not in
-    /// the kernel's run queue.
-    scoring: tokio::sync::Semaphore,
+    /// the kernel's run queue. A permit is held by the scoring work itself, so a request that
+    /// times out does not free its core before its work ends.
+    scoring: Arc<tokio::sync::Semaphore>,
+    limiter: limits::Limiter,
+    tokens: auth::Tokens,
     metrics: Metrics,
     config: ServeSection,
 }
@@ -151,29 +214,13 @@ pub fn serve(
     config: ServeSection,
 ) -> Result<(), ServeError> {
     config.validate().map_err(Error::Config)?;
-    let graph = ringscope_pipeline::load_graph(graph_dir)?;
-    graph.index_all();
-    let model = Model::load(&graph, &checkpoint, device, &model_section)?;
-    let (rings, account_rings) = match &config.rings {
-        Some(path) => {
-            let records = ringscope_export::read_rings(path).map_err(Error::from)?;
-            let mut by_account: HashMap<String, Vec<String>> = HashMap::new();
-            for r in &records {
-                for m in &r.evidence.members {
-                    by_account
-                        .entry(m.account.clone())
-                        .or_default()
-                        .push(r.id.clone());
-                }
-            }
-            let rings = records
-                .into_iter()
-                .map(|r| (r.id.clone(), Arc::new(r)))
-                .collect();
-            (rings, by_account)
-        }
-        None => (HashMap::new(), HashMap::new()),
-    };
+    let served = Served::load(
+        graph_dir,
+        &checkpoint,
+        device,
+        &model_section,
+        config.rings.as_deref(),
+    )?;
     if let Some(dir) = config
         .feedback
         .parent()
@@ -186,37 +233,51 @@ pub fn serve(
             })
         })?;
     }
+    let feedback_io = |source| {
+        Error::from(ringscope_export::ExportError::Io {
+            path: config.feedback.clone(),
+            source,
+        })
+    };
     let feedback = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .open(&config.feedback)
-        .map_err(|source| {
-            Error::from(ringscope_export::ExportError::Io {
-                path: config.feedback.clone(),
-                source,
-            })
-        })?;
+        .map_err(feedback_io)?;
+    if let Some(torn) = drop_torn_line(&feedback).map_err(feedback_io)? {
+        tracing::warn!(bytes = torn, file = %config.feedback.display(), "removed a torn last line that was never acknowledged");
+    }
+    // The file's name is durable before the first verdict is acknowledged.
+    ringscope_ingest::atomic::sync_dir(
+        config
+            .feedback
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new(".")),
+    )
+    .map_err(feedback_io)?;
     let metrics = Metrics::new();
     metrics
         .model
         .get_or_create(&VersionLabels {
-            version: model.version.clone(),
+            version: served.model.version.clone(),
         })
         .set(1);
     let listen: SocketAddr = config.listen.parse().expect("validated");
     let state = Arc::new(AppState {
-        graph,
-        model: ArcSwap::from_pointee(model),
+        served: ArcSwap::from_pointee(served),
+        graph_dir: graph_dir.to_path_buf(),
         checkpoint_dir: checkpoint,
         model_section,
         device,
-        rings,
-        account_rings,
         feedback: Mutex::new(feedback),
         reloading: tokio::sync::Mutex::new(()),
-        scoring: tokio::sync::Semaphore::new(
+        scoring: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-        ),
+        )),
+        limiter: limits::Limiter::new(config.rate_per_client, config.burst_per_client),
+        tokens: auth::Tokens::new(config.token.as_deref(), config.read_token.as_deref()),
         metrics,
         config,
     });
@@ -235,11 +296,42 @@ pub fn serve(
         // The first stdout line says where to connect (the tests and the load bench read it).
         println!("listening on http://{bound}");
         tracing::info!(%bound, "serving");
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown())
-            .await
-            .map_err(ServeError::Runtime)
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(ServeError::Runtime)
     })
+}
+
+/// A crash in the middle of an append can leave a last line without its newline. It was never
+/// acknowledged (the answer waits for the sync), and the next verdict appended to it would make
+/// both unreadable, so it is cut off. Returns the bytes removed.
+fn drop_torn_line(file: &std::fs::File) -> std::io::Result<Option<u64>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut reader = file;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        reader.seek(SeekFrom::Start(start))?;
+        reader.read_exact(part)?;
+        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end == len {
+        return Ok(None);
+    }
+    file.set_len(end)?;
+    file.sync_all()?;
+    Ok(Some(len - end))
 }
 
 async fn shutdown() {
@@ -260,6 +352,8 @@ async fn shutdown() {
 
 fn router(state: Shared) -> Router {
     let limit = state.config.max_body_bytes;
+    // Layers run outside in: observe, then the rate limit (before auth, so guessing tokens is
+    // rate limited too), then auth, then the time limit around the handler.
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -269,8 +363,92 @@ fn router(state: Shared) -> Router {
         .route("/v1/feedback", post(feedback))
         .route("/v1/admin/reload", post(reload))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), authorise))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+fn refuse(state: &AppState, reason: &str, status: u16, message: String) -> Response {
+    state
+        .metrics
+        .refused
+        .get_or_create(&ReasonLabels {
+            reason: reason.into(),
+        })
+        .inc();
+    Rejection { status, message }.into_response()
+}
+
+/// 429 once a client (peer address) spends its burst faster than `rate_per_client`.
+async fn rate_limit(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = peer
+        && let Err(wait) = state.limiter.take(ip, Instant::now())
+    {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut response = refuse(
+            &state,
+            "rate",
+            429,
+            format!(
+                "over {} requests per second from {ip}; retry after {secs} s",
+                state.config.rate_per_client
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        return response;
+    }
+    next.run(request).await
+}
+
+/// Writes need the write token; every other route the read token (or the write token), when
+/// one is configured. Beyond loopback both are (the config refuses to start otherwise).
+async fn authorise(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let writes = matches!(request.uri().path(), "/v1/feedback" | "/v1/admin/reload");
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let allowed = if writes {
+        state.tokens.may_write(given)
+    } else {
+        state.tokens.may_read(given)
+    };
+    if !allowed {
+        let which = if writes { "the write" } else { "a read" };
+        return refuse(
+            &state,
+            "auth",
+            401,
+            format!("{which} bearer token is required"),
+        );
+    }
+    next.run(request).await
+}
+
+/// 503 when a request runs past `request_timeout_ms`.
+async fn time_limit(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let limit = std::time::Duration::from_millis(state.config.request_timeout_ms);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => refuse(
+            &state,
+            "timeout",
+            503,
+            format!(
+                "the request took longer than {} ms",
+                state.config.request_timeout_ms
+            ),
+        ),
+    }
 }
 
 /// Counts and times every request by route and status.
@@ -329,41 +507,14 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Mutating endpoints need `Authorization: Bearer <token>` when a token is configured.
-fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), Rejection> {
-    let Some(token) = state.config.token.as_deref().filter(|t| !t.is_empty()) else {
-        return Ok(());
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    // Compared in full whatever the first difference, so timing says nothing about the token.
-    let matches = given.is_some_and(|g| {
-        g.len() == token.len()
-            && g.bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
-    if matches {
-        Ok(())
-    } else {
-        Err(Rejection {
-            status: 401,
-            message: "a valid bearer token is required".into(),
-        })
-    }
-}
-
 async fn healthz(State(state): State<Shared>) -> Response {
-    let model = state.model.load();
+    let served = state.served.load();
     axum::Json(serde_json::json!({
         "status": "ok",
-        "model_version": model.version,
-        "model": model.scored.model.name(),
-        "nodes": state.graph.num_nodes(),
-        "rings": state.rings.len(),
+        "model_version": served.model.version,
+        "model": served.model.scored.model.name(),
+        "nodes": served.graph.num_nodes(),
+        "rings": served.rings.len(),
     }))
     .into_response()
 }
@@ -388,28 +539,34 @@ async fn score(State(state): State<Shared>, body: Bytes) -> Response {
         Ok(a) => a,
         Err(r) => return r.into_response(),
     };
-    // The model is taken once, so a reload in the middle cannot mix two models in one answer.
-    let model = state.model.load_full();
-    let version = model.version.clone();
+    // One snapshot, so a reload in the middle cannot mix two models or graphs in one answer.
+    let served = state.served.load_full();
+    let version = served.model.version.clone();
     let worker = state.clone();
-    let Ok(_slot) = state.scoring.acquire().await else {
+    let Ok(slot) = state.scoring.clone().acquire_owned().await else {
         return internal("the scoring slots are closed");
     };
     let result = tokio::task::spawn_blocking(move || -> Result<Vec<serde_json::Value>, String> {
+        let _slot = slot;
+        let config = &worker.config;
+        let reach = online::Reach {
+            own_edges: config.own_edges,
+            fanout: config.fanout.clone(),
+            max_nodes: config.max_nodes,
+        };
         on_own_thread(|| {
             accounts
                 .iter()
                 .map(|a| {
                     let scored = online::score_account(
-                        &worker.graph,
-                        &model,
+                        &served.graph,
+                        &served.model,
                         a,
-                        &worker.config.fanout,
-                        worker.config.max_nodes,
-                        worker.config.reasons,
+                        &reach,
+                        config.reasons,
                     )
                     .map_err(|e| chain(&e))?;
-                    let rings = worker
+                    let rings = served
                         .account_rings
                         .get(&a.account_id)
                         .cloned()
@@ -434,7 +591,7 @@ async fn score(State(state): State<Shared>, body: Bytes) -> Response {
 }
 
 async fn ring(State(state): State<Shared>, UrlPath(id): UrlPath<String>) -> Response {
-    match state.rings.get(&id) {
+    match state.served.load().rings.get(&id) {
         Some(r) => axum::Json(ringscope_export::RingLine::new(r)).into_response(),
         None => Rejection::not_found(format!("no ring '{id}'")).into_response(),
     }
@@ -458,7 +615,8 @@ async fn neighbourhood(
     if !(1..=3).contains(&hops) || !(1..=2000).contains(&limit) {
         return Rejection::bad("hops must be 1 to 3 and limit 1 to 2000").into_response();
     }
-    let graph = &state.graph;
+    let served = state.served.load_full();
+    let graph = &served.graph;
     let Some((kind, set)) = graph.node_set(NodeKind::Account.name()) else {
         return Rejection::not_found("the graph has no accounts").into_response();
     };
@@ -466,7 +624,7 @@ async fn neighbourhood(
         return Rejection::not_found(format!("no account '{id}'")).into_response();
     };
     let space = graph.index_space();
-    let model = state.model.load();
+    let model = &served.model;
     let hood = neighbourhood::neighbourhood(graph, (kind, local), hops, limit);
     let (nodes, edges) = (&hood.nodes, &hood.edges);
     let node_json: Vec<serde_json::Value> = nodes
@@ -492,24 +650,22 @@ async fn neighbourhood(
     .into_response()
 }
 
-async fn feedback(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = authorise(&state, &headers) {
-        return r.into_response();
-    }
+async fn feedback(State(state): State<Shared>, body: Bytes) -> Response {
     let f = match api::feedback_request(&body) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
     // The accounts the verdict labels, written with it so training needs no rings file.
+    let served = state.served.load_full();
     let members: Option<Vec<String>> = match f.target.as_str() {
-        "ring" => state.rings.get(&f.id).map(|r| {
+        "ring" => served.rings.get(&f.id).map(|r| {
             r.evidence
                 .members
                 .iter()
                 .map(|m| m.account.clone())
                 .collect()
         }),
-        _ => state
+        _ => served
             .graph
             .node_set(NodeKind::Account.name())
             .is_some_and(|(_, s)| s.ids.get(&f.id).is_some())
@@ -527,7 +683,7 @@ async fn feedback(State(state): State<Shared>, headers: HeaderMap, body: Bytes) 
         "analyst": f.analyst,
         "note": f.note,
         "accounts": members,
-        "model_version": state.model.load().version,
+        "model_version": served.model.version,
     })) {
         Ok(l) => l + "\n",
         Err(e) => return internal(e),
@@ -602,12 +758,10 @@ fn chrono_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Loads the checkpoint directory again (a new model written there) and swaps it in. Requests
-/// in flight finish on the model they started with; none waits.
-async fn reload(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorise(&state, &headers) {
-        return r.into_response();
-    }
+/// Loads the graph, the checkpoint and the rings file again and swaps all three in at once.
+/// Requests in flight finish on the snapshot they started with; none waits. If anything fails
+/// to load, the previous snapshot keeps serving and the answer (422) says why.
+async fn reload(State(state): State<Shared>) -> Response {
     let _one_at_a_time = state.reloading.lock().await;
     let worker = state.clone();
     let loaded = tokio::task::spawn_blocking(move || {
@@ -615,11 +769,12 @@ async fn reload(State(state): State<Shared>, headers: HeaderMap) -> Response {
             .map_err(|e| e.to_string())
             .and_then(|pool| {
                 pool.install(|| {
-                    Model::load(
-                        &worker.graph,
+                    Served::load(
+                        &worker.graph_dir,
                         &worker.checkpoint_dir,
                         worker.device,
                         &worker.model_section,
+                        worker.config.rings.as_deref(),
                     )
                     .map_err(|e| chain(&e))
                 })
@@ -631,10 +786,18 @@ async fn reload(State(state): State<Shared>, headers: HeaderMap) -> Response {
         status,
     };
     match loaded {
-        Ok(Ok(model)) => {
-            let old = state.model.load().version.clone();
-            let version = model.version.clone();
-            state.model.store(Arc::new(model));
+        Ok(Ok(served)) => {
+            let version = served.model.version.clone();
+            let (nodes, rings) = (served.graph.num_nodes(), served.rings.len());
+            let previous = state.served.swap(Arc::new(served));
+            let old = previous.model.version.clone();
+            // Freeing a whole graph takes a while: off the request threads, at low priority
+            // like the load (or by the last request still holding it).
+            tokio::task::spawn_blocking(move || {
+                if let Ok(pool) = background_pool() {
+                    pool.install(|| drop(previous));
+                }
+            });
             let m = &state.metrics;
             m.model.remove(&VersionLabels {
                 version: old.clone(),
@@ -645,16 +808,22 @@ async fn reload(State(state): State<Shared>, headers: HeaderMap) -> Response {
                 })
                 .set(1);
             m.reloads.get_or_create(&outcome(200)).inc();
-            tracing::info!(%old, %version, "checkpoint reloaded");
-            axum::Json(serde_json::json!({ "model_version": version, "previous": old }))
-                .into_response()
+            tracing::info!(%old, %version, nodes, rings, "graph, model and rings reloaded");
+            axum::Json(serde_json::json!({
+                "model_version": version,
+                "previous": old,
+                "nodes": nodes,
+                "rings": rings,
+            }))
+            .into_response()
         }
         Ok(Err(e)) => {
             state.metrics.reloads.get_or_create(&outcome(422)).inc();
-            // The old model keeps serving.
             Rejection {
                 status: 422,
-                message: format!("reload refused, still serving the previous model: {e}"),
+                message: format!(
+                    "reload refused, still serving the previous graph, model and rings: {e}"
+                ),
             }
             .into_response()
         }

@@ -3,6 +3,8 @@
 //! beyond what `graph` already needs, so tests that use it build quickly.
 #![warn(missing_docs)]
 
+pub mod fuzz;
+
 use ringscope_graph::{HeteroGraph, NodeSet, Relation};
 use ringscope_ingest::Interner;
 use std::path::PathBuf;

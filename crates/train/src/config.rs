@@ -58,10 +58,11 @@ impl ModelSpec {
             });
         }
         let path = Path::new(name_or_path);
-        let toml = std::fs::read_to_string(path).map_err(|source| ringscope_gnn::GnnError::Io {
-            path: path.into(),
-            source,
-        })?;
+        let toml =
+            std::fs::read_to_string(path).map_err(|source| ringscope_gnn::GnnError::Read {
+                path: path.into(),
+                source,
+            })?;
         Ok(ModelSpec {
             label: path
                 .file_stem()

@@ -220,7 +220,7 @@ pub struct Peer {
 
 /// Peers from a JSON-lines file written by `benches/eval_peers.sh`.
 pub fn read_peers(path: &Path) -> Result<Vec<Peer>> {
-    let text = std::fs::read_to_string(path).map_err(|source| GnnError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| GnnError::Read {
         path: path.into(),
         source,
     })?;
