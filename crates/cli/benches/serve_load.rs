@@ -71,9 +71,9 @@ fn main() {
     let root = std::env::var("CARGO_MANIFEST_DIR")
         .map_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .join("../..");
-    let graph = args
-        .get(2)
-        .map_or_else(|| root.join("graphs/sample"), PathBuf::from);
+    // cargo runs a bench in its package's folder, so a relative GRAPH is read from the
+    // repository root, where the README's commands run.
+    let graph = root.join(args.get(2).map_or("graphs/sample", String::as_str));
     let binary = std::env::current_exe()
         .ok()
         .and_then(|p| Some(p.parent()?.parent()?.join("ringscope")))
@@ -93,7 +93,7 @@ fn main() {
         "[serve]\ntoken = \"bench\"\nread_token = \"bench-read\"\nrate_per_client = 100000.0\n",
     )
     .unwrap();
-    let mut server = Command::new(&binary)
+    let server = Command::new(&binary)
         .args([
             "serve",
             "--config",
@@ -110,6 +110,8 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("the server starts");
+    let mut server = KillOnDrop(server);
+    let server = &mut server.0;
     let mut line = String::new();
     BufReader::new(server.stdout.take().unwrap())
         .read_line(&mut line)
@@ -235,8 +237,6 @@ fn main() {
     let reloads = reloader.join().unwrap();
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let rss = sampler.join().unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
 
     let summary = |window: &[(f64, f64)], errors: usize| {
         let mut l: Vec<f64> = window.iter().map(|&(_, l)| l).collect();
@@ -285,6 +285,16 @@ fn main() {
     all["reloads"] = serde_json::json!(reloads);
     all["per_minute"] = serde_json::json!(per_minute);
     println!("{all}");
+}
+
+/// The server, killed when the bench ends, also by a panic.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The resident set of process `pid` in KiB (Linux; `None` elsewhere).

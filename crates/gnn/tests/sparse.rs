@@ -293,3 +293,149 @@ fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
         }
     }
 }
+
+/// The wgpu device (lavapipe in CI), or `None` with a note when there is no adapter, unless
+/// `RINGSCOPE_REQUIRE_GPU=1` (CI sets it).
+#[cfg(feature = "wgpu")]
+fn wgpu_or_skip() -> Option<Device> {
+    match ringscope_gnn::device::open(ringscope_gnn::DeviceChoice::Wgpu) {
+        Ok(device) => Some(device),
+        Err(e) => {
+            assert!(
+                std::env::var("RINGSCOPE_REQUIRE_GPU").is_err(),
+                "RINGSCOPE_REQUIRE_GPU is set but: {e}"
+            );
+            eprintln!("skipping: {e}");
+            None
+        }
+    }
+}
+
+/// A random relation of `n` nodes: rows without edges (every node divisible by 5 receives
+/// none), and node 1 receiving `hub` edges, far more than a cube of units or a plane.
+#[cfg(feature = "wgpu")]
+fn random_relation(n: usize, edges: usize, hub: usize) -> (Vec<u32>, Vec<u32>) {
+    let hash = |i: usize, salt: usize| (i.wrapping_mul(2_654_435_761) ^ salt) % n;
+    (0..edges)
+        .map(|i| (hash(i, 17) as u32, hash(i, 91) as u32))
+        .filter(|&(_, d)| d % 5 != 0)
+        .chain((0..hub).map(|i| (hash(i, 5) as u32, 1)))
+        .unzip()
+}
+
+/// The CubeCL kernels (`spmm`, its backward over the transposed CSR, `sddmm` for the weights)
+/// against flex's CSR loops: values and both gradients, for several head counts and widths,
+/// with empty rows and a row of 5,000 edges. Tolerance: 1e-4 relative (the summation orders
+/// differ between the backends).
+#[test]
+#[cfg(feature = "wgpu")]
+fn wgpu_kernels_equal_the_cpu_path_on_random_graphs() {
+    let Some(gpu) = wgpu_or_skip() else { return };
+    let (gpu, cpu) = (gpu.autodiff(), Device::flex().autodiff());
+    let n = 700;
+    let (src, dst) = random_relation(n, 6000, 5000);
+    let close = |a: &[f32], b: &[f32], what: &str| {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                "{what}[{i}]: wgpu {x} vs cpu {y}"
+            );
+        }
+    };
+    let edges = src.len();
+    for (heads, d) in [(1, 1), (1, 7), (1, 64), (2, 6), (4, 64), (8, 128)] {
+        let x_values = pseudo_random(n * d, 3 + d as u32);
+        let w_values = pseudo_random(edges * heads, 11 * heads as u32);
+        let probe_values = pseudo_random(n * d, 29);
+        let run = |device: &Device| {
+            let e = EdgeIndex::new(&src, &dst, n, n, device);
+            let x = matrix(x_values.clone(), n, d, device).require_grad();
+            let w = matrix(w_values.clone(), edges, heads, device).require_grad();
+            let out = e.propagate(x.clone(), w.clone());
+            let probe = matrix(probe_values.clone(), n, d, device);
+            let grads = (out.clone() * probe).sum().backward();
+            (
+                values(out),
+                values(x.grad(&grads).unwrap()),
+                values(w.grad(&grads).unwrap()),
+            )
+        };
+        let (g, c) = (run(&gpu), run(&cpu));
+        let what = format!("heads {heads}, d {d}");
+        close(&g.0, &c.0, &format!("{what}: value"));
+        close(&g.1, &c.1, &format!("{what}: x gradient"));
+        close(&g.2, &c.2, &format!("{what}: weight gradient"));
+        // The empty rows are exactly zero, and the hub row is not.
+        assert!(g.0[5 * d..6 * d].iter().all(|&v| v == 0.0), "{what}: row 5");
+        assert!(g.0[d..2 * d].iter().any(|&v| v != 0.0), "{what}: hub row");
+    }
+}
+
+/// The kernels' gradients against finite differences on wgpu: the product is linear in `x`
+/// and in the weights, so a central difference is exact up to rounding.
+#[test]
+#[cfg(feature = "wgpu")]
+fn wgpu_kernel_gradients_agree_with_finite_differences() {
+    let Some(gpu) = wgpu_or_skip() else { return };
+    let (plain, tracked) = (gpu.clone(), gpu.autodiff());
+    let (n, d, heads) = (40, 6, 2);
+    let (src, dst) = random_relation(n, 160, 30);
+    let edges = src.len();
+    let x_values = pseudo_random(n * d, 1);
+    let w_values = pseudo_random(edges * heads, 2);
+    let probe_values = pseudo_random(n * d, 3);
+    let objective = |device: &Device, x: &[f32], w: &[f32]| -> Tensor<1> {
+        let e = EdgeIndex::new(&src, &dst, n, n, device);
+        let out = e.propagate(
+            matrix(x.to_vec(), n, d, device),
+            matrix(w.to_vec(), edges, heads, device),
+        );
+        (out * matrix(probe_values.clone(), n, d, device)).sum()
+    };
+    let e = EdgeIndex::new(&src, &dst, n, n, &tracked);
+    let x = matrix(x_values.clone(), n, d, &tracked).require_grad();
+    let w = matrix(w_values.clone(), edges, heads, &tracked).require_grad();
+    let out = e.propagate(x.clone(), w.clone());
+    let grads = (out * matrix(probe_values.clone(), n, d, &tracked))
+        .sum()
+        .backward();
+    let (gx, gw) = (
+        values(x.grad(&grads).unwrap()),
+        values(w.grad(&grads).unwrap()),
+    );
+    let eps = 0.05;
+    let difference = |x: &[f32], w: &[f32], x2: &[f32], w2: &[f32]| {
+        let (hi, lo) = (
+            values(objective(&plain, x, w))[0],
+            values(objective(&plain, x2, w2))[0],
+        );
+        (hi - lo) / (2.0 * eps)
+    };
+    let mut checked = 0;
+    for k in (0..n * d).step_by(7) {
+        let (mut hi, mut lo) = (x_values.clone(), x_values.clone());
+        hi[k] += eps;
+        lo[k] -= eps;
+        let fd = difference(&hi, &w_values, &lo, &w_values);
+        assert!(
+            (fd - gx[k]).abs() <= 2e-3 * (1.0 + fd.abs()),
+            "x[{k}]: {fd} vs {}",
+            gx[k]
+        );
+        checked += 1;
+    }
+    for k in (0..edges * heads).step_by(5) {
+        let (mut hi, mut lo) = (w_values.clone(), w_values.clone());
+        hi[k] += eps;
+        lo[k] -= eps;
+        let fd = difference(&x_values, &hi, &x_values, &lo);
+        assert!(
+            (fd - gw[k]).abs() <= 2e-3 * (1.0 + fd.abs()),
+            "w[{k}]: {fd} vs {}",
+            gw[k]
+        );
+        checked += 1;
+    }
+    assert!(checked > 60);
+}

@@ -221,6 +221,7 @@ pub fn serve(
         &model_section,
         config.rings.as_deref(),
     )?;
+    lower_loader_threads_priority();
     if let Some(dir) = config
         .feedback
         .parent()
@@ -751,6 +752,31 @@ fn lower_this_threads_priority() {
 #[cfg(not(target_os = "linux"))]
 fn lower_this_threads_priority() {}
 
+/// Lowers the priority of polars' threads, which read the tables at a load: a reload's reads
+/// would otherwise compete with requests on every core (polars keeps its own pools, outside the
+/// reload's one-thread pool). Requests never use polars. Found by name, as polars names them
+/// (`polars-N`, `async-executor-N`); threads it starts later are lowered after the next load.
+#[cfg(target_os = "linux")]
+fn lower_loader_threads_priority() {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let Ok(name) = std::fs::read_to_string(task.path().join("comm")) else {
+            continue;
+        };
+        let loader = name.starts_with("polars") || name.starts_with("async-executor");
+        let tid = task.file_name().to_str().and_then(|t| t.parse().ok());
+        if let (true, Some(tid)) = (loader, tid.and_then(rustix::process::Pid::from_raw)) {
+            // A thread that ended since the listing is an error, ignored.
+            let _ = rustix::process::setpriority_process(Some(tid), 19);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_loader_threads_priority() {}
+
 /// Unix seconds now.
 fn chrono_now() -> i64 {
     std::time::SystemTime::now()
@@ -779,6 +805,7 @@ async fn reload(State(state): State<Shared>) -> Response {
                     .map_err(|e| chain(&e))
                 })
             })
+            .inspect(|_| lower_loader_threads_priority())
     })
     .await;
     let outcome = |status: u16| RequestLabels {

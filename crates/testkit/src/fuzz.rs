@@ -1,7 +1,8 @@
 //! A corpus-driven mutation fuzzer for the parsers, run as ordinary tests.
 //!
-//! cargo-fuzz needs the `libfuzzer-sys` crate and a nightly compiler, and proptest is a crate
-//! too; neither can be fetched where this project is built and tested, so this is the harness:
+//! cargo-fuzz needs a nightly compiler, which this project's toolchain is not; proptest builds
+//! inputs from strategies, and random bytes die at a Parquet file's magic or a CSV header long
+//! before the code worth reaching. So the harness mutates valid files (docs/fuzzing.md):
 //! seeded, coverage-blind, bounded by time. Each round takes a corpus entry from
 //! `tests/fuzz/corpus/<target>/`, applies 1 to 8 mutations (bit flips, interesting bytes,
 //! dictionary tokens, cuts, duplicated or deleted spans, splices with another entry), and runs

@@ -106,6 +106,9 @@ fn main() {
         "median_epoch_seconds": median(epoch_times),
         "median_inference_seconds": median(inference),
         "peak_rss_bytes": peak_rss_bytes(),
+        // On a GPU: what the allocator holds after training and inference (its pools keep
+        // pages for reuse). benches/gpu.sh also samples nvidia-smi for the process's peak.
+        "device_reserved_bytes": device.memory_pool_usage().map(|u| u.bytes_reserved),
         "test_auroc": trained.test.auroc,
         "test_auprc": trained.test.auprc,
     });

@@ -249,7 +249,9 @@ fn loss_of(logits: Tensor<2>, targets: &[i8], class_weight: [f32; 2], loss: Loss
 /// `device` is the plain device; training runs on its autodiff twin. `resume` continues from a
 /// model and optimiser state (for example a loaded checkpoint's) instead of fresh weights. With
 /// a fixed seed a CPU run is reproducible, as long as nothing else in the process draws from
-/// the same device's random generator meanwhile (burn keeps one per device).
+/// the same device's random generator meanwhile (burn keeps one per device). Initial weights
+/// are drawn on the CPU on every backend, so without dropout a GPU run follows the CPU run up
+/// to rounding.
 pub fn train(
     config: &GnnConfig,
     train: &TrainConfig,
@@ -310,7 +312,13 @@ pub fn train(
             }
             model.fork(&ad).train()
         }
-        None => config.init(&ad),
+        // Fresh weights are drawn on the CPU and moved to the device, so that a seed gives the
+        // same initial model on every backend (each has its own random generator).
+        None => {
+            let cpu = Device::flex().autodiff();
+            cpu.seed(train.seed);
+            config.init(&cpu).fork(&ad)
+        }
     };
     let step = |optimizer: &mut ModuleOptimizer, model: Gnn, logits: Tensor<2>, targets: &[i8]| {
         let loss = loss_of(logits, targets, class_weight, train.loss);

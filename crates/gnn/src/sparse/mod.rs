@@ -14,15 +14,16 @@
 //! Weights have `heads` columns; head `h` scales feature columns `h·c .. (h+1)·c` (`c = d / heads`),
 //! which is multi-head attention. One column is a plain weighted sum.
 //!
-//! On flex these are row-parallel CSR loops ([`cpu`]). Every other backend composes them from
-//! `select` and `select_assign`, the same operations the layers used before, so wgpu keeps one
-//! code path and gradients are still checked against flex in the tests.
+//! On flex these are row-parallel CSR loops ([`cpu`]); on the cubecl backend (wgpu), `spmm` and
+//! `sddmm` are CubeCL kernels ([`cube`]) and `spmm_linear` their composition with burn's
+//! matmul. A backend without its own implementation composes them from `select` and
+//! `select_assign`.
 
 mod cpu;
+#[cfg(feature = "wgpu")]
+mod cube;
 
 use crate::dense::DenseOps;
-#[cfg(feature = "wgpu")]
-use burn::backend::Cube;
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -305,9 +306,6 @@ pub(crate) fn sddmm_composed<B: Backend>(
     let prod = B::float_reshape(prod, Shape::new([nnz, heads]));
     B::float_select_assign(out, 0, csr.edge, prod, IndexingUpdateOp::Add)
 }
-
-#[cfg(feature = "wgpu")]
-impl SparseOps for Cube {}
 
 fn inner_csr<B: Backend, C: CheckpointStrategy>(csr: Csr<Autodiff<B, C>>) -> Csr<B> {
     Csr {

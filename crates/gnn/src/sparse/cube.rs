@@ -1,0 +1,193 @@
+//! [`SparseOps`] on the cubecl backend (wgpu): CSR kernels written in CubeCL, so a product reads
+//! each neighbour row once and writes each output row once. The composed path (`select` then
+//! `select_assign`) writes a `[positions, d]` message tensor and reads it back, and scatters
+//! with atomics.
+//!
+//! - `spmm`: one unit per output element `(i, j)`. It walks row `i`'s positions and sums
+//!   `weight[edge p, head of j] · x[col p, j]`, so it needs no atomics. Neighbouring units
+//!   take neighbouring `j`, so a row of `x` is read in one coalesced sweep. The backward pass
+//!   for `x` is the same kernel over the transposed CSR (`Adjacency::backward`).
+//! - `sddmm`: one unit per `(position p, head h)`. It computes the dot product of `a[row p]`
+//!   and `b[col p]` over head `h`'s columns. Each edge has exactly one position in a CSR
+//!   (`EdgeIndex` places it by a counting sort), so the unit writes `out[edge p, h]` alone.
+
+use super::{Csr, Diagonal, SparseOps, dims2};
+use burn::backend::Cube;
+use burn::backend::TensorMetadata;
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::backend::tensor::FloatTensor;
+use burn::tensor::Shape;
+use burn_cubecl::cubecl;
+use burn_cubecl::cubecl::calculate_cube_count_elemwise;
+use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::ops::numeric::{empty_device_dtype, zeros_client};
+use burn_cubecl::tensor::CubeTensor;
+
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn spmm_kernel<F: Float, I: Numeric>(
+    ptr: &Tensor<I>,
+    col: &Tensor<I>,
+    edge: &Tensor<I>,
+    weight: &Tensor<F>,
+    x: &Tensor<F>,
+    diagonal: &Tensor<F>,
+    out: &mut Tensor<F>,
+    width: u32,
+    num_heads: u32,
+    #[comptime] with_diagonal: bool,
+    #[define(F, I)] _dtypes: [ElemType; 2],
+) {
+    let pos = ABSOLUTE_POS;
+    if pos >= out.len() {
+        terminate!();
+    }
+    let d = width as usize;
+    let heads = num_heads as usize;
+    let i = pos / d;
+    let j = pos % d;
+    let h = j / (d / heads);
+    let start = usize::cast_from(ptr[i]);
+    let end = usize::cast_from(ptr[i + 1]);
+    let mut sum = F::new(0.0);
+    for p in start..end {
+        let source = usize::cast_from(col[p]);
+        let e = usize::cast_from(edge[p]);
+        sum += weight[e * heads + h] * x[source * d + j];
+    }
+    if with_diagonal {
+        sum += diagonal[i * heads + h] * x[pos];
+    }
+    out[pos] = sum;
+}
+
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn sddmm_kernel<F: Float, I: Numeric>(
+    row: &Tensor<I>,
+    col: &Tensor<I>,
+    edge: &Tensor<I>,
+    a: &Tensor<F>,
+    b: &Tensor<F>,
+    out: &mut Tensor<F>,
+    width: u32,
+    num_heads: u32,
+    #[define(F, I)] _dtypes: [ElemType; 2],
+) {
+    let heads = num_heads as usize;
+    let pos = ABSOLUTE_POS;
+    if pos >= row.len() * heads {
+        terminate!();
+    }
+    let d = width as usize;
+    let p = pos / heads;
+    let h = pos % heads;
+    let c = d / heads;
+    let a_start = usize::cast_from(row[p]) * d + h * c;
+    let b_start = usize::cast_from(col[p]) * d + h * c;
+    let mut sum = F::new(0.0);
+    for k in 0..c {
+        sum += a[a_start + k] * b[b_start + k];
+    }
+    out[usize::cast_from(edge[p]) * heads + h] = sum;
+}
+
+/// Cubes of the runtime's preferred size covering `units`, as burn's element-wise kernels launch.
+fn launch_shape(client: &Client, units: usize) -> (CubeCount, CubeDim) {
+    let dim = CubeDim::new(client, units);
+    (calculate_cube_count_elemwise(client, units, dim), dim)
+}
+
+fn u32_of(n: usize, what: &str) -> u32 {
+    u32::try_from(n).unwrap_or_else(|_| panic!("{what} = {n} does not fit a kernel argument"))
+}
+
+impl SparseOps for Cube {
+    fn spmm(
+        csr: Csr<Self>,
+        weight: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        diagonal: Diagonal<Self>,
+    ) -> FloatTensor<Self> {
+        let [_, d] = dims2(&x);
+        let [_, heads] = dims2(&weight);
+        let (x, weight) = (into_contiguous(x), into_contiguous(weight));
+        let out: CubeTensor = empty_device_dtype(
+            x.client.clone(),
+            x.device.clone(),
+            Shape::new([csr.rows, d]),
+            x.dtype,
+        );
+        if csr.rows == 0 || d == 0 {
+            return out;
+        }
+        let (with_diagonal, diagonal) = match diagonal {
+            Diagonal::Values(values) => (true, into_contiguous(values)),
+            // Never read: the kernel is compiled without the diagonal.
+            Diagonal::Zero => (false, weight.clone()),
+        };
+        let dtypes = [
+            dtype_to_storage_type(x.dtype),
+            dtype_to_storage_type(csr.ptr.dtype),
+        ];
+        let (count, dim) = launch_shape(&out.client, csr.rows * d);
+        spmm_kernel::launch(
+            &out.client,
+            count,
+            dim,
+            into_contiguous(csr.ptr).into_tensor_arg(),
+            into_contiguous(csr.col).into_tensor_arg(),
+            into_contiguous(csr.edge).into_tensor_arg(),
+            weight.into_tensor_arg(),
+            x.into_tensor_arg(),
+            diagonal.into_tensor_arg(),
+            out.clone().into_tensor_arg(),
+            u32_of(d, "width"),
+            u32_of(heads, "heads"),
+            with_diagonal,
+            dtypes,
+        );
+        out
+    }
+
+    fn sddmm(
+        csr: Csr<Self>,
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        heads: usize,
+    ) -> FloatTensor<Self> {
+        let [_, d] = dims2(&a);
+        let positions = csr.col.shape()[0];
+        // Edges are positions: each edge has one place in the CSR.
+        let out: CubeTensor = zeros_client(
+            a.client.clone(),
+            a.device.clone(),
+            Shape::new([positions, heads]),
+            a.dtype,
+        );
+        if positions == 0 || heads == 0 {
+            return out;
+        }
+        let dtypes = [
+            dtype_to_storage_type(a.dtype),
+            dtype_to_storage_type(csr.row.dtype),
+        ];
+        let (count, dim) = launch_shape(&out.client, positions * heads);
+        sddmm_kernel::launch(
+            &out.client,
+            count,
+            dim,
+            into_contiguous(csr.row).into_tensor_arg(),
+            into_contiguous(csr.col).into_tensor_arg(),
+            into_contiguous(csr.edge).into_tensor_arg(),
+            into_contiguous(a).into_tensor_arg(),
+            into_contiguous(b).into_tensor_arg(),
+            out.clone().into_tensor_arg(),
+            u32_of(d, "width"),
+            u32_of(heads, "heads"),
+            dtypes,
+        );
+        out
+    }
+}
