@@ -412,30 +412,28 @@ fn wgpu_kernel_gradients_agree_with_finite_differences() {
         );
         (hi - lo) / (2.0 * eps)
     };
-    let mut checked = 0;
-    for k in (0..n * d).step_by(7) {
-        let (mut hi, mut lo) = (x_values.clone(), x_values.clone());
+    // `values` moved by ±eps at `k`.
+    let nudged = |values: &[f32], k: usize| {
+        let (mut hi, mut lo) = (values.to_vec(), values.to_vec());
         hi[k] += eps;
         lo[k] -= eps;
-        let fd = difference(&hi, &w_values, &lo, &w_values);
+        (hi, lo)
+    };
+    let mut checked = 0;
+    let mut check = |what: &str, k: usize, fd: f32, analytic: f32| {
         assert!(
-            (fd - gx[k]).abs() <= 2e-3 * (1.0 + fd.abs()),
-            "x[{k}]: {fd} vs {}",
-            gx[k]
+            (fd - analytic).abs() <= 2e-3 * (1.0 + fd.abs()),
+            "{what}[{k}]: {fd} vs {analytic}"
         );
         checked += 1;
+    };
+    for k in (0..n * d).step_by(7) {
+        let (hi, lo) = nudged(&x_values, k);
+        check("x", k, difference(&hi, &w_values, &lo, &w_values), gx[k]);
     }
     for k in (0..edges * heads).step_by(5) {
-        let (mut hi, mut lo) = (w_values.clone(), w_values.clone());
-        hi[k] += eps;
-        lo[k] -= eps;
-        let fd = difference(&x_values, &hi, &x_values, &lo);
-        assert!(
-            (fd - gw[k]).abs() <= 2e-3 * (1.0 + fd.abs()),
-            "w[{k}]: {fd} vs {}",
-            gw[k]
-        );
-        checked += 1;
+        let (hi, lo) = nudged(&w_values, k);
+        check("w", k, difference(&x_values, &hi, &x_values, &lo), gw[k]);
     }
     assert!(checked > 60);
 }
