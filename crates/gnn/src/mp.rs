@@ -1,6 +1,7 @@
 //! Message passing on burn tensors. Sums over incoming edges go through the sparse products of
-//! [`crate::sparse`] ([`EdgeIndex::propagate`]); the reductions that need one message per edge
-//! (maximum, softmax) gather with `select` and reduce with `select_assign`.
+//! [`crate::sparse`] ([`EdgeIndex::propagate`]), and GAT's attention through its segment
+//! softmax ([`EdgeIndex::softmax_with_self_loops`]); the free reductions here (maximum, and a
+//! softmax over any grouping) gather with `select` and reduce with `select_assign`.
 //!
 //! # Shapes
 //! - `x`: `[num_nodes, d]` node features
@@ -254,6 +255,33 @@ impl EdgeIndex {
             x.into_dispatch(),
             diagonal.map_or(Diagonal::Zero, |d| Diagonal::Values(d.into_dispatch())),
         ))
+    }
+
+    /// Softmax of per-edge scores over each destination's incoming edges, per head, where
+    /// every destination also attends to itself with score `self_scores[i]`; the self-loops'
+    /// coefficients come back separately, so the edge list need not include them. One pass of
+    /// [`SparseOps::segment_softmax`] over the rows, differentiable in both scores.
+    ///
+    /// # Shapes
+    /// - `scores`: `[num_edges, heads]` (this index's order), `self_scores`: `[num_dst, heads]`
+    ///   → (`[num_edges, heads]`, `[num_dst, heads]`)
+    pub fn softmax_with_self_loops(
+        &self,
+        scores: Tensor<2>,
+        self_scores: Tensor<2>,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let num_edges = self.num_edges();
+        let logits = Tensor::cat(vec![scores, self_scores], 0);
+        let alpha: Tensor<2> = Tensor::from_dispatch(<Dispatch as SparseOps>::segment_softmax(
+            self.by_dst.dispatch(),
+            logits.into_dispatch(),
+            true,
+        ));
+        let end = alpha.dims()[0];
+        (
+            alpha.clone().slice(0..num_edges),
+            alpha.slice(num_edges..end),
+        )
     }
 
     fn adjacency(&self) -> Adjacency<Dispatch> {

@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use ringscope_gnn::graph::matrix;
-use ringscope_gnn::mp::{Epilogue, scatter_mean, scatter_sum};
+use ringscope_gnn::mp::{Epilogue, edge_softmax_with_self_loops, scatter_mean, scatter_sum};
 use ringscope_gnn::{Aggregation, EdgeIndex};
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -294,6 +294,83 @@ fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
     }
 }
 
+/// The coefficients and both scores' gradients of a softmax with self-loops: by
+/// [`EdgeIndex::softmax_with_self_loops`] (the segment kernel) with `segment`, otherwise by
+/// [`edge_softmax_with_self_loops`] (gather, scatter-max and scatter-sum, differentiated by
+/// burn). The objective weights every coefficient by a probe, so no gradient cancels.
+fn softmax_run(e: &EdgeIndex, heads: usize, segment: bool, device: &Device) -> [Vec<f32>; 4] {
+    let (edges, rows) = (e.num_edges(), e.num_dst);
+    let scores = matrix(pseudo_random(edges * heads, 41), edges, heads, device).require_grad();
+    // Self scores from 7 apart, so some rows' maximum is their own score and some an edge's.
+    let own: Vec<f32> = pseudo_random(rows * heads, 43)
+        .iter()
+        .map(|v| 7.0 * v)
+        .collect();
+    let own = matrix(own, rows, heads, device).require_grad();
+    let (alpha, alpha_own) = if segment {
+        e.softmax_with_self_loops(scores.clone(), own.clone())
+    } else {
+        edge_softmax_with_self_loops(scores.clone(), own.clone(), &e.dst)
+    };
+    let probe = |n: usize, seed: u32| matrix(pseudo_random(n * heads, seed), n, heads, device);
+    let objective =
+        (alpha.clone() * probe(edges, 47)).sum() + (alpha_own.clone() * probe(rows, 53)).sum();
+    let grads = objective.backward();
+    [
+        values(alpha),
+        values(alpha_own),
+        values(scores.grad(&grads).unwrap()),
+        values(own.grad(&grads).unwrap()),
+    ]
+}
+
+/// The segment softmax (flex's row loops) against the gather-scatter one, whole-graph and
+/// rows-only, with a destination that has no edges: each row's coefficients sum to 1.
+#[test]
+fn segment_softmax_matches_gather_scatter_in_value_and_gradient() {
+    let device = Device::flex().autodiff();
+    let src = [4u32, 0, 1, 1, 5, 2, 0, 3, 0, 2, 6];
+    let dst = [0u32, 2, 4, 4, 1, 0, 2, 1, 4, 0, 6];
+    for heads in [1, 3] {
+        let indices = [
+            EdgeIndex::new(&src, &dst, 7, 7, &device),
+            EdgeIndex::into_rows(&src, &dst, 7, 7, &[4, 3, 0], &device),
+        ];
+        for e in &indices {
+            let segment = softmax_run(e, heads, true, &device);
+            let reference = softmax_run(e, heads, false, &device);
+            let names = [
+                "edge coefficients",
+                "own coefficients",
+                "edge gradient",
+                "own gradient",
+            ];
+            for ((a, b), name) in segment.iter().zip(&reference).zip(names) {
+                assert_close(a, b, &format!("heads {heads}, rows {}: {name}", e.num_dst));
+            }
+            // Per row and head the coefficients (edges and own) sum to 1.
+            let mut sums = segment[1].clone();
+            let dst = e
+                .dst
+                .clone()
+                .into_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .unwrap();
+            for (k, &d) in dst.iter().enumerate() {
+                for h in 0..heads {
+                    sums[d as usize * heads + h] += segment[0][k * heads + h];
+                }
+            }
+            assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5), "{sums:?}");
+            assert!(
+                segment[2].iter().any(|g| g.abs() > 1e-3),
+                "edge gradient is zero"
+            );
+        }
+    }
+}
+
 /// The wgpu device (lavapipe in CI), or `None` with a note when there is no adapter, unless
 /// `RINGSCOPE_REQUIRE_GPU=1` (CI sets it).
 #[cfg(feature = "wgpu")]
@@ -308,6 +385,19 @@ fn wgpu_or_skip() -> Option<Device> {
             eprintln!("skipping: {e}");
             None
         }
+    }
+}
+
+/// `wgpu` (values from the kernels) within 1e-4 relative of `cpu`: the summation orders differ
+/// between the backends.
+#[cfg(feature = "wgpu")]
+fn wgpu_close(wgpu: &[f32], cpu: &[f32], what: &str) {
+    assert_eq!(wgpu.len(), cpu.len(), "{what}: lengths");
+    for (i, (x, y)) in wgpu.iter().zip(cpu).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+            "{what}[{i}]: wgpu {x} vs cpu {y}"
+        );
     }
 }
 
@@ -334,15 +424,6 @@ fn wgpu_kernels_equal_the_cpu_path_on_random_graphs() {
     let (gpu, cpu) = (gpu.autodiff(), Device::flex().autodiff());
     let n = 700;
     let (src, dst) = random_relation(n, 6000, 5000);
-    let close = |a: &[f32], b: &[f32], what: &str| {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                "{what}[{i}]: wgpu {x} vs cpu {y}"
-            );
-        }
-    };
     let edges = src.len();
     for (heads, d) in [(1, 1), (1, 7), (1, 64), (2, 6), (4, 64), (8, 128)] {
         let x_values = pseudo_random(n * d, 3 + d as u32);
@@ -363,9 +444,9 @@ fn wgpu_kernels_equal_the_cpu_path_on_random_graphs() {
         };
         let (g, c) = (run(&gpu), run(&cpu));
         let what = format!("heads {heads}, d {d}");
-        close(&g.0, &c.0, &format!("{what}: value"));
-        close(&g.1, &c.1, &format!("{what}: x gradient"));
-        close(&g.2, &c.2, &format!("{what}: weight gradient"));
+        wgpu_close(&g.0, &c.0, &format!("{what}: value"));
+        wgpu_close(&g.1, &c.1, &format!("{what}: x gradient"));
+        wgpu_close(&g.2, &c.2, &format!("{what}: weight gradient"));
         // The empty rows are exactly zero, and the hub row is not.
         assert!(g.0[5 * d..6 * d].iter().all(|&v| v == 0.0), "{what}: row 5");
         assert!(g.0[d..2 * d].iter().any(|&v| v != 0.0), "{what}: hub row");
@@ -436,4 +517,122 @@ fn wgpu_kernel_gradients_agree_with_finite_differences() {
         check("w", k, difference(&x_values, &hi, &x_values, &lo), gw[k]);
     }
     assert!(checked > 60);
+}
+
+/// The segment softmax kernels (coefficients and their backward pass) and SAGE's fused
+/// epilogue on wgpu against flex, on a random graph with empty rows and a row of 5,000 edges.
+#[test]
+#[cfg(feature = "wgpu")]
+fn wgpu_softmax_and_sage_epilogue_equal_the_cpu_path() {
+    let Some(gpu) = wgpu_or_skip() else { return };
+    let n = 700;
+    let (src, dst) = random_relation(n, 6000, 5000);
+    let rows: Vec<u32> = (0..n as u32).filter(|r| r % 3 != 0).collect();
+    for heads in [1, 4] {
+        for subset in [None, Some(&rows)] {
+            let index = |device: &Device| match subset {
+                Some(r) => EdgeIndex::into_rows(&src, &dst, n, n, r, device),
+                None => EdgeIndex::new(&src, &dst, n, n, device),
+            };
+            let (g_device, c_device) = (gpu.clone().autodiff(), Device::flex().autodiff());
+            let g = softmax_run(&index(&g_device), heads, true, &g_device);
+            let c = softmax_run(&index(&c_device), heads, true, &c_device);
+            let names = [
+                "edge coefficients",
+                "own coefficients",
+                "edge gradient",
+                "own gradient",
+            ];
+            for ((a, b), name) in g.iter().zip(&c).zip(names) {
+                wgpu_close(
+                    a,
+                    b,
+                    &format!("heads {heads}, subset {}: {name}", subset.is_some()),
+                );
+            }
+        }
+    }
+    let (k, m) = (10, 64);
+    for epilogue in 0..3 {
+        let run = |device: &Device| {
+            let e = EdgeIndex::new(&src, &dst, n, n, device);
+            let t =
+                |seed: u32, r: usize, c: usize| matrix(pseudo_random(r * c, seed), r, c, device);
+            let bias = t(5, 1, m).reshape([m]);
+            let then = match epilogue {
+                0 => Epilogue::None,
+                1 => Epilogue::Relu,
+                _ => Epilogue::ReluLinear(t(6, m, 3), t(7, 1, 3).reshape([3])),
+            };
+            let out = e.aggregate_linear(
+                (t(1, n, k), Aggregation::Mean),
+                t(2, n, k),
+                (t(3, k, m), t(4, k, m), bias),
+                then,
+            );
+            values(out)
+        };
+        let (g, c) = (run(&gpu), run(&Device::flex()));
+        wgpu_close(&g, &c, &format!("sage epilogue {epilogue}"));
+        if epilogue == 1 {
+            assert!(g.iter().all(|&v| v >= 0.0) && g.contains(&0.0));
+        }
+    }
+}
+
+/// The segment softmax's gradient on wgpu against central differences of the coefficients.
+#[test]
+#[cfg(feature = "wgpu")]
+fn wgpu_softmax_gradient_agrees_with_finite_differences() {
+    let Some(gpu) = wgpu_or_skip() else { return };
+    let (n, heads) = (30, 2);
+    let (src, dst) = random_relation(n, 120, 20);
+    let edges = src.len();
+    let scores = pseudo_random(edges * heads, 61);
+    let own = pseudo_random(n * heads, 67);
+    let (probe_edges, probe_own) = (
+        pseudo_random(edges * heads, 71),
+        pseudo_random(n * heads, 73),
+    );
+    let objective = |device: &Device, scores: Tensor<2>, own: Tensor<2>| -> Tensor<1> {
+        let e = EdgeIndex::new(&src, &dst, n, n, device);
+        let (alpha, alpha_own) = e.softmax_with_self_loops(scores, own);
+        (alpha * matrix(probe_edges.clone(), edges, heads, device)).sum()
+            + (alpha_own * matrix(probe_own.clone(), n, heads, device)).sum()
+    };
+    let tracked = gpu.clone().autodiff();
+    let s = matrix(scores.clone(), edges, heads, &tracked).require_grad();
+    let o = matrix(own.clone(), n, heads, &tracked).require_grad();
+    let grads = objective(&tracked, s.clone(), o.clone()).backward();
+    let analytic = [
+        values(s.grad(&grads).unwrap()),
+        values(o.grad(&grads).unwrap()),
+    ];
+    let at = |[scores, own]: &[Vec<f32>; 2]| {
+        let scores = matrix(scores.clone(), edges, heads, &gpu);
+        values(objective(&gpu, scores, matrix(own.clone(), n, heads, &gpu)))[0]
+    };
+    let eps = 0.01;
+    let mut checked = 0;
+    // Input 0 is the edges' scores, input 1 the rows' own.
+    for (input, step) in [(0, 3), (1, 2)] {
+        let base = [scores.clone(), own.clone()];
+        for k in (0..base[input].len()).step_by(step) {
+            let (mut hi, mut lo) = (base.clone(), base.clone());
+            hi[input][k] += eps;
+            lo[input][k] -= eps;
+            let fd = (at(&hi) - at(&lo)) / (2.0 * eps);
+            let g = analytic[input][k];
+            assert!(
+                (fd - g).abs() <= 2e-3 * (1.0 + fd.abs()),
+                "input {input}[{k}]: {fd} vs {g}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "{checked}");
+    assert!(
+        analytic[0].iter().any(|g| g.abs() > 1e-2),
+        "the gradient is not trivially zero"
+    );
 }

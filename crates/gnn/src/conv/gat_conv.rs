@@ -3,7 +3,7 @@
 //! `α^h_ij = softmax_j(LeakyReLU(a^h_src · W^h x_j + a^h_dst · W^h x_i))`, as PyG's `GATConv`.
 
 use crate::dense::{linear, plus_bias};
-use crate::mp::{EdgeIndex, edge_softmax_with_self_loops};
+use crate::mp::EdgeIndex;
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
@@ -108,7 +108,7 @@ impl GatConv {
         // The self-loops are kept apart from the edge list, so the edges stay in the order the
         // sparse product runs in and no edge list is concatenated per call.
         let loop_logits = attention(e.dst_rows(score_src) + score_dst);
-        let (alpha, alpha_loop) = edge_softmax_with_self_loops(edge_logits, loop_logits, &e.dst);
+        let (alpha, alpha_loop) = e.softmax_with_self_loops(edge_logits, loop_logits);
         let (alpha, alpha_loop) = (
             self.dropout.forward(alpha),
             self.dropout.forward(alpha_loop),

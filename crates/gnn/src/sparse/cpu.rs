@@ -10,7 +10,8 @@
 
 use super::{
     Adjacency, Csr, Diagonal, Epilogue, SageWeights, SparseOps, dims2, sddmm_composed,
-    spmm_composed, spmm_linear_composed,
+    segment_softmax_backward_composed, segment_softmax_composed, spmm_composed,
+    spmm_linear_composed,
 };
 use crate::dense;
 use burn::backend::flex::FlexTensor;
@@ -526,6 +527,58 @@ fn sddmm<I: Index>(job: &Sddmm<'_, I>, nnz: usize) -> Vec<f32> {
     out
 }
 
+/// Runs `row(i, edges of row i, its outputs by position, its own output)` for every row, by
+/// blocks of rows in parallel, into `[nnz, heads]` values placed by edge followed, with
+/// `with_self`, by `[rows, heads]` values for the rows' own entries: the layout of
+/// [`SparseOps::segment_softmax`].
+fn by_segments<I: Index>(
+    csr: &Slices<'_, I>,
+    rows: usize,
+    heads: usize,
+    with_self: bool,
+    row: impl Fn(usize, &[I], &mut [f32], &mut [f32]) + Sync,
+) -> Vec<f32> {
+    let nnz = csr.col.len();
+    let own_width = if with_self { heads } else { 0 };
+    let mut out = vec![0f32; nnz * heads + rows * own_width];
+    let (mut positions, mut own) = out.split_at_mut(nnz * heads);
+    let mut blocks = Vec::with_capacity(rows.div_ceil(ROWS_PER_TASK));
+    for first in (0..rows).step_by(ROWS_PER_TASK) {
+        let last = (first + ROWS_PER_TASK).min(rows);
+        let span = csr.ptr[last].at() - csr.ptr[first].at();
+        let (block, rest) = std::mem::take(&mut positions).split_at_mut(span * heads);
+        let (own_block, own_rest) =
+            std::mem::take(&mut own).split_at_mut((last - first) * own_width);
+        (positions, own) = (rest, own_rest);
+        blocks.push((first..last, block, own_block));
+    }
+    blocks
+        .into_par_iter()
+        .for_each(|(range, block, own_block)| {
+            let base = csr.ptr[range.start].at();
+            for i in range.clone() {
+                let (start, end) = (csr.ptr[i].at(), csr.ptr[i + 1].at());
+                let k = i - range.start;
+                row(
+                    i,
+                    &csr.edge[start..end],
+                    &mut block[(start - base) * heads..(end - base) * heads],
+                    &mut own_block[k * own_width..(k + 1) * own_width],
+                );
+            }
+        });
+    // Placed by edge, which is the position itself in a forward CSR.
+    if csr.edge.iter().enumerate().all(|(p, &e)| e.at() == p) {
+        return out;
+    }
+    let mut placed = out.clone();
+    for (p, &e) in csr.edge.iter().enumerate() {
+        let e = e.at();
+        placed[e * heads..(e + 1) * heads].copy_from_slice(&out[p * heads..(p + 1) * heads]);
+    }
+    placed
+}
+
 /// Evaluates `body` with `$slices` bound to `$csr`'s index slices in their integer type.
 macro_rules! by_index_type {
     ($csr:ident, |$slices:ident| $body:expr) => {
@@ -649,6 +702,85 @@ impl SparseOps for Flex {
             &dense
         ));
         FlexTensor::from_data(TensorData::new(out, [rows, width]))
+    }
+
+    fn segment_softmax(csr: Csr<Flex>, logits: FlexTensor, with_self: bool) -> FlexTensor {
+        if logits.dtype() != DType::F32 {
+            return segment_softmax_composed::<Flex>(csr, logits, with_self);
+        }
+        let (rows, [total, heads]) = (csr.rows, dims2(&logits));
+        let nnz = csr.col.shape()[0];
+        let (logits, csr) = (contiguous(logits), FlexCsr::new(csr));
+        let logits = floats(&logits);
+        let out = by_index_type!(csr, |csr| by_segments(
+            &csr,
+            rows,
+            heads,
+            with_self,
+            |i, edges, out, own_out| for h in 0..heads {
+                let logit = |e: usize| logits[e * heads + h];
+                let own = with_self.then(|| logit(nnz + i));
+                let max = edges
+                    .iter()
+                    .map(|e| logit(e.at()))
+                    .chain(own)
+                    .fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for (k, e) in edges.iter().enumerate() {
+                    let v = (logit(e.at()) - max).exp();
+                    out[k * heads + h] = v;
+                    sum += v;
+                }
+                let own = own.map(|own| (own - max).exp());
+                sum += own.unwrap_or(0.0);
+                for k in 0..edges.len() {
+                    out[k * heads + h] /= sum;
+                }
+                if let Some(own) = own {
+                    own_out[h] = own / sum;
+                }
+            }
+        ));
+        FlexTensor::from_data(TensorData::new(out, [total, heads]))
+    }
+
+    fn segment_softmax_backward(
+        csr: Csr<Flex>,
+        alpha: FlexTensor,
+        grad: FlexTensor,
+        with_self: bool,
+    ) -> FlexTensor {
+        if alpha.dtype() != DType::F32 || grad.dtype() != DType::F32 {
+            return segment_softmax_backward_composed::<Flex>(csr, alpha, grad, with_self);
+        }
+        let (rows, [total, heads]) = (csr.rows, dims2(&alpha));
+        let nnz = csr.col.shape()[0];
+        let (alpha, grad, csr) = (contiguous(alpha), contiguous(grad), FlexCsr::new(csr));
+        let (alpha, grad) = (floats(&alpha), floats(&grad));
+        let out = by_index_type!(csr, |csr| by_segments(
+            &csr,
+            rows,
+            heads,
+            with_self,
+            |i, edges, out, own_out| for h in 0..heads {
+                let at = |e: usize| e * heads + h;
+                let own = with_self.then(|| at(nnz + i));
+                let sum: f32 = edges
+                    .iter()
+                    .map(|e| at(e.at()))
+                    .chain(own)
+                    .map(|k| alpha[k] * grad[k])
+                    .sum();
+                for (k, e) in edges.iter().enumerate() {
+                    let e = at(e.at());
+                    out[k * heads + h] = alpha[e] * (grad[e] - sum);
+                }
+                if let Some(own) = own {
+                    own_out[h] = alpha[own] * (grad[own] - sum);
+                }
+            }
+        ));
+        FlexTensor::from_data(TensorData::new(out, [total, heads]))
     }
 
     fn sddmm(csr: Csr<Flex>, a: FlexTensor, b: FlexTensor, heads: usize) -> FlexTensor {

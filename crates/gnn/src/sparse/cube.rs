@@ -10,11 +10,16 @@
 //! - `sddmm`: one unit per `(position p, head h)`. It computes the dot product of `a[row p]`
 //!   and `b[col p]` over head `h`'s columns. Each edge has exactly one position in a CSR
 //!   (`EdgeIndex` places it by a counting sort), so the unit writes `out[edge p, h]` alone.
+//! - `segment_softmax` and its backward: one unit per `(row, head)`, walking the row's edges
+//!   (three passes forward, two backward); each edge belongs to one row, so again no atomics.
+//! - `spmm_linear` (SAGE): `spmm`, burn's two matmuls, then one kernel for the sum, the bias and
+//!   the ReLU in place, where the composition made three passes over the output.
 
-use super::{Csr, Diagonal, SparseOps, dims2};
+use super::{Adjacency, Csr, Diagonal, Epilogue, SageWeights, SparseOps, dims2};
 use burn::backend::Cube;
 use burn::backend::TensorMetadata;
 use burn::backend::cubecl::dtype_to_storage_type;
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::Shape;
 use burn_cubecl::cubecl;
@@ -93,6 +98,98 @@ fn sddmm_kernel<F: Float, I: Numeric>(
     out[usize::cast_from(edge[p]) * heads + h] = sum;
 }
 
+/// One unit per `(row i, head h)`, over the row's edges and, with `with_self`, its own entry.
+/// Forward (`values` the logits): the maximum, the sum of exponentials, then the coefficients,
+/// a pass each. Backward (`values` the coefficients): `Σ alpha · grad`, then each entry's
+/// `alpha · (grad − Σ)`.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn segment_softmax_kernel<F: Float, I: Numeric>(
+    ptr: &Tensor<I>,
+    edge: &Tensor<I>,
+    values: &Tensor<F>,
+    grad: &Tensor<F>,
+    out: &mut Tensor<F>,
+    rows: u32,
+    num_edges: u32,
+    num_heads: u32,
+    #[comptime] with_self: bool,
+    #[comptime] backward: bool,
+    #[define(F, I)] _dtypes: [ElemType; 2],
+) {
+    let heads = num_heads as usize;
+    let pos = ABSOLUTE_POS;
+    if pos >= rows as usize * heads {
+        terminate!();
+    }
+    let i = pos / heads;
+    let h = pos % heads;
+    let start = usize::cast_from(ptr[i]);
+    let end = usize::cast_from(ptr[i + 1]);
+    let own = (num_edges as usize + i) * heads + h;
+    if backward {
+        let mut sum = F::new(0.0);
+        for p in start..end {
+            let k = usize::cast_from(edge[p]) * heads + h;
+            sum += values[k] * grad[k];
+        }
+        if with_self {
+            sum += values[own] * grad[own];
+        }
+        for p in start..end {
+            let k = usize::cast_from(edge[p]) * heads + h;
+            out[k] = values[k] * (grad[k] - sum);
+        }
+        if with_self {
+            out[own] = values[own] * (grad[own] - sum);
+        }
+    } else {
+        // WGSL has no infinity literal; the lowest finite value is below every logit.
+        let mut max = F::new(f32::MIN);
+        if with_self {
+            max = values[own];
+        }
+        for p in start..end {
+            max = max.max(values[usize::cast_from(edge[p]) * heads + h]);
+        }
+        let mut sum = F::new(0.0);
+        for p in start..end {
+            sum += (values[usize::cast_from(edge[p]) * heads + h] - max).exp();
+        }
+        if with_self {
+            sum += (values[own] - max).exp();
+        }
+        for p in start..end {
+            let k = usize::cast_from(edge[p]) * heads + h;
+            out[k] = (values[k] - max).exp() / sum;
+        }
+        if with_self {
+            out[own] = (values[own] - max).exp() / sum;
+        }
+    }
+}
+
+/// SAGE's epilogue in one pass, in place on `own` (the root product):
+/// `own + neighbour + bias`, then ReLU with `relu`.
+#[cube(launch)]
+fn sage_epilogue_kernel<F: Float>(
+    own: &mut Tensor<F>,
+    neighbour: &Tensor<F>,
+    bias: &Tensor<F>,
+    #[comptime] relu: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    let pos = ABSOLUTE_POS;
+    if pos >= own.len() {
+        terminate!();
+    }
+    let mut v = own[pos] + neighbour[pos] + bias[pos % bias.len()];
+    if relu {
+        v = v.max(F::new(0.0));
+    }
+    own[pos] = v;
+}
+
 /// Cubes of the runtime's preferred size covering `units`, as burn's element-wise kernels launch.
 fn launch_shape(client: &Client, units: usize) -> (CubeCount, CubeDim) {
     let dim = CubeDim::new(client, units);
@@ -151,6 +248,63 @@ impl SparseOps for Cube {
         out
     }
 
+    fn segment_softmax(
+        csr: Csr<Self>,
+        logits: FloatTensor<Self>,
+        with_self: bool,
+    ) -> FloatTensor<Self> {
+        let logits = into_contiguous(logits);
+        segment_launch(csr, logits, None, with_self)
+    }
+
+    fn segment_softmax_backward(
+        csr: Csr<Self>,
+        alpha: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        with_self: bool,
+    ) -> FloatTensor<Self> {
+        let alpha = into_contiguous(alpha);
+        segment_launch(csr, alpha, Some(into_contiguous(grad)), with_self)
+    }
+
+    /// The composition's products (burn's matmul), with the sum, bias and ReLU in one pass.
+    fn spmm_linear(
+        adj: Adjacency<Self>,
+        weight: FloatTensor<Self>,
+        x_src: FloatTensor<Self>,
+        x_dst: FloatTensor<Self>,
+        weights: SageWeights<Self>,
+        then: Epilogue<Self>,
+    ) -> FloatTensor<Self> {
+        let aggregate = Self::spmm(adj.forward, weight, x_src, Diagonal::Zero);
+        let own = into_contiguous(Self::float_matmul(x_dst, weights.root));
+        let neighbour = into_contiguous(Self::float_matmul(aggregate, weights.neigh));
+        let bias = into_contiguous(weights.bias);
+        let relu = !matches!(then, Epilogue::None);
+        let units = own.shape().num_elements();
+        if units > 0 {
+            let (count, dim) = launch_shape(&own.client, units);
+            sage_epilogue_kernel::launch(
+                &own.client,
+                count,
+                dim,
+                own.clone().into_tensor_arg(),
+                neighbour.into_tensor_arg(),
+                bias.into_tensor_arg(),
+                relu,
+                dtype_to_storage_type(own.dtype),
+            );
+        }
+        match then {
+            Epilogue::ReluLinear(w, b) => {
+                let out = Self::float_matmul(own, w);
+                let c = b.shape()[0];
+                Self::float_add(out, Self::float_reshape(b, Shape::new([1, c])))
+            }
+            Epilogue::None | Epilogue::Relu => own,
+        }
+    }
+
     fn sddmm(
         csr: Csr<Self>,
         a: FloatTensor<Self>,
@@ -190,4 +344,51 @@ impl SparseOps for Cube {
         );
         out
     }
+}
+
+/// Launches the segment softmax on `values` (the logits), or with `grad` its backward pass
+/// (`values` then being the coefficients).
+fn segment_launch(
+    csr: Csr<Cube>,
+    values: CubeTensor,
+    grad: Option<CubeTensor>,
+    with_self: bool,
+) -> CubeTensor {
+    let [total, heads] = dims2(&values);
+    let rows = csr.rows;
+    let num_edges = total - if with_self { rows } else { 0 };
+    let out: CubeTensor = zeros_client(
+        values.client.clone(),
+        values.device.clone(),
+        Shape::new([total, heads]),
+        values.dtype,
+    );
+    if rows == 0 || heads == 0 {
+        return out;
+    }
+    let dtypes = [
+        dtype_to_storage_type(values.dtype),
+        dtype_to_storage_type(csr.ptr.dtype),
+    ];
+    let (count, dim) = launch_shape(&out.client, rows * heads);
+    let backward = grad.is_some();
+    // Never read forward: the kernel is compiled without the backward pass.
+    let grad = grad.unwrap_or_else(|| values.clone());
+    segment_softmax_kernel::launch(
+        &out.client,
+        count,
+        dim,
+        into_contiguous(csr.ptr).into_tensor_arg(),
+        into_contiguous(csr.edge).into_tensor_arg(),
+        values.into_tensor_arg(),
+        grad.into_tensor_arg(),
+        out.clone().into_tensor_arg(),
+        u32_of(rows, "rows"),
+        u32_of(num_edges, "edges"),
+        u32_of(heads, "heads"),
+        with_self,
+        backward,
+        dtypes,
+    );
+    out
 }

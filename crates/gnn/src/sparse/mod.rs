@@ -7,6 +7,8 @@
 //!   respect to the edge weights.
 //! - [`SparseOps::propagate`]: `spmm` with a hand-written backward pass: the gradient for `x` is
 //!   `spmm` over the transposed adjacency, the gradient for the weights is `sddmm`.
+//! - [`SparseOps::segment_softmax`]: a softmax over each row's edges (and its self-loop), GAT's
+//!   attention, with [`SparseOps::segment_softmax_backward`] as its backward pass.
 //! - [`SparseOps::spmm_linear`]: a GraphSAGE layer, `x_dst · root + spmm(x_src) · neigh + bias`
 //!   (and ReLU, and a model's output layer), which flex computes block by block so that the
 //!   aggregate never leaves the cache.
@@ -14,9 +16,9 @@
 //! Weights have `heads` columns; head `h` scales feature columns `h·c .. (h+1)·c` (`c = d / heads`),
 //! which is multi-head attention. One column is a plain weighted sum.
 //!
-//! On flex these are row-parallel CSR loops ([`cpu`]); on the cubecl backend (wgpu), `spmm` and
-//! `sddmm` are CubeCL kernels ([`cube`]) and `spmm_linear` their composition with burn's
-//! matmul. A backend without its own implementation composes them from `select` and
+//! On flex these are row-parallel CSR loops ([`cpu`]); on the cubecl backend (wgpu), `spmm`,
+//! `sddmm` and the segment softmax are CubeCL kernels ([`cube`]), and `spmm_linear` is `spmm`,
+//! burn's matmul and one kernel for the sum, bias and ReLU. A backend without its own implementation composes them from `select` and
 //! `select_assign`.
 
 mod cpu;
@@ -31,7 +33,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Autodiff, Backend, ExtensionType, backend_extension};
-use burn::tensor::{IndexingUpdateOp, Shape};
+use burn::tensor::{IndexingUpdateOp, Shape, Slice};
 
 /// One direction of an adjacency in compressed sparse row form. Row `i` owns the positions
 /// `ptr[i] .. ptr[i + 1]`; position `p` reads node `col[p]` with the weights of edge `edge[p]`.
@@ -209,6 +211,36 @@ pub trait SparseOps: Backend {
         spmm_linear_composed::<Self>(adj.forward, weight, x_src, x_dst, weights, then)
     }
 
+    /// Softmax per row and head over the logits of the row's edges and, with `with_self`, the
+    /// row's own logit (a self-loop that has no edge): `out[e, h] = exp(l[e, h] − m) / Σ`, the
+    /// sum over the same set. On the autodiff backend its backward pass is
+    /// [`SparseOps::segment_softmax_backward`].
+    ///
+    /// # Shapes
+    /// - `logits`: `[num_edges, heads]` by edge, followed with `with_self` by `[rows, heads]`
+    ///   self-loop logits → the same shape
+    fn segment_softmax(
+        #[extension_type] csr: Csr<Self>,
+        logits: FloatTensor<Self>,
+        with_self: bool,
+    ) -> FloatTensor<Self> {
+        segment_softmax_composed::<Self>(csr, logits, with_self)
+    }
+
+    /// The gradient of [`SparseOps::segment_softmax`]'s logits from its output `alpha` and the
+    /// output's gradient `grad`: `alpha ⊙ (grad − Σ alpha ⊙ grad)`, the sum over each row.
+    ///
+    /// # Shapes
+    /// - `alpha`, `grad`: as [`SparseOps::segment_softmax`]'s output → the same shape
+    fn segment_softmax_backward(
+        #[extension_type] csr: Csr<Self>,
+        alpha: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        with_self: bool,
+    ) -> FloatTensor<Self> {
+        segment_softmax_backward_composed::<Self>(csr, alpha, grad, with_self)
+    }
+
     /// [`SparseOps::spmm`] over `adj.forward`, differentiable in `weight` and `x`. The diagonal
     /// is a constant (such as GCN's self-loop weights); a tracked one is refused.
     fn propagate(
@@ -307,6 +339,108 @@ pub(crate) fn sddmm_composed<B: Backend>(
     B::float_select_assign(out, 0, csr.edge, prod, IndexingUpdateOp::Add)
 }
 
+/// `t`'s first `edges` rows and, with `with_self`, the rest (one per CSR row).
+fn split_self<B: Backend>(
+    t: FloatTensor<B>,
+    edges: usize,
+    with_self: bool,
+) -> (FloatTensor<B>, Option<FloatTensor<B>>) {
+    if !with_self {
+        return (t, None);
+    }
+    let total = t.shape()[0];
+    (
+        B::float_slice(t.clone(), &[Slice::from(0..edges)]),
+        Some(B::float_slice(t, &[Slice::from(edges..total)])),
+    )
+}
+
+fn join_self<B: Backend>(edges: FloatTensor<B>, own: Option<FloatTensor<B>>) -> FloatTensor<B> {
+    match own {
+        Some(own) => B::float_cat(vec![edges, own], 0),
+        None => edges,
+    }
+}
+
+/// `values` (by position, `[nnz, heads]`) placed by edge.
+fn by_edge<B: Backend>(csr: &Csr<B>, values: FloatTensor<B>) -> FloatTensor<B> {
+    let dtype = values.dtype().into();
+    let zeros = B::float_zeros(values.shape(), &values.device(), dtype);
+    B::float_select_assign(zeros, 0, csr.edge.clone(), values, IndexingUpdateOp::Add)
+}
+
+/// `[rows, heads]` of `values` summed over each row's positions.
+fn row_sums<B: Backend>(csr: &Csr<B>, values: FloatTensor<B>) -> FloatTensor<B> {
+    let [_, heads] = dims2(&values);
+    let dtype = values.dtype().into();
+    let zeros = B::float_zeros(Shape::new([csr.rows, heads]), &values.device(), dtype);
+    B::float_select_assign(zeros, 0, csr.row.clone(), values, IndexingUpdateOp::Add)
+}
+
+pub(crate) fn segment_softmax_composed<B: Backend>(
+    csr: Csr<B>,
+    logits: FloatTensor<B>,
+    with_self: bool,
+) -> FloatTensor<B> {
+    let [_, heads] = dims2(&logits);
+    let nnz = csr.col.shape()[0];
+    let (device, dtype) = (logits.device(), logits.dtype().into());
+    let (edges, own) = split_self::<B>(logits, nnz, with_self);
+    if nnz == 0 {
+        // A row's own logit alone has coefficient 1.
+        let own = own.map(|own| B::float_ones(own.shape(), &device, dtype));
+        return join_self::<B>(edges, own);
+    }
+    let floor = own.clone().unwrap_or_else(|| {
+        let shape = Shape::new([csr.rows, heads]);
+        B::float_full(shape, f64::NEG_INFINITY.into(), &device, dtype)
+    });
+    let at_position = B::float_select(edges, 0, csr.edge.clone());
+    // Subtracting each row's maximum keeps exp() finite; the softmax is unchanged by the shift.
+    let max = B::float_select_assign(
+        floor,
+        0,
+        csr.row.clone(),
+        at_position.clone(),
+        IndexingUpdateOp::Max,
+    );
+    let row_max = B::float_select(max.clone(), 0, csr.row.clone());
+    let exp = B::float_exp(B::float_sub(at_position, row_max));
+    let own_exp = own.map(|own| B::float_exp(B::float_sub(own, max)));
+    let mut denominator = row_sums(&csr, exp.clone());
+    if let Some(own_exp) = &own_exp {
+        denominator = B::float_add(denominator, own_exp.clone());
+    }
+    let alpha = B::float_div(
+        exp,
+        B::float_select(denominator.clone(), 0, csr.row.clone()),
+    );
+    let own_alpha = own_exp.map(|own_exp| B::float_div(own_exp, denominator));
+    join_self::<B>(by_edge(&csr, alpha), own_alpha)
+}
+
+pub(crate) fn segment_softmax_backward_composed<B: Backend>(
+    csr: Csr<B>,
+    alpha: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    with_self: bool,
+) -> FloatTensor<B> {
+    let nnz = csr.col.shape()[0];
+    let (alpha, own_alpha) = split_self::<B>(alpha, nnz, with_self);
+    let (grad, own_grad) = split_self::<B>(grad, nnz, with_self);
+    let product = B::float_mul(alpha.clone(), grad.clone());
+    let mut sums = row_sums(&csr, B::float_select(product, 0, csr.edge.clone()));
+    let own = own_alpha.zip(own_grad);
+    if let Some((own_alpha, own_grad)) = &own {
+        sums = B::float_add(sums, B::float_mul(own_alpha.clone(), own_grad.clone()));
+    }
+    let edge_sums = by_edge(&csr, B::float_select(sums.clone(), 0, csr.row.clone()));
+    let edges = B::float_mul(alpha, B::float_sub(grad, edge_sums));
+    let own =
+        own.map(|(own_alpha, own_grad)| B::float_mul(own_alpha, B::float_sub(own_grad, sums)));
+    join_self::<B>(edges, own)
+}
+
 fn inner_csr<B: Backend, C: CheckpointStrategy>(csr: Csr<Autodiff<B, C>>) -> Csr<B> {
     Csr {
         ptr: csr.ptr,
@@ -336,6 +470,47 @@ impl<B: Backend + SparseOps + DenseOps, C: CheckpointStrategy> SparseOps for Aut
             Epilogue::ReluLinear(w, b) => {
                 Self::tall_add_bias(Self::tall_matmul(Self::tall_relu(out), w), b)
             }
+        }
+    }
+
+    fn segment_softmax(
+        csr: Csr<Self>,
+        logits: FloatTensor<Self>,
+        with_self: bool,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct SegmentSoftmax;
+
+        impl<B: Backend + SparseOps> Backward<B, 1> for SegmentSoftmax {
+            /// The adjacency, the output and whether the rows' own logits follow the edges'.
+            type State = (Csr<B>, FloatTensor<B>, bool);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let (csr, alpha, with_self) = ops.state;
+                let [logits_node] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                if let Some(node) = logits_node {
+                    let g = B::segment_softmax_backward(csr, alpha, grad, with_self);
+                    grads.register::<B>(node.id, g);
+                }
+            }
+        }
+
+        let csr = inner_csr(csr);
+        let nodes = [logits.node()];
+        let out = B::segment_softmax(csr.clone(), logits.into_primitive(), with_self);
+        match SegmentSoftmax
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((csr, out.clone(), with_self), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
 
