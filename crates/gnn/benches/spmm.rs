@@ -13,6 +13,7 @@
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use ringscope_features::FeatureOptions;
+use ringscope_gnn::graph::Views;
 use ringscope_gnn::{Aggregation, DeviceChoice, device};
 use ringscope_train::ModelInput;
 use std::time::Instant;
@@ -82,7 +83,11 @@ fn main() {
     let graph =
         ringscope_graph::store::load(std::path::Path::new(dir)).expect("a dataset directory");
     let input = ModelInput::new(&graph, FeatureOptions::given_only());
-    let edges = input.edges.to_device(&device).merged;
+    let edges = input
+        .edges
+        .to_device_for(Views::MERGED, &device)
+        .merged()
+        .clone();
     let n = input.edges.num_nodes;
     let nnz = edges.num_edges();
     // 10 is tolokers' input width; 8..64 are flex's register block widths, 64 the hidden width.

@@ -89,7 +89,13 @@ impl GraphEdges {
 
     /// Uploads the edges to `device`.
     pub fn to_device(&self, device: &Device) -> GraphTensors {
-        self.upload(None, device)
+        self.upload(None, Views::ALL, device)
+    }
+
+    /// Uploads only the views a model reads ([`crate::Gnn::views`]): a relation-aware model on
+    /// a marketplace then leaves out the merged edges, which cost as much memory again.
+    pub fn to_device_for(&self, views: Views, device: &Device) -> GraphTensors {
+        self.upload(None, views, device)
     }
 
     /// Uploads only the edges into `rows`, for computing just those nodes' outputs (the rows a
@@ -98,16 +104,18 @@ impl GraphEdges {
     /// # Panics
     /// If a row is out of range or repeated.
     pub fn to_device_rows(&self, rows: &[u32], device: &Device) -> GraphTensors {
-        self.upload(Some(rows), device)
+        self.upload(Some(rows), Views::ALL, device)
     }
 
-    fn upload(&self, rows: Option<&[u32]>, device: &Device) -> GraphTensors {
+    fn upload(&self, rows: Option<&[u32]>, views: Views, device: &Device) -> GraphTensors {
         let n = self.num_nodes;
         let index = |src: &[u32], dst: &[u32]| match rows {
             Some(rows) => EdgeIndex::into_rows(src, dst, n, n, rows, device),
             None => EdgeIndex::new(src, dst, n, n, device),
         };
-        let merged = match &self.homogeneous {
+        // A graph with only a homogeneous view is its own single relation, sharing the tensors.
+        let merged_needed = views.merged || self.relations.is_empty();
+        let merged = merged_needed.then(|| match &self.homogeneous {
             Some(h) => index(&h.src, &h.dst),
             None => {
                 let mut src = Vec::with_capacity(self.num_merged_edges());
@@ -118,19 +126,18 @@ impl GraphEdges {
                 }
                 index(&src, &dst)
             }
-        };
-        // A benchmark graph with only a homogeneous view is its own single relation, sharing
-        // the merged tensors.
-        let relations: Vec<RelationTensors> = if self.relations.is_empty() {
-            vec![RelationTensors {
+        });
+        let relations = match &merged {
+            Some(merged) if self.relations.is_empty() => Some(vec![RelationTensors {
                 targets: Tensor::arange(0..merged.num_dst as i64, device),
                 edges: merged.clone(),
-            }]
-        } else {
-            self.relations
-                .iter()
-                .map(|r| RelationTensors::new(&r.src, &r.dst, n, rows, device))
-                .collect()
+            }]),
+            _ => views.relations.then(|| {
+                self.relations
+                    .iter()
+                    .map(|r| RelationTensors::new(&r.src, &r.dst, n, rows, device))
+                    .collect()
+            }),
         };
         GraphTensors {
             num_nodes: n,
@@ -149,10 +156,51 @@ pub struct GraphTensors {
     /// The nodes whose outputs a layer computes on these edges, in output order; `None` for
     /// every node.
     pub rows: Option<Tensor<1, Int>>,
-    /// The homogeneous view (for GCN, SAGE, GAT, BWGNN).
-    pub merged: EdgeIndex,
-    /// Each relation, as [`GraphEdges::relations`] orders them (for relation-aware layers).
-    pub relations: Vec<RelationTensors>,
+    /// The homogeneous view (for GCN, SAGE, GAT, BWGNN), unless left out by [`Views`].
+    merged: Option<EdgeIndex>,
+    /// Each relation, as [`GraphEdges::relations`] orders them (for relation-aware layers),
+    /// unless left out by [`Views`].
+    relations: Option<Vec<RelationTensors>>,
+}
+
+/// Which views of a graph to upload: what a model's layers read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Views {
+    /// The homogeneous view, [`GraphTensors::merged`].
+    pub merged: bool,
+    /// The relations, [`GraphTensors::relations`].
+    pub relations: bool,
+}
+
+impl Views {
+    /// Both views.
+    pub const ALL: Views = Views {
+        merged: true,
+        relations: true,
+    };
+    /// Neither (a layer that reads no edges).
+    pub const NONE: Views = Views {
+        merged: false,
+        relations: false,
+    };
+    /// The homogeneous view alone.
+    pub const MERGED: Views = Views {
+        merged: true,
+        relations: false,
+    };
+    /// The relations alone.
+    pub const RELATIONS: Views = Views {
+        merged: false,
+        relations: true,
+    };
+
+    /// Both views' needs together.
+    pub const fn union(self, other: Views) -> Views {
+        Views {
+            merged: self.merged || other.merged,
+            relations: self.relations || other.relations,
+        }
+    }
 }
 
 /// One relation's edges on a device, into only the output rows it reaches. A relation of a
@@ -194,6 +242,27 @@ impl GraphTensors {
     /// Lays out `graph` on `device`; see [`GraphEdges::new`].
     pub fn new(graph: &HeteroGraph, add_reverse: bool, device: &Device) -> Self {
         GraphEdges::new(graph, add_reverse).to_device(device)
+    }
+
+    /// The homogeneous view (for GCN, SAGE, GAT, BWGNN).
+    ///
+    /// # Panics
+    /// If it was left out by [`GraphEdges::to_device_for`]: a model's [`crate::Gnn::views`]
+    /// names what it reads, so this is a bug in a layer's `VIEWS`.
+    pub fn merged(&self) -> &EdgeIndex {
+        self.merged
+            .as_ref()
+            .expect("the homogeneous view was not uploaded: the layer's VIEWS must name it")
+    }
+
+    /// Each relation (for relation-aware layers).
+    ///
+    /// # Panics
+    /// As [`GraphTensors::merged`], if the relations were left out.
+    pub fn relations(&self) -> &[RelationTensors] {
+        self.relations
+            .as_deref()
+            .expect("the relations were not uploaded: the layer's VIEWS must name them")
     }
 
     /// The rows of `x` (one per node) that are this graph's outputs: `x` itself unless it was

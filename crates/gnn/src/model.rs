@@ -155,6 +155,14 @@ pub struct Gnn {
 }
 
 impl Gnn {
+    /// The views of the graph the model's layers read: what [`crate::graph::GraphEdges::to_device_for`]
+    /// must upload.
+    pub fn views(&self) -> crate::graph::Views {
+        self.convs
+            .iter()
+            .fold(crate::graph::Views::NONE, |v, conv| v.union(conv.views()))
+    }
+
     /// Class logits for every node.
     ///
     /// # Shapes

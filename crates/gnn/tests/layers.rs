@@ -218,13 +218,13 @@ fn rgcn_matches_the_formula_with_relations_that_reach_some_nodes() {
         };
         let xt = matrix(x.clone(), 5, d_in, &device);
         let all = edges.to_device(&device);
-        let out = values(layer.forward(xt.clone(), xt.clone(), &all.relations));
+        let out = values(layer.forward(xt.clone(), xt.clone(), all.relations()));
         let expected: Vec<f32> = (0..5).flat_map(expected_row).collect();
         assert!(close(&out, &expected, 1e-5), "{out:?} vs {expected:?}");
 
         let rows = [4u32, 1, 0];
         let some = edges.to_device_rows(&rows, &device);
-        let out = values(layer.forward(xt.clone(), some.dst_rows(xt), &some.relations));
+        let out = values(layer.forward(xt.clone(), some.dst_rows(xt), some.relations()));
         let expected: Vec<f32> = rows
             .iter()
             .flat_map(|&i| expected_row(i as usize))

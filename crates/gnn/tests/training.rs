@@ -204,6 +204,15 @@ fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
         scores, trained.scores,
         "loaded weights score exactly as trained"
     );
+    // R-GCN reads the relations alone: uploaded without the merged edges (half the memory of a
+    // marketplace's edges), it scores the same, and a layer reading them would fail loudly.
+    assert_eq!(loaded.model.views(), ringscope_gnn::graph::Views::RELATIONS);
+    let lean = p.edges.to_device_for(loaded.model.views(), &Device::flex());
+    let x = matrix(p.x.clone(), 300, p.d, &Device::flex());
+    assert_eq!(predict(&loaded.model, x, &lean), trained.scores);
+    let merged =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lean.merged().num_edges()));
+    assert!(merged.is_err(), "the merged view was left out");
     assert_eq!(loaded.manifest.data_hash, data.hash());
     let names = p.edges.relation_names();
     let features: Vec<String> = (0..p.d).map(|i| format!("f{i}")).collect();

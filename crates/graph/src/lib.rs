@@ -28,7 +28,10 @@ pub use hetero::{
     TextValues,
 };
 pub use index::IndexSpace;
-pub use projection::{Burst, Evidence, Hub, Projection, ProjectionConfig, project_accounts};
+pub use projection::{
+    Burst, Evidence, Hub, Projection, ProjectionConfig, SUBNET_STRENGTH, Subnet, SubnetIndex,
+    project_accounts,
+};
 pub use schema::{NodeKind, Rel, SCHEMA_VERSION};
 pub use store::HOMOGENEOUS_RELATION;
 pub use subgraph::{Subgraph, SubgraphBuilder};

@@ -1,5 +1,7 @@
 //! Account–account "same actor" projections: accounts linked by shared identifiers (device,
-//! IP, payment, address) and by co-reviewing a product within a time window.
+//! IP, payment, address), by addresses in one small network (an IPv4 /24 or IPv6 /64: a near
+//! identifier, since a ring's proxies or SIM pool hand out neighbouring addresses), and by
+//! co-reviewing a product within a time window.
 //!
 //! Hubs are the reason this is more than a self-join: a carrier-NAT IP or an office Wi-Fi is
 //! shared by hundreds of honest accounts and would join them all into one blob. Identifiers used
@@ -10,6 +12,8 @@ use crate::hetero::{HeteroGraph, NO_TIME};
 use crate::schema::{NodeKind, Rel};
 use petgraph::graph::{NodeIndex, UnGraph};
 use rustc_hash::FxHashMap;
+use std::fmt;
+use std::net::IpAddr;
 
 /// Rules for [`project_accounts`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -24,6 +28,12 @@ pub struct ProjectionConfig {
     pub co_review_window_secs: i64,
     /// A window holding more reviews than this is a burst (a viral product): it links nobody.
     pub max_reviews_per_window: usize,
+    /// Link accounts whose addresses lie in one IPv4 /24 or IPv6 /64 (with `used_ip` among the
+    /// identifier relations).
+    pub ip_subnets: bool,
+    /// A subnet used by more accounts than this is a hub: it links nobody and is reported. Lower
+    /// than for exact identifiers: a residential /24 is shared by chance far more often.
+    pub max_accounts_per_subnet: usize,
 }
 
 impl Default for ProjectionConfig {
@@ -35,6 +45,8 @@ impl Default for ProjectionConfig {
             max_accounts_per_identifier: 50,
             co_review_window_secs: 6 * 3600,
             max_reviews_per_window: 100,
+            ip_subnets: true,
+            max_accounts_per_subnet: 20,
         }
     }
 }
@@ -62,6 +74,9 @@ impl ProjectionConfig {
         if self.max_reviews_per_window < 2 {
             return Err("max_reviews_per_window must be at least 2".into());
         }
+        if self.max_accounts_per_subnet < 2 {
+            return Err("max_accounts_per_subnet must be at least 2".into());
+        }
         Ok(())
     }
 }
@@ -77,10 +92,15 @@ pub struct Evidence {
     pub payments: u32,
     /// Shared shipping addresses.
     pub addresses: u32,
+    /// Shared subnets: IPv4 /24s or IPv6 /64s in which the accounts used at least two
+    /// addresses between them (a pair on one exact address counts here too when its subnet
+    /// holds other addresses in use).
+    pub subnets: u32,
     /// Products both reviewed within the co-review window.
     pub co_reviewed_products: u32,
     /// Adamic–Adar style strength: each shared identifier adds `1 / ln(accounts using it)`, each
-    /// co-reviewed product `1 / ln(reviews in the window)`, so rarer evidence counts more.
+    /// subnet [`SUBNET_STRENGTH`] of that, each co-reviewed product `1 / ln(reviews in the
+    /// window)`, so rarer evidence counts more.
     pub weight: f32,
 }
 
@@ -96,10 +116,103 @@ impl Evidence {
     }
 }
 
+/// A subnet's weight relative to an exact identifier used by as many accounts: a /24 is shared
+/// by chance (one ISP's customers) far more often than an address.
+pub const SUBNET_STRENGTH: f32 = 0.5;
+
+/// An IPv4 /24 or IPv6 /64 network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Subnet {
+    /// The first three octets of an IPv4 address.
+    V4([u8; 3]),
+    /// The first four 16-bit groups of an IPv6 address.
+    V6([u16; 4]),
+}
+
+impl Subnet {
+    /// The subnet of `ip`; `None` for text that is not an address (IDs are opaque strings in
+    /// the contract, so a pseudonymised IP column simply has no subnets). An IPv4-mapped IPv6
+    /// address is its IPv4 subnet.
+    pub fn of(ip: &str) -> Option<Subnet> {
+        match ip.trim().parse::<IpAddr>().ok()?.to_canonical() {
+            IpAddr::V4(v4) => {
+                let [a, b, c, _] = v4.octets();
+                Some(Subnet::V4([a, b, c]))
+            }
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                Some(Subnet::V6([s[0], s[1], s[2], s[3]]))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Subnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subnet::V4([a, b, c]) => write!(f, "{a}.{b}.{c}.0/24"),
+            Subnet::V6(g) => {
+                let v6 = std::net::Ipv6Addr::new(g[0], g[1], g[2], g[3], 0, 0, 0, 0);
+                write!(f, "{v6}/64")
+            }
+        }
+    }
+}
+
+/// Every IP node's [`Subnet`], and the IP nodes of each subnet that holds two or more.
+#[derive(Clone, Debug, Default)]
+pub struct SubnetIndex {
+    of_ip: Vec<Option<Subnet>>,
+    groups: Vec<(Subnet, Vec<u32>)>,
+}
+
+impl SubnetIndex {
+    /// Parses every IP node's ID once; IDs that are not addresses have no subnet.
+    pub fn new(graph: &HeteroGraph) -> Self {
+        let of_ip: Vec<Option<Subnet>> =
+            graph
+                .node_set(NodeKind::Ip.name())
+                .map_or_else(Vec::new, |(_, ips)| {
+                    (0..ips.len() as u32)
+                        .map(|i| Subnet::of(ips.ids.resolve(i)))
+                        .collect()
+                });
+        let mut by_subnet: Vec<(Subnet, u32)> = of_ip
+            .iter()
+            .enumerate()
+            .filter_map(|(ip, s)| s.map(|s| (s, ip as u32)))
+            .collect();
+        by_subnet.sort_unstable();
+        let groups = by_subnet
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|group| group.len() >= 2)
+            .map(|group| (group[0].0, group.iter().map(|&(_, ip)| ip).collect()))
+            .collect();
+        SubnetIndex { of_ip, groups }
+    }
+
+    /// The subnet of IP node `ip`.
+    pub fn subnet(&self, ip: u32) -> Option<Subnet> {
+        self.of_ip.get(ip as usize).copied().flatten()
+    }
+
+    /// The IP nodes of `subnet` when it holds two or more, else none.
+    pub fn ips(&self, subnet: Subnet) -> &[u32] {
+        self.groups
+            .binary_search_by(|(s, _)| s.cmp(&subnet))
+            .map_or(&[], |i| &self.groups[i].1)
+    }
+
+    /// The subnets holding two or more IP nodes, in order, with their IP nodes.
+    pub fn groups(&self) -> &[(Subnet, Vec<u32>)] {
+        &self.groups
+    }
+}
+
 /// An identifier left out for being shared by too many accounts.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Hub {
-    /// Node kind (`device`, `ip`, `payment`, `address`).
+    /// Node kind (`device`, `ip`, `payment`, `address`), or `ip_subnet`.
     pub kind: String,
     /// Its external ID.
     pub id: String,
@@ -127,6 +240,49 @@ pub struct Projection {
     pub bursts: Vec<Burst>,
     /// Reviews without a time, which cannot take part in co-review.
     pub untimed_reviews: usize,
+}
+
+/// Links the accounts of each subnet that holds at least two addresses in use (one address
+/// alone adds nothing to the exact identifier), unless more than
+/// [`ProjectionConfig::max_accounts_per_subnet`] accounts use it: then it is a hub (`ip_subnet`).
+fn subnet_links(
+    graph: &HeteroGraph,
+    config: &ProjectionConfig,
+    pairs: &mut FxHashMap<(u32, u32), Evidence>,
+    hubs: &mut Vec<Hub>,
+) {
+    let Some(relation) = graph.relation(Rel::UsedIp.name()) else {
+        return;
+    };
+    let csr = graph.in_csr(relation);
+    for (subnet, ips) in SubnetIndex::new(graph).groups() {
+        let mut accounts: Vec<u32> = ips
+            .iter()
+            .flat_map(|&ip| csr.neighbors(ip).iter().copied())
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let k = accounts.len();
+        if k < 2 {
+            continue;
+        }
+        if k > config.max_accounts_per_subnet {
+            hubs.push(Hub {
+                kind: "ip_subnet".into(),
+                id: subnet.to_string(),
+                accounts: k,
+            });
+            continue;
+        }
+        let strength = SUBNET_STRENGTH / (k as f32).ln();
+        for (i, &a) in accounts.iter().enumerate() {
+            for &b in &accounts[i + 1..] {
+                let e = pairs.entry(ordered(a, b)).or_default();
+                e.subnets += 1;
+                e.weight += strength;
+            }
+        }
+    }
 }
 
 /// Builds the account projection of a marketplace graph (see the module docs).
@@ -168,6 +324,14 @@ pub fn project_accounts(graph: &HeteroGraph, config: &ProjectionConfig) -> Proje
                 }
             }
         }
+    }
+    if config.ip_subnets
+        && config
+            .identifier_relations
+            .iter()
+            .any(|n| n == Rel::UsedIp.name())
+    {
+        subnet_links(graph, config, &mut pairs, &mut hubs);
     }
     hubs.sort_by(|a, b| {
         b.accounts

@@ -1,8 +1,8 @@
 //! The marketplace graph end to end: events → graph → projections → store → back.
 
 use ringscope_graph::{
-    GraphError, HeteroGraph, NO_TIME, ProjectionConfig, Rel, build_marketplace, project_accounts,
-    store,
+    Evidence, GraphError, HeteroGraph, NO_TIME, Projection, ProjectionConfig, Rel,
+    build_marketplace, project_accounts, store,
 };
 use ringscope_ingest::ingest_dir;
 use std::fs;
@@ -22,6 +22,14 @@ fn account(g: &HeteroGraph, id: &str) -> u32 {
 
 /// `../shared/datasets`, or `RINGSCOPE_DATASETS`; `None` (test skipped) when absent, a failure
 /// under `RINGSCOPE_REQUIRE_DATASETS=1`.
+/// The projection's evidence between accounts `a` and `b`, if they are linked.
+fn evidence(g: &HeteroGraph, p: &Projection, a: &str, b: &str) -> Option<Evidence> {
+    let (a, b) = (account(g, a), account(g, b));
+    p.graph
+        .find_edge(a.into(), b.into())
+        .map(|e| p.graph[e].clone())
+}
+
 fn datasets() -> Option<PathBuf> {
     ringscope_testkit::datasets_dir()
 }
@@ -93,17 +101,14 @@ fn shared_identifiers_and_co_reviews_link_accounts_with_evidence() {
              r1,a3,p1,1000\nr2,a4,p1,1600\nr3,a5,p1,900000\nr4,a3,p2,50\nr5,a4,p2,100\n",
         ),
     ]);
+    // Exact identifiers only: 10.0.0.1 and 10.0.0.2 share a /24 (the next test covers that).
     let config = ProjectionConfig {
         co_review_window_secs: 3600,
+        ip_subnets: false,
         ..Default::default()
     };
     let p = project_accounts(&g, &config);
-    let ev = |a: &str, b: &str| {
-        let (a, b) = (account(&g, a), account(&g, b));
-        p.graph
-            .find_edge(a.into(), b.into())
-            .map(|e| p.graph[e].clone())
-    };
+    let ev = |a: &str, b: &str| evidence(&g, &p, a, b);
     let a1a2 = ev("a1", "a2").expect("a1 and a2 share a device, an IP and a card");
     assert_eq!(
         (
@@ -123,6 +128,83 @@ fn shared_identifiers_and_co_reviews_link_accounts_with_evidence() {
     assert!(ev("a4", "a5").is_none(), "a5 reviewed p1 ten days later");
     assert!(ev("a1", "a3").is_none());
     assert_eq!(p.graph.edge_count(), 2);
+}
+
+/// IPv4 /24s and IPv6 /64s link their accounts at half an exact identifier's weight; a subnet
+/// with one address in use adds nothing, one over the cap is a hub, and IDs that are not
+/// addresses have no subnet.
+#[test]
+fn near_identifiers_link_accounts_in_one_subnet_with_weaker_evidence() {
+    let mut orders = String::from("order_id,buyer_id,seller_id,ip\n");
+    for (i, (account, ip)) in [
+        ("a1", "81.2.3.4"),
+        ("a2", "81.2.3.77"),
+        ("a6", "::ffff:81.2.3.9"),
+        ("a3", "81.2.4.1"),
+        ("a4", "2001:db8:1:2::1"),
+        ("a5", "2001:db8:1:2:ffff::9"),
+        ("a7", "not-an-ip"),
+        ("a8", "not-an-ip-either"),
+        ("a9", "31.9.9.9"),
+        ("a10", "31.9.9.9"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        orders += &format!("o{i},{account},s1,{ip}\n");
+    }
+    for i in 0..25 {
+        orders += &format!("h{i},b{i},s1,95.1.1.{}\n", i + 1);
+    }
+    let g = graph_from(&[("orders.csv", &orders)]);
+    let config = ProjectionConfig::default();
+    let p = project_accounts(&g, &config);
+    let ev = |a: &str, b: &str| evidence(&g, &p, a, b);
+    let strength = |k: f32| ringscope_graph::SUBNET_STRENGTH / k.ln();
+    for (a, b) in [("a1", "a2"), ("a1", "a6"), ("a2", "a6")] {
+        let e = ev(a, b).unwrap_or_else(|| panic!("{a} and {b} share 81.2.3.0/24"));
+        assert_eq!((e.ips, e.subnets), (0, 1), "{a} {b}");
+        assert!(
+            (e.weight - strength(3.0)).abs() < 1e-6,
+            "{a} {b}: {}",
+            e.weight
+        );
+    }
+    let v6 = ev("a4", "a5").expect("a4 and a5 share 2001:db8:1:2::/64");
+    assert_eq!((v6.ips, v6.subnets), (0, 1));
+    assert!((v6.weight - strength(2.0)).abs() < 1e-6);
+    let exact = ev("a9", "a10").expect("a9 and a10 share one address");
+    assert_eq!(
+        (exact.ips, exact.subnets),
+        (1, 0),
+        "a /24 with one address in use adds nothing to it"
+    );
+    assert!(ev("a1", "a3").is_none(), "81.2.4.1 is another /24");
+    assert!(ev("a7", "a8").is_none(), "IDs that are not addresses");
+    assert!(ev("b0", "b1").is_none(), "the 25-account /24 is a hub");
+    assert_eq!(p.graph.edge_count(), 5);
+    let hub = p
+        .hubs
+        .iter()
+        .find(|h| h.kind == "ip_subnet")
+        .expect("a subnet hub");
+    assert_eq!((hub.id.as_str(), hub.accounts), ("95.1.1.0/24", 25));
+    let mut subnets: Vec<String> = ringscope_graph::SubnetIndex::new(&g)
+        .groups()
+        .iter()
+        .map(|(s, _)| s.to_string())
+        .collect();
+    subnets.sort();
+    assert_eq!(subnets, ["2001:db8:1:2::/64", "81.2.3.0/24", "95.1.1.0/24"]);
+    let off = ProjectionConfig {
+        ip_subnets: false,
+        ..Default::default()
+    };
+    assert_eq!(
+        project_accounts(&g, &off).graph.edge_count(),
+        1,
+        "a9–a10 alone"
+    );
 }
 
 #[test]

@@ -126,6 +126,13 @@ fn main() {
             .iter()
             .map(|(a, (f, p))| (a.to_string(), serde_json::json!({"found": f, "planted": p})))
             .collect::<serde_json::Map<_, _>>(),
+        "peak_rss_kib_after": {
+            "synth": m.peak_kib[0],
+            "ingest_and_graph": m.peak_kib[1],
+            "gnn_scores": m.peak_kib[2],
+            "projection": m.peak_kib[3],
+            "rings": common::market::peak_kib(),
+        },
         "seconds": {
             "synth": synth_seconds,
             "ingest_and_graph": build_seconds,

@@ -151,7 +151,12 @@ fn device_farm_evidence_names_what_the_ring_shares_and_targets() {
     let (graph, planted) = sample();
     let members = &planted.iter().find(|(a, _)| a == "device_farm").unwrap().1;
     let scores = account_scores(&graph);
-    let evidence = ringscope_rings::ring_evidence(&graph, members, Some(&scores));
+    let evidence = ringscope_rings::ring_evidence(
+        &graph,
+        members,
+        Some(&scores),
+        &ringscope_graph::SubnetIndex::new(&graph),
+    );
 
     assert_eq!(evidence.members.len(), members.len());
     assert!(
@@ -207,7 +212,12 @@ fn ring_graph_holds_the_evidence_nodes_and_every_timed_action() {
     let (graph, planted) = sample();
     let members = &planted.iter().find(|(a, _)| a == "device_farm").unwrap().1;
     let scores = account_scores(&graph);
-    let evidence = ringscope_rings::ring_evidence(&graph, members, Some(&scores));
+    let evidence = ringscope_rings::ring_evidence(
+        &graph,
+        members,
+        Some(&scores),
+        &ringscope_graph::SubnetIndex::new(&graph),
+    );
     let ring = ringscope_rings::ring_graph(&graph, members, Some(&scores));
 
     let n = members.len();
@@ -221,8 +231,19 @@ fn ring_graph_holds_the_evidence_nodes_and_every_timed_action() {
         .iter()
         .map(|v| (v.kind.clone(), v.id.clone()))
         .collect();
-    let mut expected: Vec<(String, String)> = evidence
-        .shared
+    // Subnets are not nodes: the ring graph shows them as their addresses, two or more each.
+    let (subnets, identifiers): (Vec<_>, Vec<_>) =
+        evidence.shared.iter().partition(|s| s.kind == "ip_subnet");
+    assert!(!subnets.is_empty(), "the farm's addresses share subnets");
+    for subnet in subnets {
+        let prefix = subnet.id.trim_end_matches("0/24");
+        let addresses = others
+            .iter()
+            .filter(|(kind, id)| kind == "ip" && id.starts_with(prefix))
+            .count();
+        assert!(addresses >= 2, "{}: {addresses} addresses", subnet.id);
+    }
+    let mut expected: Vec<(String, String)> = identifiers
         .iter()
         .map(|s| (s.kind.clone(), s.id.clone()))
         .chain(

@@ -2,7 +2,7 @@
 //! share (devices, IPs, payment instruments, addresses) and how many accounts outside the ring
 //! use the same thing, which products and sellers they target, and when they acted.
 
-use ringscope_graph::{HeteroGraph, NO_TIME, NodeKind, Rel};
+use ringscope_graph::{HeteroGraph, NO_TIME, NodeKind, Rel, Subnet, SubnetIndex};
 use std::collections::{BTreeMap, HashSet};
 
 /// What a member does in the ring.
@@ -45,7 +45,8 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
 /// An identifier at least two members use.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SharedIdentifier {
-    /// `device`, `ip`, `payment` or `address`.
+    /// `device`, `ip`, `payment`, `address`, or `ip_subnet` (an IPv4 /24 or IPv6 /64 in which
+    /// the members used two or more addresses).
     pub kind: String,
     /// Its ID.
     pub id: String,
@@ -113,6 +114,7 @@ pub fn ring_evidence(
     graph: &HeteroGraph,
     members: &[u32],
     account_scores: Option<&[f64]>,
+    subnets: &SubnetIndex,
 ) -> RingEvidence {
     let name = |kind: NodeKind, i: u32| node_id(graph, kind, i);
     let in_ring: HashSet<u32> = members.iter().copied().collect();
@@ -187,6 +189,32 @@ pub fn ring_evidence(
                 shared.push(SharedIdentifier {
                     kind: kind.name().into(),
                     id: name(kind, id),
+                    in_ring: inside,
+                    outside: accounts.len() as u32 - inside,
+                });
+            }
+        }
+    }
+    // Near identifiers: subnets holding two or more addresses, at least two members on them.
+    if let Some(r) = graph.relation(Rel::UsedIp.name()) {
+        let users = graph.in_csr(r);
+        let mut near: Vec<Subnet> = (0..r.src.len())
+            .filter(|&e| in_ring.contains(&r.src[e]))
+            .filter_map(|e| subnets.subnet(r.dst[e]))
+            .collect();
+        near.sort_unstable();
+        near.dedup();
+        for subnet in near {
+            let accounts: HashSet<u32> = subnets
+                .ips(subnet)
+                .iter()
+                .flat_map(|&ip| users.neighbors(ip).iter().copied())
+                .collect();
+            let inside = accounts.iter().filter(|a| in_ring.contains(a)).count() as u32;
+            if inside >= 2 {
+                shared.push(SharedIdentifier {
+                    kind: "ip_subnet".into(),
+                    id: subnet.to_string(),
                     in_ring: inside,
                     outside: accounts.len() as u32 - inside,
                 });

@@ -254,7 +254,8 @@ impl Checkpoint {
         device: &Device,
     ) -> Vec<f32> {
         let x = ringscope_gnn::graph::matrix(values, rows, cols, device);
-        ringscope_train::predict(&self.model, x, &input.edges.to_device(device))
+        let graph = input.edges.to_device_for(self.model.views(), device);
+        ringscope_train::predict(&self.model, x, &graph)
     }
 
     /// The normalised feature matrix the model reads for `graph`.

@@ -115,7 +115,7 @@ impl crate::conv::GraphConv for BwgnnConv {
     }
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
-        self.forward(x, &graph.merged)
+        self.forward(x, graph.merged())
     }
 }
 

@@ -63,6 +63,6 @@ impl crate::conv::GraphConv for GcnConv {
     }
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
-        self.forward(x, &graph.merged)
+        self.forward(x, graph.merged())
     }
 }

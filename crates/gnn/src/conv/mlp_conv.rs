@@ -34,6 +34,8 @@ impl crate::conv::GraphConv for MlpConv {
     const NAME: &'static str = "mlp";
     const ROWS_FROM_OWN_EDGES: bool = true;
 
+    const VIEWS: crate::graph::Views = crate::graph::Views::NONE;
+
     fn from_spec(spec: &crate::conv::LayerSpec, device: &Device) -> Self {
         MlpConvConfig::new(spec.d_input, spec.d_output).init(device)
     }

@@ -65,6 +65,9 @@ pub trait GraphConv: Module + Sized {
         crate::dense::linear(output, self.forward_graph_relu(x, graph))
     }
 
+    /// The views of the graph the layer reads; the others need not be uploaded.
+    const VIEWS: crate::graph::Views = crate::graph::Views::MERGED;
+
     /// Whether an output row depends only on the row's own incoming edges, so that
     /// [`GraphConv::forward_rows`] can run the layer on the rows' edges alone. Off by default,
     /// which is always correct.
@@ -108,6 +111,13 @@ macro_rules! registry {
                     }
                 )*
                 None
+            }
+
+            /// The views of the graph the layer reads; see [`GraphConv::VIEWS`].
+            pub fn views(&self) -> crate::graph::Views {
+                match self {
+                    $(Conv::$variant(_) => <$layer as GraphConv>::VIEWS,)*
+                }
             }
 
             /// Runs the layer.

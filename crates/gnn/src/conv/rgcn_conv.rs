@@ -81,6 +81,8 @@ impl crate::conv::GraphConv for RgcnConv {
     const NAME: &'static str = "rgcn";
     const ROWS_FROM_OWN_EDGES: bool = true;
 
+    const VIEWS: crate::graph::Views = crate::graph::Views::RELATIONS;
+
     fn from_spec(spec: &crate::conv::LayerSpec, device: &Device) -> Self {
         RgcnConvConfig::new(spec.d_input, spec.d_output, spec.relations)
             .with_aggregation(spec.aggregation)
@@ -88,6 +90,6 @@ impl crate::conv::GraphConv for RgcnConv {
     }
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
-        self.forward(x.clone(), graph.dst_rows(x), &graph.relations)
+        self.forward(x.clone(), graph.dst_rows(x), graph.relations())
     }
 }

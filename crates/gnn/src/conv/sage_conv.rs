@@ -103,11 +103,11 @@ impl crate::conv::GraphConv for SageConv {
     }
 
     fn forward_graph(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
-        self.forward(x.clone(), graph.dst_rows(x), &graph.merged)
+        self.forward(x.clone(), graph.dst_rows(x), graph.merged())
     }
 
     fn forward_graph_relu(&self, x: Tensor<2>, graph: &crate::graph::GraphTensors) -> Tensor<2> {
-        self.forward_then(x.clone(), graph.dst_rows(x), &graph.merged, Epilogue::Relu)
+        self.forward_then(x.clone(), graph.dst_rows(x), graph.merged(), Epilogue::Relu)
     }
 
     fn forward_graph_relu_linear(
@@ -120,6 +120,6 @@ impl crate::conv::GraphConv for SageConv {
             return linear(output, self.forward_graph_relu(x, graph));
         };
         let then = Epilogue::ReluLinear(output.weight.val(), bias.val());
-        self.forward_then(x.clone(), graph.dst_rows(x), &graph.merged, then)
+        self.forward_then(x.clone(), graph.dst_rows(x), graph.merged(), then)
     }
 }

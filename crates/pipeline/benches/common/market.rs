@@ -19,6 +19,19 @@ pub struct Market {
     pub accounts: usize,
     /// Seconds: synth, ingest and graph, GNN scores, projection.
     pub seconds: [f64; 4],
+    /// The process's peak resident memory (KiB, Linux's VmHWM) after the same four stages.
+    pub peak_kib: [u64; 4],
+}
+
+/// The process's peak resident memory so far, in KiB (0 where /proc is not there).
+pub fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// The bench's own arguments (`cargo bench` adds `--bench`).
@@ -62,12 +75,16 @@ pub fn market(
     let dir = tempfile::tempdir().expect("a temporary directory");
     ringscope_synth::write_tables(&generated, dir.path(), OutputFormat::Csv)
         .expect("tables written");
+    // The pipeline reads the files, as a run does; the generator's copy is not part of it.
+    drop(generated);
     let synth = started.elapsed().as_secs_f64();
+    let synth_peak = peak_kib();
 
     let started = Instant::now();
     let ingested = ringscope_ingest::ingest_dir(dir.path()).expect("ingest");
     let graph = build_marketplace("bench", ingested.batch).expect("graph");
     let build = started.elapsed().as_secs_f64();
+    let build_peak = peak_kib();
 
     let started = Instant::now();
     // `cargo bench` sets CARGO_MANIFEST_DIR; the compile-time path serves a direct run.
@@ -84,6 +101,7 @@ pub fn market(
         .map(|&s| f64::from(s))
         .collect();
     let score = started.elapsed().as_secs_f64();
+    let score_peak = peak_kib();
 
     let started = Instant::now();
     let projection = project_accounts(&graph, &ProjectionConfig::default());
@@ -98,6 +116,7 @@ pub fn market(
         planted,
         accounts,
         seconds: [synth, build, score, project],
+        peak_kib: [synth_peak, build_peak, score_peak, peak_kib()],
     }
 }
 
