@@ -107,6 +107,11 @@ impl GraphEdges {
         self.upload(Some(rows), Views::ALL, device)
     }
 
+    /// [`GraphEdges::to_device_rows`] with only the views a model reads.
+    pub fn to_device_rows_for(&self, rows: &[u32], views: Views, device: &Device) -> GraphTensors {
+        self.upload(Some(rows), views, device)
+    }
+
     fn upload(&self, rows: Option<&[u32]>, views: Views, device: &Device) -> GraphTensors {
         let n = self.num_nodes;
         let index = |src: &[u32], dst: &[u32]| match rows {

@@ -4,7 +4,7 @@
 
 use crate::conv::{Conv, LayerSpec};
 use crate::dense::{linear, relu};
-use crate::graph::GraphTensors;
+use crate::graph::{GraphEdges, GraphTensors};
 use crate::mp::Aggregation;
 use burn::module::{ModuleMapper, Param, ParamId};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
@@ -194,6 +194,60 @@ impl Gnn {
         rows: &GraphTensors,
     ) -> Tensor<2> {
         self.run(x, graph, Some(rows), false)
+    }
+
+    /// Class logits for every node, each layer computed for `blocks` contiguous blocks of rows
+    /// in turn from the previous layer's output. A block uploads only the edges into its rows,
+    /// with the whole graph's degrees ([`GraphEdges::to_device_rows_for`]), so at most one
+    /// block's edges are on the device at a time; a layer whose rows read more than their own
+    /// edges (BWGNN) runs on the whole graph. Equal to [`Gnn::forward`] up to float rounding:
+    /// every row sums the same terms in the same order. It is the layer-by-layer computation
+    /// docs/scale.md plans across machines, in one process. Inference only (no dropout).
+    ///
+    /// # Shapes
+    /// - `x`: `[edges.num_nodes, d_input]` → `[edges.num_nodes, classes]`
+    pub fn forward_in_blocks(&self, x: Tensor<2>, edges: &GraphEdges, blocks: usize) -> Tensor<2> {
+        let device = x.device();
+        let n = edges.num_nodes;
+        let blocks = blocks.clamp(1, n.max(1));
+        let rows: Vec<Vec<u32>> = (0..blocks)
+            .map(|b| (b * n / blocks) as u32..((b + 1) * n / blocks) as u32)
+            .map(Iterator::collect)
+            .collect();
+        let views = self.views();
+        let mut h = match &self.input {
+            Some(input) => relu(linear(input, x)),
+            None => x,
+        };
+        for (i, conv) in self.convs.iter().enumerate() {
+            let finish = |out: Tensor<2>, own: Tensor<2>| {
+                let out = match self.norms.get(i) {
+                    Some(norm) => relu(norm.forward(out)),
+                    None => relu(out),
+                };
+                // A residual needs equal widths, as in `run`.
+                if self.skip && out.dims() == own.dims() {
+                    out + own
+                } else {
+                    out
+                }
+            };
+            h = if conv.rows_from_own_edges() {
+                let parts: Vec<Tensor<2>> = rows
+                    .iter()
+                    .map(|block| {
+                        let part = edges.to_device_rows_for(block, views, &device);
+                        let out = conv.forward_rows(h.clone(), &part, &part);
+                        finish(out, part.dst_rows(h.clone()))
+                    })
+                    .collect();
+                Tensor::cat(parts, 0)
+            } else {
+                let whole = edges.to_device_for(views, &device);
+                finish(conv.forward(h.clone(), &whole), h)
+            };
+        }
+        linear(&self.output, h)
     }
 
     /// Whether nothing sits between the last layer's ReLU and the output layer (no

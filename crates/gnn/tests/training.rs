@@ -181,6 +181,38 @@ fn manifest_for(
     )
 }
 
+/// Every layer, plain and with skip connections, layer norm and an input projection: the
+/// logits computed layer by layer in blocks of rows (each block uploading only its own edges)
+/// equal the whole-graph forward pass, whatever the number of blocks.
+#[test]
+fn layer_by_layer_blocks_give_the_whole_graph_logits() {
+    let p = planted(301, 11);
+    let device = Device::flex();
+    let x = || matrix(p.x.clone(), 301, p.d, &device);
+    let values = |t: Tensor<2>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    for &model in Conv::NAMES {
+        for deep in [false, true] {
+            let net = config(model, p.d)
+                .with_layers(3)
+                .with_skip(deep)
+                .with_layer_norm(deep)
+                .with_input_projection(deep)
+                .init(&device);
+            let whole = values(net.forward(x(), &p.edges.to_device(&device)));
+            for blocks in [1, 4, 301] {
+                let parts = values(net.forward_in_blocks(x(), &p.edges, blocks));
+                assert_eq!(parts.len(), whole.len());
+                for (i, (a, b)) in parts.iter().zip(&whole).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                        "{model} deep {deep}, {blocks} blocks, [{i}]: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn checkpoints_round_trip_resume_and_refuse_what_does_not_fit() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());

@@ -113,6 +113,14 @@ macro_rules! registry {
                 None
             }
 
+            /// Whether an output row reads only its own incoming edges; see
+            /// [`GraphConv::ROWS_FROM_OWN_EDGES`].
+            pub fn rows_from_own_edges(&self) -> bool {
+                match self {
+                    $(Conv::$variant(_) => <$layer as GraphConv>::ROWS_FROM_OWN_EDGES,)*
+                }
+            }
+
             /// The views of the graph the layer reads; see [`GraphConv::VIEWS`].
             pub fn views(&self) -> crate::graph::Views {
                 match self {
