@@ -2,6 +2,7 @@
 //! burn differentiates itself: values, the gradient for `x` and the gradient for the weights.
 
 use burn::prelude::*;
+use burn::tensor::FloatDType;
 use ringscope_gnn::graph::matrix;
 use ringscope_gnn::mp::{Epilogue, edge_softmax_with_self_loops, scatter_mean, scatter_sum};
 use ringscope_gnn::{Aggregation, EdgeIndex};
@@ -299,20 +300,35 @@ fn spmm_linear_in_blocks_equals_the_differentiable_composition() {
 /// [`edge_softmax_with_self_loops`] (gather, scatter-max and scatter-sum, differentiated by
 /// burn). The objective weights every coefficient by a probe, so no gradient cancels.
 fn softmax_run(e: &EdgeIndex, heads: usize, segment: bool, device: &Device) -> [Vec<f32>; 4] {
+    softmax_run_in(e, heads, segment, FloatDType::F32, device)
+}
+
+/// [`softmax_run`] on scores of `dtype`: in f64, flex's segment softmax falls back to the
+/// default composed from burn's operations, which backends without a kernel run.
+fn softmax_run_in(
+    e: &EdgeIndex,
+    heads: usize,
+    segment: bool,
+    dtype: FloatDType,
+    device: &Device,
+) -> [Vec<f32>; 4] {
     let (edges, rows) = (e.num_edges(), e.num_dst);
-    let scores = matrix(pseudo_random(edges * heads, 41), edges, heads, device).require_grad();
+    let scores = matrix(pseudo_random(edges * heads, 41), edges, heads, device)
+        .cast(dtype)
+        .require_grad();
     // Self scores from 7 apart, so some rows' maximum is their own score and some an edge's.
     let own: Vec<f32> = pseudo_random(rows * heads, 43)
         .iter()
         .map(|v| 7.0 * v)
         .collect();
-    let own = matrix(own, rows, heads, device).require_grad();
+    let own = matrix(own, rows, heads, device).cast(dtype).require_grad();
     let (alpha, alpha_own) = if segment {
         e.softmax_with_self_loops(scores.clone(), own.clone())
     } else {
         edge_softmax_with_self_loops(scores.clone(), own.clone(), &e.dst)
     };
-    let probe = |n: usize, seed: u32| matrix(pseudo_random(n * heads, seed), n, heads, device);
+    let probe =
+        |n: usize, seed: u32| matrix(pseudo_random(n * heads, seed), n, heads, device).cast(dtype);
     let objective =
         (alpha.clone() * probe(edges, 47)).sum() + (alpha_own.clone() * probe(rows, 53)).sum();
     let grads = objective.backward();
@@ -324,8 +340,9 @@ fn softmax_run(e: &EdgeIndex, heads: usize, segment: bool, device: &Device) -> [
     ]
 }
 
-/// The segment softmax (flex's row loops) against the gather-scatter one, whole-graph and
-/// rows-only, with a destination that has no edges: each row's coefficients sum to 1.
+/// The segment softmax (flex's row loops, and the composed default in f64) against the
+/// gather-scatter one, whole-graph and rows-only, with a destination that has no edges: each
+/// row's coefficients sum to 1.
 #[test]
 fn segment_softmax_matches_gather_scatter_in_value_and_gradient() {
     let device = Device::flex().autodiff();
@@ -339,14 +356,17 @@ fn segment_softmax_matches_gather_scatter_in_value_and_gradient() {
         for e in &indices {
             let segment = softmax_run(e, heads, true, &device);
             let reference = softmax_run(e, heads, false, &device);
+            let composed = softmax_run_in(e, heads, true, FloatDType::F64, &device);
             let names = [
                 "edge coefficients",
                 "own coefficients",
                 "edge gradient",
                 "own gradient",
             ];
-            for ((a, b), name) in segment.iter().zip(&reference).zip(names) {
-                assert_close(a, b, &format!("heads {heads}, rows {}: {name}", e.num_dst));
+            for (((a, b), c), name) in segment.iter().zip(&reference).zip(&composed).zip(names) {
+                let what = format!("heads {heads}, rows {}: {name}", e.num_dst);
+                assert_close(a, b, &what);
+                assert_close(c, b, &format!("{what}, composed in f64"));
             }
             // Per row and head the coefficients (edges and own) sum to 1.
             let mut sums = segment[1].clone();

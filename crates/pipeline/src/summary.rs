@@ -63,7 +63,7 @@ pub struct ProjectionSummary {
     pub pairs: usize,
     /// Accounts in at least one pair.
     pub linked_accounts: usize,
-    /// Hub identifiers that were capped.
+    /// Hub identifiers (and `ip_subnet` hubs) that were capped.
     pub hubs: usize,
     /// Products with capped review bursts.
     pub bursts: usize,

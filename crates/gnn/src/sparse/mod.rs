@@ -18,8 +18,8 @@
 //!
 //! On flex these are row-parallel CSR loops ([`cpu`]); on the cubecl backend (wgpu), `spmm`,
 //! `sddmm` and the segment softmax are CubeCL kernels ([`cube`]), and `spmm_linear` is `spmm`,
-//! burn's matmul and one kernel for the sum, bias and ReLU. A backend without its own implementation composes them from `select` and
-//! `select_assign`.
+//! burn's matmul and one kernel for the sum, bias and ReLU. A backend without its own
+//! implementation (or flex on other than f32) composes them from `select` and `select_assign`.
 
 mod cpu;
 #[cfg(feature = "wgpu")]
