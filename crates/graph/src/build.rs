@@ -101,6 +101,46 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
         ]);
     }
 
+    // A device's model and user agent: the first session row (in input order) naming each.
+    let mut device_set = NodeSet::new(NodeKind::Device.name(), ids.devices);
+    {
+        let n = device_set.len();
+        let (mut model, mut agent) = (vec![NO_ID; n], vec![NO_ID; n]);
+        let rows = sessions
+            .device
+            .iter()
+            .zip(&sessions.device_model)
+            .zip(&sessions.user_agent);
+        for ((&device, &m), &a) in rows {
+            if device == NO_ID {
+                continue;
+            }
+            let d = device as usize;
+            if model[d] == NO_ID {
+                model[d] = m;
+            }
+            if agent[d] == NO_ID {
+                agent[d] = a;
+            }
+        }
+        device_set.attrs.extend([
+            (
+                "device_model".into(),
+                AttrValues::Text(TextValues {
+                    dict: ids.device_models,
+                    codes: model,
+                }),
+            ),
+            (
+                "user_agent".into(),
+                AttrValues::Text(TextValues {
+                    dict: ids.user_agents,
+                    codes: agent,
+                }),
+            ),
+        ]);
+    }
+
     let seller_accounts: Vec<(u32, u32)> = ids
         .sellers
         .iter()
@@ -111,7 +151,7 @@ pub fn build_marketplace(name: &str, batch: EventBatch) -> Result<HeteroGraph> {
         account_set,
         product_set,
         NodeSet::new(NodeKind::Seller.name(), ids.sellers),
-        NodeSet::new(NodeKind::Device.name(), ids.devices),
+        device_set,
         NodeSet::new(NodeKind::Ip.name(), ids.ips),
         NodeSet::new(NodeKind::Payment.name(), ids.payments),
         NodeSet::new(NodeKind::Address.name(), ids.addresses),

@@ -29,8 +29,8 @@ pub use hetero::{
 };
 pub use index::IndexSpace;
 pub use projection::{
-    Burst, Evidence, Hub, Projection, ProjectionConfig, SUBNET_STRENGTH, Subnet, SubnetIndex,
-    project_accounts,
+    Burst, DeviceKey, Evidence, Hub, NearIdentifiers, Projection, ProjectionConfig,
+    SUBNET_STRENGTH, Subnet, SubnetIndex, device_keys, project_accounts,
 };
 pub use schema::{NodeKind, Rel, SCHEMA_VERSION};
 pub use store::HOMOGENEOUS_RELATION;

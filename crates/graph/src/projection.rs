@@ -1,16 +1,19 @@
 //! Account–account "same actor" projections: accounts linked by shared identifiers (device,
 //! IP, payment, address), by addresses in one small network (an IPv4 /24 or IPv6 /64: a near
-//! identifier, since a ring's proxies or SIM pool hand out neighbouring addresses), and by
-//! co-reviewing a product within a time window.
+//! identifier, since a ring's proxies or SIM pool hand out neighbouring addresses), by devices of
+//! one model and user agent on one such network (a phone farm's identical handsets; only when
+//! the sessions table has `device_model` or `user_agent`), and by co-reviewing a product within
+//! a time window.
 //!
 //! Hubs are the reason this is more than a self-join: a carrier-NAT IP or an office Wi-Fi is
 //! shared by hundreds of honest accounts and would join them all into one blob. Identifiers used
 //! by more than [`ProjectionConfig::max_accounts_per_identifier`] accounts, and review bursts of
 //! more than [`ProjectionConfig::max_reviews_per_window`] reviews, link nobody and are reported.
 
-use crate::hetero::{HeteroGraph, NO_TIME};
+use crate::hetero::{AttrValues, HeteroGraph, NO_TIME};
 use crate::schema::{NodeKind, Rel};
 use petgraph::graph::{NodeIndex, UnGraph};
+use ringscope_ingest::NO_ID;
 use rustc_hash::FxHashMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -34,6 +37,10 @@ pub struct ProjectionConfig {
     /// A subnet used by more accounts than this is a hub: it links nobody and is reported. Lower
     /// than for exact identifiers: a residential /24 is shared by chance far more often.
     pub max_accounts_per_subnet: usize,
+    /// Link accounts with devices of one model and user agent on one subnet (sessions'
+    /// `device_model` and `user_agent`, with `used_device` and `used_ip` among the identifier
+    /// relations); capped at `max_accounts_per_identifier`.
+    pub device_fingerprints: bool,
 }
 
 impl Default for ProjectionConfig {
@@ -47,6 +54,7 @@ impl Default for ProjectionConfig {
             max_reviews_per_window: 100,
             ip_subnets: true,
             max_accounts_per_subnet: 20,
+            device_fingerprints: true,
         }
     }
 }
@@ -96,6 +104,9 @@ pub struct Evidence {
     /// addresses between them (a pair on one exact address counts here too when its subnet
     /// holds other addresses in use).
     pub subnets: u32,
+    /// Shared (device model, user agent, subnet) keys: each account has a device of that model
+    /// and user agent and an address in that subnet.
+    pub near_devices: u32,
     /// Products both reviewed within the co-review window.
     pub co_reviewed_products: u32,
     /// Adamic–Adar style strength: each shared identifier adds `1 / ln(accounts using it)`, each
@@ -159,6 +170,24 @@ impl fmt::Display for Subnet {
     }
 }
 
+/// `(key, member)` pairs grouped by key, keys in order, members sorted; only keys with two or
+/// more members.
+fn shared_groups<K: Ord + Copy>(mut pairs: Vec<(K, u32)>) -> Vec<(K, Vec<u32>)> {
+    pairs.sort_unstable();
+    pairs
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|group| group.len() >= 2)
+        .map(|group| (group[0].0, group.iter().map(|&(_, m)| m).collect()))
+        .collect()
+}
+
+/// The members of `key` in `groups` (from [`shared_groups`]), or none.
+fn group_of<'a, K: Ord>(groups: &'a [(K, Vec<u32>)], key: &K) -> &'a [u32] {
+    groups
+        .binary_search_by(|(k, _)| k.cmp(key))
+        .map_or(&[], |i| &groups[i].1)
+}
+
 /// Every IP node's [`Subnet`], and the IP nodes of each subnet that holds two or more.
 #[derive(Clone, Debug, Default)]
 pub struct SubnetIndex {
@@ -177,17 +206,13 @@ impl SubnetIndex {
                         .map(|i| Subnet::of(ips.ids.resolve(i)))
                         .collect()
                 });
-        let mut by_subnet: Vec<(Subnet, u32)> = of_ip
-            .iter()
-            .enumerate()
-            .filter_map(|(ip, s)| s.map(|s| (s, ip as u32)))
-            .collect();
-        by_subnet.sort_unstable();
-        let groups = by_subnet
-            .chunk_by(|a, b| a.0 == b.0)
-            .filter(|group| group.len() >= 2)
-            .map(|group| (group[0].0, group.iter().map(|&(_, ip)| ip).collect()))
-            .collect();
+        let groups = shared_groups(
+            of_ip
+                .iter()
+                .enumerate()
+                .filter_map(|(ip, s)| s.map(|s| (s, ip as u32)))
+                .collect(),
+        );
         SubnetIndex { of_ip, groups }
     }
 
@@ -198,9 +223,7 @@ impl SubnetIndex {
 
     /// The IP nodes of `subnet` when it holds two or more, else none.
     pub fn ips(&self, subnet: Subnet) -> &[u32] {
-        self.groups
-            .binary_search_by(|(s, _)| s.cmp(&subnet))
-            .map_or(&[], |i| &self.groups[i].1)
+        group_of(&self.groups, &subnet)
     }
 
     /// The subnets holding two or more IP nodes, in order, with their IP nodes.
@@ -209,10 +232,139 @@ impl SubnetIndex {
     }
 }
 
+/// A device fingerprint on a network: codes into the device set's `device_model` and
+/// `user_agent` dictionaries ([`NO_ID`] for a missing one, not both), and the subnet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeviceKey {
+    /// `device_model` code.
+    pub model: u32,
+    /// `user_agent` code.
+    pub agent: u32,
+    /// The network.
+    pub subnet: Subnet,
+}
+
+/// The near identifiers of a graph's accounts: the [`SubnetIndex`], and the [`DeviceKey`]s two
+/// or more accounts share, each with its accounts, keys in order.
+#[derive(Clone, Debug, Default)]
+pub struct NearIdentifiers {
+    /// Subnets of the IP nodes.
+    pub subnets: SubnetIndex,
+    /// Shared device keys and their accounts (sorted), in key order.
+    pub devices: Vec<(DeviceKey, Vec<u32>)>,
+}
+
+/// The `device_model` and `user_agent` codes of the device nodes, if the graph has any.
+fn device_codes(graph: &HeteroGraph) -> Option<(&[u32], &[u32])> {
+    let (_, devices) = graph.node_set(NodeKind::Device.name())?;
+    let codes = |name: &str| match devices.attrs.iter().find(|(n, _)| n == name) {
+        Some((_, AttrValues::Text(t))) => Some(t.codes.as_slice()),
+        _ => None,
+    };
+    let (model, agent) = (codes("device_model")?, codes("user_agent")?);
+    let any = model.iter().chain(agent).any(|&c| c != NO_ID);
+    any.then_some((model, agent))
+}
+
+/// `(account, key)` for `accounts` (every account when `None`): each fingerprint of the
+/// account's devices on each subnet of its addresses, sorted and distinct.
+pub fn device_keys(
+    graph: &HeteroGraph,
+    subnets: &SubnetIndex,
+    accounts: Option<&std::collections::HashSet<u32>>,
+) -> Vec<(u32, DeviceKey)> {
+    let Some((model, agent)) = device_codes(graph) else {
+        return Vec::new();
+    };
+    let (Some(devices), Some(ips)) = (
+        graph.relation(Rel::UsedDevice.name()),
+        graph.relation(Rel::UsedIp.name()),
+    ) else {
+        return Vec::new();
+    };
+    let wanted = |a: &u32| accounts.is_none_or(|set| set.contains(a));
+    let mut prints: Vec<(u32, (u32, u32))> = devices
+        .src
+        .iter()
+        .zip(&devices.dst)
+        .filter(|(a, _)| wanted(a))
+        .map(|(&a, &d)| (a, (model[d as usize], agent[d as usize])))
+        .filter(|&(_, f)| f != (NO_ID, NO_ID))
+        .collect();
+    prints.sort_unstable();
+    prints.dedup();
+    let mut nets: Vec<(u32, Subnet)> = ips
+        .src
+        .iter()
+        .zip(&ips.dst)
+        .filter(|(a, _)| wanted(a))
+        .filter_map(|(&a, &ip)| Some((a, subnets.subnet(ip)?)))
+        .collect();
+    nets.sort_unstable();
+    nets.dedup();
+    let mut keys = Vec::new();
+    let mut n = 0;
+    for group in prints.chunk_by(|x, y| x.0 == y.0) {
+        let account = group[0].0;
+        while n < nets.len() && nets[n].0 < account {
+            n += 1;
+        }
+        let end = n + nets[n..].iter().take_while(|x| x.0 == account).count();
+        for &(_, (model, agent)) in group {
+            for &(_, subnet) in &nets[n..end] {
+                keys.push((
+                    account,
+                    DeviceKey {
+                        model,
+                        agent,
+                        subnet,
+                    },
+                ));
+            }
+        }
+    }
+    keys
+}
+
+impl NearIdentifiers {
+    /// Parses the IP nodes' subnets and groups the accounts by device key.
+    pub fn new(graph: &HeteroGraph) -> Self {
+        let subnets = SubnetIndex::new(graph);
+        let by_key = device_keys(graph, &subnets, None)
+            .into_iter()
+            .map(|(a, k)| (k, a))
+            .collect();
+        let devices = shared_groups(by_key);
+        NearIdentifiers { subnets, devices }
+    }
+
+    /// The accounts sharing `key`, when two or more do.
+    pub fn device_accounts(&self, key: &DeviceKey) -> &[u32] {
+        group_of(&self.devices, key)
+    }
+
+    /// `key` in words: `model / user agent on subnet`.
+    pub fn describe(graph: &HeteroGraph, key: &DeviceKey) -> String {
+        let text = |name: &str, code: u32| {
+            let set = graph.node_set(NodeKind::Device.name()).map(|(_, s)| s);
+            match set.and_then(|s| s.attrs.iter().find(|(n, _)| n == name)) {
+                Some((_, AttrValues::Text(t))) if code != NO_ID => t.dict.resolve(code).to_string(),
+                _ => "?".to_string(),
+            }
+        };
+        format!(
+            "{} / {} on {}",
+            text("device_model", key.model),
+            text("user_agent", key.agent),
+            key.subnet
+        )
+    }
+}
+
 /// An identifier left out for being shared by too many accounts.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Hub {
-    /// Node kind (`device`, `ip`, `payment`, `address`), or `ip_subnet`.
+    /// Node kind (`device`, `ip`, `payment`, `address`), or `ip_subnet` or `device_on_subnet`.
     pub kind: String,
     /// Its external ID.
     pub id: String,
@@ -247,6 +399,7 @@ pub struct Projection {
 /// [`ProjectionConfig::max_accounts_per_subnet`] accounts use it: then it is a hub (`ip_subnet`).
 fn subnet_links(
     graph: &HeteroGraph,
+    subnets: &SubnetIndex,
     config: &ProjectionConfig,
     pairs: &mut FxHashMap<(u32, u32), Evidence>,
     hubs: &mut Vec<Hub>,
@@ -255,7 +408,7 @@ fn subnet_links(
         return;
     };
     let csr = graph.in_csr(relation);
-    for (subnet, ips) in SubnetIndex::new(graph).groups() {
+    for (subnet, ips) in subnets.groups() {
         let mut accounts: Vec<u32> = ips
             .iter()
             .flat_map(|&ip| csr.neighbors(ip).iter().copied())
@@ -275,12 +428,49 @@ fn subnet_links(
             continue;
         }
         let strength = SUBNET_STRENGTH / (k as f32).ln();
-        for (i, &a) in accounts.iter().enumerate() {
-            for &b in &accounts[i + 1..] {
-                let e = pairs.entry(ordered(a, b)).or_default();
-                e.subnets += 1;
-                e.weight += strength;
-            }
+        link_all(pairs, &accounts, strength, |e| &mut e.subnets);
+    }
+}
+
+/// Links the accounts sharing a [`DeviceKey`], at an exact identifier's strength, unless more
+/// than [`ProjectionConfig::max_accounts_per_identifier`] share it: then it is a hub
+/// (`device_on_subnet`).
+fn device_links(
+    graph: &HeteroGraph,
+    near: &NearIdentifiers,
+    config: &ProjectionConfig,
+    pairs: &mut FxHashMap<(u32, u32), Evidence>,
+    hubs: &mut Vec<Hub>,
+) {
+    for (key, accounts) in &near.devices {
+        let k = accounts.len();
+        if k > config.max_accounts_per_identifier {
+            hubs.push(Hub {
+                kind: "device_on_subnet".into(),
+                id: NearIdentifiers::describe(graph, key),
+                accounts: k,
+            });
+            continue;
+        }
+        link_all(pairs, accounts, 1.0 / (k as f32).ln(), |e| {
+            &mut e.near_devices
+        });
+    }
+}
+
+/// Links every pair of `accounts`: `strength` added to the pair's weight, one to the count that
+/// `count` picks.
+fn link_all(
+    pairs: &mut FxHashMap<(u32, u32), Evidence>,
+    accounts: &[u32],
+    strength: f32,
+    count: impl Fn(&mut Evidence) -> &mut u32,
+) {
+    for (i, &a) in accounts.iter().enumerate() {
+        for &b in &accounts[i + 1..] {
+            let e = pairs.entry(ordered(a, b)).or_default();
+            *count(e) += 1;
+            e.weight += strength;
         }
     }
 }
@@ -315,23 +505,20 @@ pub fn project_accounts(graph: &HeteroGraph, config: &ProjectionConfig) -> Proje
                 });
                 continue;
             }
-            let strength = 1.0 / (k as f32).ln();
-            for (i, &a) in accounts.iter().enumerate() {
-                for &b in &accounts[i + 1..] {
-                    let e = pairs.entry(ordered(a, b)).or_default();
-                    *e.count_mut(rel) += 1;
-                    e.weight += strength;
-                }
-            }
+            link_all(&mut pairs, accounts, 1.0 / (k as f32).ln(), |e| {
+                e.count_mut(rel)
+            });
         }
     }
-    if config.ip_subnets
-        && config
-            .identifier_relations
-            .iter()
-            .any(|n| n == Rel::UsedIp.name())
-    {
-        subnet_links(graph, config, &mut pairs, &mut hubs);
+    let uses = |rel: Rel| config.identifier_relations.iter().any(|n| n == rel.name());
+    if (config.ip_subnets || config.device_fingerprints) && uses(Rel::UsedIp) {
+        let near = NearIdentifiers::new(graph);
+        if config.ip_subnets {
+            subnet_links(graph, &near.subnets, config, &mut pairs, &mut hubs);
+        }
+        if config.device_fingerprints && uses(Rel::UsedDevice) {
+            device_links(graph, &near, config, &mut pairs, &mut hubs);
+        }
     }
     hubs.sort_by(|a, b| {
         b.accounts

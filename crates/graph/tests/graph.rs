@@ -207,6 +207,51 @@ fn near_identifiers_link_accounts_in_one_subnet_with_weaker_evidence() {
     );
 }
 
+/// Sessions' `device_model` and `user_agent` link accounts whose devices share both on one
+/// subnet (a phone farm's identical handsets), at an exact identifier's strength; the same
+/// handset elsewhere, or another model on the subnet, does not. The attributes survive the store.
+#[test]
+fn identical_devices_on_one_subnet_link_their_accounts() {
+    let mut sessions = String::from("account_id,device_id,ip,device_model,user_agent\n");
+    // The farm's first handset names its model only on its second session.
+    sessions += "f1,df1,81.2.3.1,,UA-farm\n";
+    for i in 1..=4 {
+        sessions += &format!("f{i},df{i},81.2.3.{i},SM-A105F,UA-farm\n");
+    }
+    sessions += "h1,dh1,81.9.9.9,SM-A105F,UA-farm\n"; // the same handset, another network
+    sessions += "h2,dh2,81.2.3.50,Pixel 7,UA-other\n"; // another handset, the farm's network
+    sessions += "h3,dh3,81.2.3.60,,\n"; // no attributes
+    let reviews = "review_id,account_id,product_id\nr1,f1,p1\n";
+    let g = graph_from(&[("sessions.csv", &sessions), ("reviews.csv", reviews)]);
+    let dir = tempfile::tempdir().unwrap();
+    store::save(&g, dir.path()).unwrap();
+    let loaded = store::load(dir.path()).unwrap();
+    for g in [&g, &loaded] {
+        let p = project_accounts(g, &ProjectionConfig::default());
+        let ev = |a: &str, b: &str| evidence(g, &p, a, b);
+        let farm = ev("f1", "f4").expect("f1 and f4: identical handsets on 81.2.3.0/24");
+        assert_eq!((farm.devices, farm.near_devices, farm.subnets), (0, 1, 1));
+        assert!((farm.weight - (1.0 / 4f32.ln() + 0.5 / 6f32.ln())).abs() < 1e-5);
+        assert!(ev("f1", "h1").is_none(), "same handset, another network");
+        let h2 = ev("f1", "h2").expect("the farm's network");
+        assert_eq!((h2.near_devices, h2.subnets), (0, 1), "another handset");
+        let near = ringscope_graph::NearIdentifiers::new(g);
+        assert_eq!(near.devices.len(), 1, "{:?}", near.devices);
+        assert_eq!(
+            ringscope_graph::NearIdentifiers::describe(g, &near.devices[0].0),
+            "SM-A105F / UA-farm on 81.2.3.0/24"
+        );
+        let capped = ProjectionConfig {
+            max_accounts_per_identifier: 3,
+            ..Default::default()
+        };
+        let p = project_accounts(g, &capped);
+        let hub = p.hubs.iter().find(|h| h.kind == "device_on_subnet");
+        assert_eq!(hub.map(|h| h.accounts), Some(4), "{:?}", p.hubs);
+        assert_eq!(evidence(g, &p, "f1", "f4").map(|e| e.near_devices), Some(0));
+    }
+}
+
 #[test]
 fn hub_identifiers_and_review_bursts_link_nobody_and_are_reported() {
     let mut orders = String::from("order_id,buyer_id,seller_id,ip\n");

@@ -28,6 +28,10 @@ pub struct IdSpaces {
     pub addresses: Interner,
     /// `country`.
     pub countries: Interner,
+    /// `device_model` of sessions.
+    pub device_models: Interner,
+    /// `user_agent` of sessions.
+    pub user_agents: Interner,
     /// `category`.
     pub categories: Interner,
     /// `ring_id` of labels.
@@ -113,6 +117,10 @@ pub struct SessionRows {
     pub ip: Vec<u32>,
     /// Session time or [`NO_TIME`].
     pub created_at: Vec<i64>,
+    /// Device model id or [`NO_ID`].
+    pub device_model: Vec<u32>,
+    /// User agent id or [`NO_ID`].
+    pub user_agent: Vec<u32>,
 }
 
 /// Rows of the labels table.

@@ -73,7 +73,13 @@ impl TableKind {
                 "payment_id",
                 "address_id",
             ],
-            TableKind::Sessions => &["device_id", "ip", "created_at"],
+            TableKind::Sessions => &[
+                "device_id",
+                "ip",
+                "created_at",
+                "device_model",
+                "user_agent",
+            ],
             TableKind::Labels => &["ring_id", "source"],
         }
     }
@@ -103,7 +109,9 @@ impl TableKind {
             "verified_purchase" => ColumnType::Bool,
             "label" => ColumnType::Label,
             "kind" => ColumnType::AccountKind,
-            "country" | "category" | "ring_id" | "source" => ColumnType::Text,
+            "country" | "category" | "ring_id" | "source" | "device_model" | "user_agent" => {
+                ColumnType::Text
+            }
             _ => ColumnType::Id,
         }
     }

@@ -331,8 +331,13 @@ fn row_checker(table: TableKind, frame: &Frame) -> RowChecker<'_> {
             Box::new(move |s, row, row_no, keys| s.order_row(row, row_no, &c, keys))
         }
         TableKind::Sessions => {
-            let (account, created) = (must("account_id"), col("created_at"));
-            Box::new(move |s, row, _, _| s.session_row(row, account, created))
+            let (account, created, model, agent) = (
+                must("account_id"),
+                col("created_at"),
+                col("device_model"),
+                col("user_agent"),
+            );
+            Box::new(move |s, row, _, _| s.session_row(row, account, created, [model, agent]))
         }
         TableKind::Labels => {
             let (account, label, ring, source) = (
@@ -661,15 +666,27 @@ impl State {
         Ok(())
     }
 
-    fn session_row(&mut self, row: usize, account: &Cells, created: Option<&Cells>) -> RowResult {
+    /// `device`: the optional `device_model` and `user_agent` columns.
+    fn session_row(
+        &mut self,
+        row: usize,
+        account: &Cells,
+        created: Option<&Cells>,
+        [model, agent]: [Option<&Cells>; 2],
+    ) -> RowResult {
         let account = need_id(account, row, "account_id")?;
         let account = self.check_account(account, "account_id")?;
         let created_at = opt_time(created, row, "created_at")?;
         let account = self.account_id(account, "account_id")?;
+        let ids = &mut self.batch.ids;
+        let model = intern_opt(&mut ids.device_models, opt_text(model, row), "device_model")?;
+        let agent = intern_opt(&mut ids.user_agents, opt_text(agent, row), "user_agent")?;
         self.accepted.push(row as u32);
         let s = &mut self.batch.sessions;
         s.account.push(account);
         s.created_at.push(created_at);
+        s.device_model.push(model);
+        s.user_agent.push(agent);
         Ok(())
     }
 

@@ -155,7 +155,7 @@ fn device_farm_evidence_names_what_the_ring_shares_and_targets() {
         &graph,
         members,
         Some(&scores),
-        &ringscope_graph::SubnetIndex::new(&graph),
+        &ringscope_graph::NearIdentifiers::new(&graph),
     );
 
     assert_eq!(evidence.members.len(), members.len());
@@ -216,7 +216,7 @@ fn ring_graph_holds_the_evidence_nodes_and_every_timed_action() {
         &graph,
         members,
         Some(&scores),
-        &ringscope_graph::SubnetIndex::new(&graph),
+        &ringscope_graph::NearIdentifiers::new(&graph),
     );
     let ring = ringscope_rings::ring_graph(&graph, members, Some(&scores));
 
@@ -232,8 +232,10 @@ fn ring_graph_holds_the_evidence_nodes_and_every_timed_action() {
         .map(|v| (v.kind.clone(), v.id.clone()))
         .collect();
     // Subnets are not nodes: the ring graph shows them as their addresses, two or more each.
+    // (The sample has no device models, so no `device_on_subnet` entries either.)
     let (subnets, identifiers): (Vec<_>, Vec<_>) =
         evidence.shared.iter().partition(|s| s.kind == "ip_subnet");
+    assert!(identifiers.iter().all(|s| s.kind != "device_on_subnet"));
     assert!(!subnets.is_empty(), "the farm's addresses share subnets");
     for subnet in subnets {
         let prefix = subnet.id.trim_end_matches("0/24");
@@ -288,4 +290,42 @@ fn ring_graph_holds_the_evidence_nodes_and_every_timed_action() {
             .min();
         assert_eq!(v.start, first, "{v:?}");
     }
+}
+
+/// A ring on identical handsets lists them as shared evidence, `device_on_subnet`, with the
+/// one outside account that has the same handset on the same network counted outside.
+#[test]
+fn a_ring_on_identical_handsets_lists_them_in_its_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sessions = String::from("account_id,device_id,ip,device_model,user_agent\n");
+    for i in 1..=5 {
+        sessions += &format!("a{i},d{i},95.7.7.{i},SM-A105F,UA-9\n");
+    }
+    std::fs::write(dir.path().join("sessions.csv"), sessions).unwrap();
+    std::fs::write(
+        dir.path().join("reviews.csv"),
+        "review_id,account_id,product_id\nr1,a1,p1\n",
+    )
+    .unwrap();
+    let ingested = ringscope_ingest::ingest_dir(dir.path()).unwrap();
+    let graph = build_marketplace("handsets", ingested.batch).unwrap();
+    let (_, accounts) = graph.node_set("account").unwrap();
+    let ring: Vec<u32> = ["a1", "a2", "a3", "a4"]
+        .iter()
+        .map(|a| accounts.ids.get(a).unwrap())
+        .collect();
+    let near = ringscope_graph::NearIdentifiers::new(&graph);
+    let evidence = ringscope_rings::ring_evidence(&graph, &ring, None, &near);
+    let shared: Vec<(&str, &str, u32, u32)> = evidence
+        .shared
+        .iter()
+        .map(|s| (s.kind.as_str(), s.id.as_str(), s.in_ring, s.outside))
+        .collect();
+    assert_eq!(
+        shared,
+        [
+            ("device_on_subnet", "SM-A105F / UA-9 on 95.7.7.0/24", 4, 1),
+            ("ip_subnet", "95.7.7.0/24", 4, 1),
+        ]
+    );
 }

@@ -2,7 +2,7 @@
 //! share (devices, IPs, payment instruments, addresses) and how many accounts outside the ring
 //! use the same thing, which products and sellers they target, and when they acted.
 
-use ringscope_graph::{HeteroGraph, NO_TIME, NodeKind, Rel, Subnet, SubnetIndex};
+use ringscope_graph::{HeteroGraph, NO_TIME, NearIdentifiers, NodeKind, Rel, Subnet, device_keys};
 use std::collections::{BTreeMap, HashSet};
 
 /// What a member does in the ring.
@@ -45,8 +45,9 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
 /// An identifier at least two members use.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SharedIdentifier {
-    /// `device`, `ip`, `payment`, `address`, or `ip_subnet` (an IPv4 /24 or IPv6 /64 in which
-    /// the members used two or more addresses).
+    /// `device`, `ip`, `payment`, `address`, `ip_subnet` (an IPv4 /24 or IPv6 /64 in which
+    /// the members used two or more addresses) or `device_on_subnet` (devices of one model and
+    /// user agent, on one subnet).
     pub kind: String,
     /// Its ID.
     pub id: String,
@@ -114,7 +115,7 @@ pub fn ring_evidence(
     graph: &HeteroGraph,
     members: &[u32],
     account_scores: Option<&[f64]>,
-    subnets: &SubnetIndex,
+    near: &NearIdentifiers,
 ) -> RingEvidence {
     let name = |kind: NodeKind, i: u32| node_id(graph, kind, i);
     let in_ring: HashSet<u32> = members.iter().copied().collect();
@@ -195,7 +196,9 @@ pub fn ring_evidence(
             }
         }
     }
-    // Near identifiers: subnets holding two or more addresses, at least two members on them.
+    // Near identifiers: subnets holding two or more addresses, at least two members on them,
+    // and device fingerprints on a subnet.
+    let subnets = &near.subnets;
     if let Some(r) = graph.relation(Rel::UsedIp.name()) {
         let users = graph.in_csr(r);
         let mut near: Vec<Subnet> = (0..r.src.len())
@@ -220,6 +223,21 @@ pub fn ring_evidence(
                 });
             }
         }
+    }
+    let mut keys: Vec<_> = device_keys(graph, subnets, Some(&in_ring))
+        .into_iter()
+        .map(|(_, key)| key)
+        .collect();
+    keys.sort_unstable();
+    for group in keys.chunk_by(|a, b| a == b).filter(|g| g.len() >= 2) {
+        let sharing = near.device_accounts(&group[0]).len() as u32;
+        let inside = group.len() as u32;
+        shared.push(SharedIdentifier {
+            kind: "device_on_subnet".into(),
+            id: NearIdentifiers::describe(graph, &group[0]),
+            in_ring: inside,
+            outside: sharing.saturating_sub(inside),
+        });
     }
     shared.sort_by(|a, b| {
         b.in_ring

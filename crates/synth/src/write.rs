@@ -29,9 +29,19 @@ enum Cell {
     Time(i64),
 }
 
+/// Columns of the contract the generator has no values for, so its files leave them out.
+const NOT_GENERATED: [&str; 2] = ["device_model", "user_agent"];
+
+/// The columns written for `kind`: the contract's, in its order, less [`NOT_GENERATED`].
+fn written_columns(kind: TableKind) -> Vec<&'static str> {
+    let mut columns = kind.columns();
+    columns.retain(|c| !NOT_GENERATED.contains(c));
+    columns
+}
+
 /// A table whose rows are rendered on demand, so even 10M-row tables stream to disk.
 struct Table<'a> {
-    /// The table; `row` yields its cells in [`TableKind::columns`] order.
+    /// The table; `row` yields its cells in [`written_columns`] order.
     kind: TableKind,
     len: usize,
     row: Box<dyn Fn(usize) -> Vec<Cell> + 'a>,
@@ -269,7 +279,7 @@ pub fn write_tables(m: &Marketplace, dir: &Path, format: OutputFormat) -> Result
 
 fn write_csv(table: &Table, path: &Path) -> std::io::Result<()> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    writeln!(w, "{}", table.kind.columns().join(","))?;
+    writeln!(w, "{}", written_columns(table.kind).join(","))?;
     for i in 0..table.len {
         for (j, cell) in (table.row)(i).iter().enumerate() {
             if j > 0 {
@@ -301,7 +311,7 @@ fn write_parquet(table: Table<'_>, path: &Path) -> PolarsResult<()> {
     } else {
         Vec::new()
     };
-    let columns = table.kind.columns();
+    let columns = written_columns(table.kind);
     let mut builders: Vec<Builder> = (0..columns.len())
         .map(|j| match first.get(j) {
             Some(Cell::Int(_)) | Some(Cell::Time(_)) => Builder::Int(Vec::with_capacity(table.len)),
