@@ -666,7 +666,7 @@ impl State {
         Ok(())
     }
 
-    /// `device`: the optional `device_model` and `user_agent` columns.
+    /// `[model, agent]`: the optional `device_model` and `user_agent` columns.
     fn session_row(
         &mut self,
         row: usize,

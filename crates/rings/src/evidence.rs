@@ -201,13 +201,13 @@ pub fn ring_evidence(
     let subnets = &near.subnets;
     if let Some(r) = graph.relation(Rel::UsedIp.name()) {
         let users = graph.in_csr(r);
-        let mut near: Vec<Subnet> = (0..r.src.len())
+        let mut ring_subnets: Vec<Subnet> = (0..r.src.len())
             .filter(|&e| in_ring.contains(&r.src[e]))
             .filter_map(|e| subnets.subnet(r.dst[e]))
             .collect();
-        near.sort_unstable();
-        near.dedup();
-        for subnet in near {
+        ring_subnets.sort_unstable();
+        ring_subnets.dedup();
+        for subnet in ring_subnets {
             let accounts: HashSet<u32> = subnets
                 .ips(subnet)
                 .iter()
