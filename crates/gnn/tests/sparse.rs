@@ -12,10 +12,15 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 }
 
 fn assert_close(a: &[f32], b: &[f32], what: &str) {
+    assert_within(1e-5, a, b, what);
+}
+
+/// `a` within `tolerance` of `b`, relative (plus `tolerance` absolute), element by element.
+fn assert_within(tolerance: f32, a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert!(
-            (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+            (x - y).abs() <= tolerance * (1.0 + y.abs()),
             "{what}[{i}]: {x} vs {y}"
         );
     }
@@ -412,13 +417,7 @@ fn wgpu_or_skip() -> Option<Device> {
 /// between the backends.
 #[cfg(feature = "wgpu")]
 fn wgpu_close(wgpu: &[f32], cpu: &[f32], what: &str) {
-    assert_eq!(wgpu.len(), cpu.len(), "{what}: lengths");
-    for (i, (x, y)) in wgpu.iter().zip(cpu).enumerate() {
-        assert!(
-            (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
-            "{what}[{i}]: wgpu {x} vs cpu {y}"
-        );
-    }
+    assert_within(1e-4, wgpu, cpu, &format!("{what} (wgpu vs cpu)"));
 }
 
 /// A random relation of `n` nodes: rows without edges (every node divisible by 5 receives

@@ -392,6 +392,9 @@ pub struct Projection {
     pub bursts: Vec<Burst>,
     /// Reviews without a time, which cannot take part in co-review.
     pub untimed_reviews: usize,
+    /// The accounts' subnets and device keys, also what ring evidence lists; built whatever
+    /// the config links by.
+    pub near: NearIdentifiers,
 }
 
 /// Links the accounts of each subnet that holds at least two addresses in use (one address
@@ -415,20 +418,14 @@ fn subnet_links(
             .collect();
         accounts.sort_unstable();
         accounts.dedup();
-        let k = accounts.len();
-        if k < 2 {
-            continue;
-        }
-        if k > config.max_accounts_per_subnet {
-            hubs.push(Hub {
-                kind: "ip_subnet".into(),
-                id: subnet.to_string(),
-                accounts: k,
-            });
-            continue;
-        }
-        let strength = SUBNET_STRENGTH / (k as f32).ln();
-        link_all(pairs, &accounts, strength, |e| &mut e.subnets);
+        link_or_hub(
+            pairs,
+            hubs,
+            (&accounts, config.max_accounts_per_subnet),
+            SUBNET_STRENGTH,
+            || ("ip_subnet".into(), subnet.to_string()),
+            |e| &mut e.subnets,
+        );
     }
 }
 
@@ -443,29 +440,44 @@ fn device_links(
     hubs: &mut Vec<Hub>,
 ) {
     for (key, accounts) in &near.devices {
-        let k = accounts.len();
-        if k > config.max_accounts_per_identifier {
-            hubs.push(Hub {
-                kind: "device_on_subnet".into(),
-                id: NearIdentifiers::describe(graph, key),
-                accounts: k,
-            });
-            continue;
-        }
-        link_all(pairs, accounts, 1.0 / (k as f32).ln(), |e| {
-            &mut e.near_devices
-        });
+        link_or_hub(
+            pairs,
+            hubs,
+            (accounts, config.max_accounts_per_identifier),
+            1.0,
+            || {
+                (
+                    "device_on_subnet".into(),
+                    NearIdentifiers::describe(graph, key),
+                )
+            },
+            |e| &mut e.near_devices,
+        );
     }
 }
 
-/// Links every pair of `accounts`: `strength` added to the pair's weight, one to the count that
-/// `count` picks.
-fn link_all(
+/// One shared thing's `accounts`: above `cap` of them it is a hub (`hub` gives its kind and
+/// ID) and links nobody; otherwise every pair gets `scale / ln(accounts)` added to its weight
+/// and one to the count that `count` picks.
+fn link_or_hub(
     pairs: &mut FxHashMap<(u32, u32), Evidence>,
-    accounts: &[u32],
-    strength: f32,
+    hubs: &mut Vec<Hub>,
+    (accounts, cap): (&[u32], usize),
+    scale: f32,
+    hub: impl FnOnce() -> (String, String),
     count: impl Fn(&mut Evidence) -> &mut u32,
 ) {
+    let k = accounts.len();
+    if k > cap {
+        let (kind, id) = hub();
+        hubs.push(Hub {
+            kind,
+            id,
+            accounts: k,
+        });
+        return;
+    }
+    let strength = scale / (k as f32).ln();
     for (i, &a) in accounts.iter().enumerate() {
         for &b in &accounts[i + 1..] {
             let e = pairs.entry(ordered(a, b)).or_default();
@@ -495,24 +507,21 @@ pub fn project_accounts(graph: &HeteroGraph, config: &ProjectionConfig) -> Proje
         let kind = &graph.node_sets()[relation.dst_kind];
         let csr = graph.in_csr(relation);
         for id in 0..kind.len() as u32 {
-            let accounts = csr.neighbors(id); // distinct: identifier edges are collapsed per pair
-            let k = accounts.len();
-            if k > config.max_accounts_per_identifier {
-                hubs.push(Hub {
-                    kind: kind.kind.clone(),
-                    id: kind.ids.resolve(id).to_string(),
-                    accounts: k,
-                });
-                continue;
-            }
-            link_all(&mut pairs, accounts, 1.0 / (k as f32).ln(), |e| {
-                e.count_mut(rel)
-            });
+            // Distinct: identifier edges are collapsed per pair.
+            let accounts = csr.neighbors(id);
+            link_or_hub(
+                &mut pairs,
+                &mut hubs,
+                (accounts, config.max_accounts_per_identifier),
+                1.0,
+                || (kind.kind.clone(), kind.ids.resolve(id).to_string()),
+                |e| e.count_mut(rel),
+            );
         }
     }
     let uses = |rel: Rel| config.identifier_relations.iter().any(|n| n == rel.name());
-    if (config.ip_subnets || config.device_fingerprints) && uses(Rel::UsedIp) {
-        let near = NearIdentifiers::new(graph);
+    let near = NearIdentifiers::new(graph);
+    if uses(Rel::UsedIp) {
         if config.ip_subnets {
             subnet_links(graph, &near.subnets, config, &mut pairs, &mut hubs);
         }
@@ -542,6 +551,7 @@ pub fn project_accounts(graph: &HeteroGraph, config: &ProjectionConfig) -> Proje
         hubs,
         bursts,
         untimed_reviews,
+        near,
     }
 }
 

@@ -131,7 +131,7 @@ fn main() {
             "ingest_and_graph": m.peak_kib[1],
             "gnn_scores": m.peak_kib[2],
             "projection": m.peak_kib[3],
-            "rings": common::market::peak_kib(),
+            "rings": ringscope_testkit::peak_rss_kib(),
         },
         "seconds": {
             "synth": synth_seconds,

@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::error::{Context as _, Result};
 use crate::score::{Model, Scores};
-use ringscope_graph::{HeteroGraph, NearIdentifiers, NodeKind, Projection};
+use ringscope_graph::{HeteroGraph, NodeKind, Projection};
 use ringscope_rings::{
     Lineage, PreviousRing, Reasons, RingEvent, RingRecord, Test, candidates, match_rings,
     ring_evidence, ring_graph, score_rings,
@@ -57,7 +57,6 @@ pub fn detect(
         .map(|r| r.candidate.members.clone())
         .collect();
     let mut explanations = explain(graph, kind, &groups, model, config.rings.reasons)?.into_iter();
-    let near = NearIdentifiers::new(graph);
     let records = scored
         .into_iter()
         .zip(ids)
@@ -68,7 +67,7 @@ pub fn detect(
             source: r.candidate.source,
             significance: r.candidate.significance.value,
             significance_test: describe(graph, &r.candidate.significance.test),
-            evidence: ring_evidence(graph, &r.candidate.members, Some(&scores), &near),
+            evidence: ring_evidence(graph, &r.candidate.members, Some(&scores), &projection.near),
             graph: ring_graph(graph, &r.candidate.members, Some(&scores)),
             reasons: explanations.next(),
         })

@@ -569,6 +569,7 @@ mod tests {
             hubs: Vec::new(),
             bursts: Vec::new(),
             untimed_reviews: 0,
+            near: Default::default(),
         };
         let scores = [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.8, 0.8, 0.1];
         let eligible = |a: usize| scores[a] >= 0.5;

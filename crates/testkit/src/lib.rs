@@ -176,6 +176,18 @@ pub fn read_truth(path: &std::path::Path) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The process's peak resident memory so far in KiB (Linux's `VmHWM`), 0 where `/proc` is
+/// not there: what the benches report beside their times.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+            line.trim().trim_end_matches("kB").trim().parse().ok()
+        })
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,15 +16,6 @@ use std::time::Instant;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -105,7 +96,7 @@ fn main() {
         "load_seconds": load_seconds,
         "median_epoch_seconds": median(epoch_times),
         "median_inference_seconds": median(inference),
-        "peak_rss_bytes": peak_rss_bytes(),
+        "peak_rss_bytes": ringscope_testkit::peak_rss_kib() * 1024,
         // On a GPU: what the allocator holds after training and inference (its pools keep
         // pages for reuse). benches/gpu.sh also samples nvidia-smi for the process's peak.
         "device_reserved_bytes": device.memory_pool_usage().map(|u| u.bytes_reserved),

@@ -16,6 +16,7 @@
 //!   the ReLU in place, where the composition made three passes over the output.
 
 use super::{Adjacency, Csr, Diagonal, Epilogue, SageWeights, SparseOps, dims2};
+use crate::dense::DenseOps;
 use burn::backend::Cube;
 use burn::backend::TensorMetadata;
 use burn::backend::cubecl::dtype_to_storage_type;
@@ -296,11 +297,7 @@ impl SparseOps for Cube {
             );
         }
         match then {
-            Epilogue::ReluLinear(w, b) => {
-                let out = Self::float_matmul(own, w);
-                let c = b.shape()[0];
-                Self::float_add(out, Self::float_reshape(b, Shape::new([1, c])))
-            }
+            Epilogue::ReluLinear(w, b) => Self::tall_add_bias(Self::float_matmul(own, w), b),
             Epilogue::None | Epilogue::Relu => own,
         }
     }

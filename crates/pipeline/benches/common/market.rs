@@ -23,17 +23,6 @@ pub struct Market {
     pub peak_kib: [u64; 4],
 }
 
-/// The process's peak resident memory so far, in KiB (0 where /proc is not there).
-pub fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
-}
-
 /// The bench's own arguments (`cargo bench` adds `--bench`).
 pub fn args() -> Vec<String> {
     std::env::args()
@@ -78,13 +67,13 @@ pub fn market(
     // The pipeline reads the files, as a run does; the generator's copy is not part of it.
     drop(generated);
     let synth = started.elapsed().as_secs_f64();
-    let synth_peak = peak_kib();
+    let synth_peak = ringscope_testkit::peak_rss_kib();
 
     let started = Instant::now();
     let ingested = ringscope_ingest::ingest_dir(dir.path()).expect("ingest");
     let graph = build_marketplace("bench", ingested.batch).expect("graph");
     let build = started.elapsed().as_secs_f64();
-    let build_peak = peak_kib();
+    let build_peak = ringscope_testkit::peak_rss_kib();
 
     let started = Instant::now();
     // `cargo bench` sets CARGO_MANIFEST_DIR; the compile-time path serves a direct run.
@@ -101,7 +90,7 @@ pub fn market(
         .map(|&s| f64::from(s))
         .collect();
     let score = started.elapsed().as_secs_f64();
-    let score_peak = peak_kib();
+    let score_peak = ringscope_testkit::peak_rss_kib();
 
     let started = Instant::now();
     let projection = project_accounts(&graph, &ProjectionConfig::default());
@@ -116,7 +105,12 @@ pub fn market(
         planted,
         accounts,
         seconds: [synth, build, score, project],
-        peak_kib: [synth_peak, build_peak, score_peak, peak_kib()],
+        peak_kib: [
+            synth_peak,
+            build_peak,
+            score_peak,
+            ringscope_testkit::peak_rss_kib(),
+        ],
     }
 }
 
