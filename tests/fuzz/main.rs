@@ -233,28 +233,51 @@ fn parquet_input_with(table: &str, bytes: &[u8]) -> tempfile::TempDir {
     dir
 }
 
-/// Inputs the fuzzer found, each once a panic or an out-of-bounds read in polars' Parquet
-/// reader: each is now refused as corrupt, naming the file.
+/// Inputs the fuzzer found, each once a panic, an out-of-bounds read or an abort in polars'
+/// Parquet reader: each is now refused as corrupt, naming the file and what is wrong.
 #[test]
 fn parquet_findings_are_refused_as_corrupt() {
     let dir = ringscope_testkit::repo_root().join("tests/fuzz/regressions/parquet");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let expected = [
+        // Once a panic in polars' bitmap, now refused at its page header.
+        ("accounts-short-bitmap.parquet", "column 2: page 0's header"),
+        ("labels-thrift-bool.parquet", "corrupt Parquet footer"),
+        // Each of these aborted the process on an allocation of 2^61 or 10^11 bytes.
+        (
+            "orders-negative-count.parquet",
+            "page 0: a negative value count (-303)",
+        ),
+        (
+            "accounts-footer-list-count.parquet",
+            "corrupt Parquet footer",
+        ),
+        ("labels-footer-list-count.parquet", "corrupt Parquet footer"),
+    ];
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    let mut listed: Vec<String> = expected.iter().map(|(n, _)| n.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        found, listed,
+        "every regression file has its expected error"
+    );
+    for (name, what) in expected {
         let table = format!("{}.parquet", name.split('-').next().unwrap());
-        let input = parquet_input_with(&table, &std::fs::read(&path).unwrap());
+        let input = parquet_input_with(&table, &std::fs::read(dir.join(name)).unwrap());
         let err = ringscope_ingest::ingest_dir(input.path())
             .err()
             .unwrap_or_else(|| panic!("{name} was accepted"));
         let message = err.to_string();
         assert!(
-            message.contains("corrupt Parquet") && message.contains(&table),
+            message.contains("corrupt Parquet")
+                && message.contains(&table)
+                && message.contains(what),
             "{name}: {message}"
         );
-        seen += 1;
     }
-    assert!(seen > 0);
 
     // A file with 3,000 bytes of column data cut out keeps its footer, whose offsets (the
     // data ends at byte 6,934 of 9,382) then point past the end of the 6,382 left: polars

@@ -217,9 +217,11 @@ fn read_parquet(path: &Path) -> Result<DataFrame> {
         return Err(bad(path, "missing"));
     }
     // Opened first, so an unreadable file is a read error and not a bad one.
-    fs::File::open(path).map_err(read(path))?;
-    // polars panics on some corrupt Parquet (see ingest's reader); that is this file's error.
+    let mut file = fs::File::open(path).map_err(read(path))?;
+    // polars panics on some corrupt Parquet, and reads out of bounds or aborts on worse (see
+    // ingest's `parquet_check`); that is this file's error.
     ringscope_ingest::guard::catch_panic(|| {
+        ringscope_ingest::parquet_check::check(&mut file)?;
         LazyFrame::scan_parquet(
             PlRefPath::new(path.to_string_lossy().as_ref()),
             ScanArgsParquet::default(),

@@ -17,6 +17,7 @@ mod contract;
 mod error;
 pub mod guard;
 mod intern;
+pub mod parquet_check;
 pub mod parse;
 mod report;
 mod source;

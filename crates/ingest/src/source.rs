@@ -248,9 +248,10 @@ pub(crate) fn read_frame(table: TableKind, path: &Path, format: Format) -> Resul
             }
             // polars' Parquet code panics on some corrupt files (found by fuzzing: a footer
             // field of the wrong thrift type, a bitmap shorter than its column); that panic is
-            // this file's error, not the end of the process.
+            // this file's error, not the end of the process. What it cannot survive, an
+            // out-of-bounds range or an absurd count, `parquet_check` refuses first.
             crate::guard::catch_panic(|| {
-                check_parquet_ranges(&mut file, meta.len())?;
+                crate::parquet_check::check(&mut file)?;
                 LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default())
                     .and_then(|lf| lf.collect())
                     .map_err(|e| format!("corrupt Parquet: {e}"))
@@ -262,27 +263,6 @@ pub(crate) fn read_frame(table: TableKind, path: &Path, format: Format) -> Resul
     let mut df = df;
     df.rechunk_mut();
     frame_from(table, path, df)
-}
-
-/// Refuses a Parquet file whose footer points at bytes past its end. polars' reader trusts
-/// those offsets and slices the file with them unchecked (found by fuzzing: a one-byte change
-/// in a footer read out of bounds), so they are checked here first.
-fn check_parquet_ranges(file: &mut fs::File, len: u64) -> std::result::Result<(), String> {
-    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-    let layout = polars_parquet::parquet::read::read_metadata(file)
-        .map_err(|e| format!("corrupt Parquet footer: {e}"))?;
-    for (i, group) in layout.row_groups.iter().enumerate() {
-        let ranges = std::iter::once(group.full_byte_range()).chain(group.byte_ranges_iter());
-        for range in ranges {
-            if range.start > range.end || range.end > len {
-                return Err(format!(
-                    "corrupt Parquet: row group {i} points at bytes {}..{} of a {len}-byte file",
-                    range.start, range.end
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Says where a CSV that polars refused goes wrong, by re-reading it with a strict record

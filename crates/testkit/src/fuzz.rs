@@ -7,7 +7,8 @@
 //! `tests/fuzz/corpus/<target>/`, applies 1 to 8 mutations (bit flips, interesting bytes,
 //! dictionary tokens, cuts, duplicated or deleted spans, splices with another entry), and runs
 //! the target on it. A panic or a broken invariant saves the input under
-//! `<target dir>/fuzz-findings/<target>/` and fails the test with its path.
+//! `<target dir>/fuzz-findings/<target>/` and fails the test with its path; an abort, which no
+//! test can catch, leaves the input at `fuzz-findings/<target>/in-flight`.
 //!
 //! `RINGSCOPE_FUZZ_SECS` sets the time per target (default 2 s; `.ci/run` gives each a minute)
 //! and `RINGSCOPE_FUZZ_SEED` the seed (default: the clock, printed, so a finding reproduces).
@@ -108,6 +109,9 @@ fn mutate(rng: &mut impl Rng, bytes: &mut Vec<u8>, dictionary: &[&[u8]], other: 
     }
 }
 
+/// The file in a target's findings directory that holds the input being run.
+pub const IN_FLIGHT: &str = "in-flight";
+
 fn findings_dir(target: &str) -> PathBuf {
     let root = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| crate::repo_root().join("target"), PathBuf::from);
@@ -136,6 +140,13 @@ pub fn fuzz(
                 .map_or(0, |d| d.as_nanos() as u64)
         });
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let dir = findings_dir(target);
+    std::fs::create_dir_all(&dir).expect("a findings directory");
+    let in_flight = dir.join(IN_FLIGHT);
+    eprintln!(
+        "fuzz {target}: seed {seed}; an abort leaves its input at {}",
+        in_flight.display()
+    );
     let started = Instant::now();
     let budget = Duration::from_secs_f64(secs);
     let mut report = Report {
@@ -158,6 +169,9 @@ pub fn fuzz(
             mutate(&mut rng, &mut input, dictionary, other);
             (entry, input)
         };
+        // An abort (a failed allocation) cannot be caught, so the input is on disk before it
+        // runs; a pass that ends removes it.
+        std::fs::write(&in_flight, &input).expect("the input in flight saved");
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&entry.name, &input)));
         report.executions += 1;
@@ -174,8 +188,6 @@ pub fn fuzz(
             )),
         };
         if let Some(why) = broken {
-            let dir = findings_dir(target);
-            std::fs::create_dir_all(&dir).expect("a findings directory");
             let path = dir.join(format!("{seed}-{}-{}", report.executions, entry.name));
             std::fs::write(&path, &input).expect("the finding saved");
             panic!(
@@ -185,6 +197,7 @@ pub fn fuzz(
         }
     }
     report.elapsed = started.elapsed();
+    std::fs::remove_file(&in_flight).expect("the input in flight removed");
     eprintln!(
         "fuzz {target}: {} executions ({} accepted) in {:.1} s, seed {seed}, no finding",
         report.executions,
