@@ -4,16 +4,20 @@
 //! seed) planted with every family, and the recall on F's rings is measured there. Prints one
 //! JSON object per (difficulty, family), then a summary line.
 //!
-//! `cargo bench --workspace --bench ring_lofo -- [ACCOUNTS] [TUNE_SEED] [TEST_SEED] [easy,medium,hard]`
+//! `cargo bench --workspace --bench ring_lofo -- [ACCOUNTS] [TUNE_SEED] [TEST_SEED] [easy,medium,hard] [focus=off]`
 //!
-//! The grid: `min_member_score` × `min_significance` × `report_threshold`. The choice: the
+//! `focus=off` turns the within-seller focus search off (`[candidates.co_target] focus`), for
+//! a before-and-after on the same marketplaces.
+//!
+//! The grid: `min_member_score` × `min_significance` × `report_threshold` × the significance
+//! signal's weight. The choice: the
 //! highest ring recall at ring precision >= 0.9 on the tuning marketplace (ties: higher
 //! precision, then the grid's order); without any setting at 0.9, the most precise.
 
 mod common;
 
 use common::market::{Market, market};
-use ringscope_rings::{CandidateConfig, ScoringConfig, found_rings, ring_quality};
+use ringscope_rings::{CandidateConfig, ScoringConfig, SignalWeights, found_rings, ring_quality};
 use ringscope_synth::AttackKind;
 
 #[global_allocator]
@@ -22,18 +26,31 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MEMBER_SCORES: [f64; 3] = [0.3, 0.5, 0.7];
 const SIGNIFICANCES: [f64; 4] = [0.0, 1.0, 2.0, 3.0];
 const THRESHOLDS: [f64; 3] = [0.25, 0.3, 0.35];
+const SIGNIFICANCE_WEIGHTS: [f64; 2] = [0.0, 0.3];
 
-/// One grid point.
-fn setting(member: f64, significance: f64, threshold: f64) -> (CandidateConfig, ScoringConfig) {
+/// One grid point: `min_member_score`, `min_significance`, `report_threshold` and the
+/// significance weight.
+type Point = (f64, f64, f64, f64);
+
+/// One grid point, on top of `base`.
+fn setting(
+    base: &CandidateConfig,
+    (member, significance, threshold, weight): Point,
+) -> (CandidateConfig, ScoringConfig) {
+    let defaults = ScoringConfig::default();
     (
         CandidateConfig {
             min_member_score: member,
-            ..CandidateConfig::default()
+            ..base.clone()
         },
         ScoringConfig {
             min_significance: significance,
             report_threshold: threshold,
-            ..ScoringConfig::default()
+            weights: SignalWeights {
+                significance: weight,
+                ..defaults.weights.clone()
+            },
+            ..defaults
         },
     )
 }
@@ -63,13 +80,17 @@ fn main() {
     let tune_seed: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(101);
     let test_seed: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(202);
     let difficulties = args.get(3).map_or("medium,hard", String::as_str);
+    let mut base = CandidateConfig::default();
+    base.co_target.focus = args.get(4).map(String::as_str) != Some("focus=off");
 
-    let grid: Vec<(f64, f64, f64)> = MEMBER_SCORES
+    let grid: Vec<Point> = MEMBER_SCORES
         .iter()
         .flat_map(|&m| {
-            SIGNIFICANCES
-                .iter()
-                .flat_map(move |&s| THRESHOLDS.iter().map(move |&t| (m, s, t)))
+            SIGNIFICANCES.iter().flat_map(move |&s| {
+                THRESHOLDS
+                    .iter()
+                    .flat_map(move |&t| SIGNIFICANCE_WEIGHTS.iter().map(move |&w| (m, s, t, w)))
+            })
         })
         .collect();
     let mut summary = Vec::new();
@@ -83,9 +104,9 @@ fn main() {
                 .collect();
             let tune = market(accounts, difficulty, tune_seed, &others);
             let tune_all = tune.planted_members();
-            let mut best: Option<((f64, f64, f64), f64, f64)> = None;
+            let mut best: Option<(Point, f64, f64)> = None;
             for &point in &grid {
-                let reports = reported(&tune, &setting(point.0, point.1, point.2));
+                let reports = reported(&tune, &setting(&base, point));
                 let q = ring_quality(&tune_all, &reports, tune.accounts);
                 let key = |recall: f64, precision: f64| {
                     if precision >= 0.9 {
@@ -101,20 +122,21 @@ fn main() {
                 }
             }
             let (point, tune_recall, tune_precision) = best.expect("a grid");
-            let chosen = setting(point.0, point.1, point.2);
+            let chosen = setting(&base, point);
             let reports = reported(&test, &chosen);
             let test_all = test.planted_members();
             let q = ring_quality(&test_all, &reports, test.accounts);
             let (found, planted) = family_recall(&test, &reports, family.name());
-            let defaults = reported(
-                &test,
-                &(CandidateConfig::default(), ScoringConfig::default()),
-            );
+            let defaults = reported(&test, &(base.clone(), ScoringConfig::default()));
             let (found_default, _) = family_recall(&test, &defaults, family.name());
+            // Every candidate the chosen setting forms, before scoring: a held-out ring missing
+            // here was lost at formation, one found here but not above was lost at scoring.
+            let formed = test.candidate_members(&chosen.0);
+            let (found_formed, _) = family_recall(&test, &formed, family.name());
             let line = serde_json::json!({
                 "difficulty": name,
                 "held_out": family.name(),
-                "chosen": {"min_member_score": point.0, "min_significance": point.1, "report_threshold": point.2},
+                "chosen": {"min_member_score": point.0, "min_significance": point.1, "report_threshold": point.2, "significance_weight": point.3},
                 "tuning": {"ring_recall": tune_recall, "ring_precision": tune_precision},
                 "held_out_found": found,
                 "held_out_planted": planted,
@@ -122,6 +144,7 @@ fn main() {
                 "test_ring_precision": q.ring_precision,
                 "test_ring_recall_all": q.ring_recall,
                 "held_out_found_with_defaults": found_default,
+                "held_out_formed": found_formed,
             });
             println!("{line}");
             summary.push(line);
@@ -138,6 +161,7 @@ fn main() {
         serde_json::json!({
             "summary": true,
             "accounts": accounts,
+            "focus": base.co_target.focus,
             "tune_seed": tune_seed,
             "test_seed": test_seed,
             "medium_meets_0.90_at_0.90": pass("medium", 0.9),

@@ -116,6 +116,15 @@ fn describe(graph: &HeteroGraph, test: &Test) -> String {
             name(target),
             window(scale)
         ),
+        Test::Focus {
+            target,
+            products,
+            observed,
+            expected,
+        } => format!(
+            "focus: {observed} repeat buyers of {} on {products} of its products, {expected:.2} expected by chance and its repeat custom",
+            name(target)
+        ),
         Test::Cohort {
             target,
             window: w,

@@ -99,7 +99,7 @@ fn organic_traffic_of_busy_targets_forms_no_co_target_ring() {
     );
     let searched: Vec<_> = found
         .iter()
-        .filter(|c| matches!(c.source, Source::CoTarget | Source::Cohort))
+        .filter(|c| matches!(c.source, Source::CoTarget | Source::Cohort | Source::Focus))
         .map(|c| (c.members.len(), c.significance))
         .collect();
     assert!(searched.is_empty(), "{searched:?}");
@@ -139,4 +139,66 @@ fn takeovers_are_told_from_their_own_history() {
         victims >= 0.6 && others <= 0.01,
         "victims {victims:.3}, others {others:.4}"
     );
+}
+
+/// Slow rings share nothing and spread their reviews over weeks, and the model scores their
+/// members low; the seller-wide co-target search (small catalogues) and the focus search (a few
+/// products of a big one) find them from who engages which of a seller's products alone, and
+/// what they form is planted. Held-out seeds at hard difficulty (6–12 members over 4 weeks).
+/// Measured when written: 32 of 54 found, 16 without the focus search, every group pure.
+#[test]
+fn slow_rings_are_found_by_the_model_free_searches() {
+    let (mut found, mut without_focus, mut planted_total, mut groups, mut pure) = (0, 0, 0, 0, 0);
+    for seed in [64, 65] {
+        let config = SynthConfig::for_accounts(8_000, seed)
+            .with_difficulty(Difficulty::Hard)
+            .with_families(&[AttackKind::SlowRing]);
+        let (graph, planted) = marketplace(&config);
+        let actions = ringscope_rings::activity::Actions::of(&graph);
+        let everyone = vec![true; actions.accounts()];
+        let co_target = ringscope_rings::CoTargetConfig::default();
+        let null = ringscope_rings::significance::NullModel::new(
+            &actions,
+            &everyone,
+            co_target.min_seller_products,
+        );
+        let sizes = (3, 100);
+        let focus = ringscope_rings::cotarget::focus_candidates(&null, &actions, &co_target, sizes);
+        let sellers: Vec<Vec<u32>> =
+            ringscope_rings::cotarget::co_target_candidates(&null, &co_target, sizes)
+                .into_iter()
+                .map(|g| g.members)
+                .collect();
+        let formed: Vec<Vec<u32>> = focus
+            .into_iter()
+            .map(|g| g.members)
+            .chain(sellers.iter().cloned())
+            .collect();
+        let all: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
+        let mut fraud = vec![false; actions.accounts()];
+        all.iter().flatten().for_each(|&a| fraud[a as usize] = true);
+        let count = |groups: &[Vec<u32>]| {
+            found_rings(&all, groups, &fraud)
+                .into_iter()
+                .filter(|&f| f)
+                .count()
+        };
+        found += count(&formed);
+        without_focus += count(&sellers);
+        planted_total += all.len();
+        groups += formed.len();
+        pure += formed
+            .iter()
+            .filter(|g| g.iter().filter(|&&a| fraud[a as usize]).count() * 5 >= g.len() * 4)
+            .count();
+    }
+    eprintln!(
+        "{found} of {planted_total} slow rings ({without_focus} without focus), {pure} of {groups} groups pure"
+    );
+    assert!(
+        found * 2 >= planted_total,
+        "{found} of {planted_total} found"
+    );
+    assert!(found > without_focus, "the focus search adds rings");
+    assert_eq!(pure, groups, "{pure} of {groups} groups pure");
 }

@@ -3,11 +3,13 @@
 //! favour the same product or seller. Each candidate must pass its own null-model test
 //! ([`crate::significance`]) before it exists.
 
-use crate::activity::Actions;
+use crate::activity::{Actions, NO_SELLER};
 use crate::significance::{NullModel, Significance, Test};
 use crate::stats::poisson_tail_log10;
+use petgraph::unionfind::UnionFind;
+use std::collections::{BTreeMap, HashMap};
 
-/// Settings of [`co_target_candidates`] and [`cohort_candidates`].
+/// Settings of [`co_target_candidates`], [`cohort_candidates`] and [`focus_candidates`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CoTargetConfig {
@@ -19,6 +21,8 @@ pub struct CoTargetConfig {
     pub min_significance: f64,
     /// Accounts created at most this many seconds apart form a cohort; 0 turns cohorts off.
     pub cohort_secs: i64,
+    /// Whether to search for focus groups within sellers ([`focus_candidates`]).
+    pub focus: bool,
 }
 
 impl Default for CoTargetConfig {
@@ -27,6 +31,7 @@ impl Default for CoTargetConfig {
             min_seller_products: 2,
             min_significance: 3.0,
             cohort_secs: 6 * 3_600,
+            focus: true,
         }
     }
 }
@@ -34,12 +39,20 @@ impl Default for CoTargetConfig {
 /// The share of a group chance may not explain.
 const MIN_PURITY: f64 = 0.8;
 
+/// A repeat engager with more of one seller's products than this is left out of the pair
+/// counts of [`focus_candidates`]: its pairs grow with the square of its catalogue share, and a
+/// ring member engages a few.
+const MAX_PAIRED_PRODUCTS: usize = 32;
+
 /// One candidate from this module: members (ascending), the target and the test it passed.
 pub struct Group {
     /// Account indices, ascending.
     pub members: Vec<u32>,
     /// The target (products, then sellers).
     pub target: u32,
+    /// The products the group acts on, ascending, where it is known (a cohort's product, a
+    /// focus); empty for a whole seller.
+    pub products: Vec<u32>,
     /// The test that made it a candidate.
     pub significance: Significance,
 }
@@ -66,9 +79,10 @@ pub fn co_target_candidates(
         }
         let members: Vec<u32> = run.iter().map(|&(_, a)| a).collect();
         out.push(Group {
-            members,
             target,
+            products: Vec::new(),
             significance: Significance {
+                members: members.len() as u32,
                 value: -log10,
                 test: Test::Concentration {
                     target,
@@ -76,7 +90,140 @@ pub fn co_target_candidates(
                     expected,
                 },
             },
+            members,
         });
+    }
+    out
+}
+
+/// Within one seller, the few products its repeat engagers pair up on more than chance
+/// allows: a ring that spreads its members over a handful of a big catalogue's products, where
+/// the seller-wide group of [`co_target_candidates`] is mostly honest repeat buyers and fails
+/// its purity. The model's scores play no part.
+///
+/// Under the configuration model an account with `d` engagements engages two given products
+/// `i` and `j` with probability `d(d - 1) n_i n_j / E²` (`n` their accounts, `E` all
+/// engagements). A seller whose buyers come back pairs up more on every product; that repeat
+/// custom, the seller's observed pairs over the chance ones when above 1, scales every
+/// expectation. Pairs more frequent than that at a per-seller corrected `p ≤ 0.1` join
+/// their products; each joined set of at least two products (a *focus*) makes a group of the
+/// repeat engagers with `min_seller_products` of its products, tested against how many
+/// accounts chance puts there, Bonferroni-corrected over every within-seller product pair.
+pub fn focus_candidates(
+    null: &NullModel<'_>,
+    actions: &Actions,
+    config: &CoTargetConfig,
+    (min_members, max_members): (usize, usize),
+) -> Vec<Group> {
+    let engagements = actions.product.len() as f64;
+    if !config.focus || engagements == 0.0 {
+        return Vec::new();
+    }
+    let slots = null.pair_slots() / (engagements * engagements);
+    let mut catalogue: Vec<Vec<u32>> = vec![Vec::new(); actions.targets() - actions.products];
+    for (p, &s) in actions.seller_of.iter().enumerate() {
+        if s != NO_SELLER {
+            catalogue[s as usize].push(p as u32);
+        }
+    }
+    let pairs_of = |m: usize| (m * m.saturating_sub(1) / 2) as f64;
+    let searched = catalogue
+        .iter()
+        .map(|c| pairs_of(c.len()))
+        .sum::<f64>()
+        .max(1.0)
+        .log10();
+    let engagers = |p: u32| f64::from(actions.target_accounts[p as usize]);
+    let mut out = Vec::new();
+    for run in null.groups() {
+        let target = run[0].0;
+        let seller = target - actions.products as u32;
+        let products = &catalogue[seller as usize];
+        if products.len() < 3 || run.len() < min_members {
+            continue;
+        }
+        let mine: Vec<(u32, Vec<u32>)> = run
+            .iter()
+            .map(|&(_, a)| {
+                let mut ps: Vec<u32> = actions
+                    .of_account(a)
+                    .map(|(p, _)| p)
+                    .filter(|&p| actions.seller_of[p as usize] == seller)
+                    .collect();
+                ps.sort_unstable();
+                (a, ps)
+            })
+            .collect();
+        let mut together: HashMap<(u32, u32), u32> = HashMap::new();
+        for (_, ps) in mine
+            .iter()
+            .filter(|(_, ps)| ps.len() <= MAX_PAIRED_PRODUCTS)
+        {
+            for (x, &i) in ps.iter().enumerate() {
+                for &j in &ps[x + 1..] {
+                    *together.entry((i, j)).or_default() += 1;
+                }
+            }
+        }
+        let observed_pairs: f64 = together.values().map(|&k| f64::from(k)).sum();
+        let (sum, sum_sq) = products.iter().fold((0.0, 0.0), |(s, q), &p| {
+            (s + engagers(p), q + engagers(p) * engagers(p))
+        });
+        let chance_pairs = slots * (sum * sum - sum_sq) / 2.0;
+        let custom = (observed_pairs / chance_pairs.max(f64::MIN_POSITIVE)).max(1.0);
+        let per_seller = pairs_of(products.len()).log10();
+        let at = |p: u32| products.binary_search(&p).expect("a product of its seller");
+        let mut union = UnionFind::<usize>::new(products.len());
+        let mut joined = false;
+        for (&(i, j), &k) in &together {
+            let expected = custom * slots * engagers(i) * engagers(j);
+            if k >= 2 && poisson_tail_log10(expected, u64::from(k)) + per_seller <= -1.0 {
+                union.union(at(i), at(j));
+                joined = true;
+            }
+        }
+        if !joined {
+            continue;
+        }
+        let mut parts: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+        for (x, &p) in products.iter().enumerate() {
+            parts.entry(union.find(x)).or_default().push(p);
+        }
+        for focus in parts.into_values().filter(|f| f.len() >= 2) {
+            let members: Vec<u32> = mine
+                .iter()
+                .filter(|(_, ps)| {
+                    ps.iter().filter(|p| focus.binary_search(p).is_ok()).count()
+                        >= config.min_seller_products
+                })
+                .map(|&(a, _)| a)
+                .collect();
+            if !(min_members..=max_members).contains(&members.len()) {
+                continue;
+            }
+            let share: f64 = focus.iter().map(|&p| actions.popularity(p)).sum();
+            let expected = custom * null.expected_concentrated(share);
+            let observed = members.len();
+            let log10 = poisson_tail_log10(expected, observed as u64) + searched;
+            if -log10 < config.min_significance || expected > (1.0 - MIN_PURITY) * observed as f64 {
+                continue;
+            }
+            out.push(Group {
+                members,
+                target,
+                significance: Significance {
+                    members: observed as u32,
+                    value: (-log10).min(300.0),
+                    test: Test::Focus {
+                        target,
+                        products: focus.len() as u32,
+                        observed: observed as u32,
+                        expected,
+                    },
+                },
+                products: focus,
+            });
+        }
     }
     out
 }
@@ -162,7 +309,14 @@ pub fn cohort_candidates(
         out.push(Group {
             members,
             target,
+            products: if actions.is_seller(target) {
+                Vec::new()
+            } else {
+                vec![target]
+            },
             significance: Significance {
+                // The cohort itself; accounts it grew to were not tested.
+                members: observed as u32,
                 value: -log10,
                 test: Test::Cohort {
                     target,

@@ -1,9 +1,11 @@
 //! Significance of a ring against a null model of chance co-activity, so that the organic
 //! traffic of busy targets does not turn into rings.
 //!
-//! Two tests, each a Poisson tail in log10 with a Bonferroni correction for every test the
-//! search could have run; a ring's significance is `-log10` of its smallest corrected p-value
-//! (0 = nothing beyond chance, 3 = one in a thousand).
+//! Two tests of any ring (the co-target searches bring their own: cohorts and focus groups,
+//! [`crate::cotarget`]), each a Poisson tail in log10 with a Bonferroni correction for every
+//! test the search could have run. A ring's significance is `-log10` of a corrected p-value
+//! (0 = nothing beyond chance, 3 = one in a thousand), from the test that explains most of the
+//! ring: the highest significance times the members the test counted.
 //!
 //! - **Concentration** on a seller: under the null an account spreads its `d` engagements
 //!   (distinct products it ordered or reviewed, [`crate::activity`]) over sellers by their
@@ -63,6 +65,17 @@ pub enum Test {
         /// How many the target's own traffic puts in a window.
         expected: f64,
     },
+    /// Repeat engagers of one seller pairing up on a few of its products.
+    Focus {
+        /// The seller (as a target).
+        target: u32,
+        /// Products of the seller the members pair up on.
+        products: u32,
+        /// Accounts engaging at least two of those products.
+        observed: u32,
+        /// How many chance and the seller's repeat custom put there.
+        expected: f64,
+    },
     /// Suspicious accounts on one target created within one window.
     Cohort {
         /// The target.
@@ -79,10 +92,15 @@ pub enum Test {
 /// A ring's significance and the test behind it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Significance {
-    /// `-log10` of the smallest corrected p-value, in `[0, 300]`.
+    /// `-log10` of the chosen test's corrected p-value, in `[0, 300]`.
     pub value: f64,
     /// The test that gave it.
     pub test: Test,
+    /// How many of the ring's members the test counted (concentrated on the target, inside
+    /// the burst, in the group): a big candidate holding a small significant ring is not
+    /// itself beyond chance.
+    #[serde(default)]
+    pub members: u32,
 }
 
 /// The null model of one graph and one set of suspicious accounts.
@@ -129,15 +147,28 @@ impl<'a> NullModel<'a> {
         self.pairs.chunk_by(|x, y| x.0 == y.0)
     }
 
+    /// How many of the null's accounts chance puts on at least `min_seller_products` of a set
+    /// of products that takes the share `p` of all engagements.
+    pub fn expected_concentrated(&self, p: f64) -> f64 {
+        self.degrees
+            .iter()
+            .map(|&(d, n)| n * binomial_at_least(d, p, self.min_seller_products))
+            .sum()
+    }
+
+    /// `Σ d(d - 1)` over the null's accounts: with the engagement count, what the configuration
+    /// model needs for the chance that one account engages two given products.
+    pub fn pair_slots(&self) -> f64 {
+        self.degrees
+            .iter()
+            .map(|&(d, n)| n * d as f64 * d.saturating_sub(1) as f64)
+            .sum()
+    }
+
     /// The concentration test of the seller `target`: corrected log10 p, and the expected
     /// count.
     pub fn concentration(&self, target: u32) -> (f64, f64) {
-        let p = self.actions.popularity(target);
-        let expected: f64 = self
-            .degrees
-            .iter()
-            .map(|&(d, n)| n * binomial_at_least(d, p, self.min_seller_products))
-            .sum();
+        let expected = self.expected_concentrated(self.actions.popularity(target));
         let observed = u64::from(self.concentrated[target as usize]);
         (
             poisson_tail_log10(expected, observed) + self.log10_targets,
@@ -157,14 +188,18 @@ impl<'a> NullModel<'a> {
                 }
             }
         }
+        // The best test is the one that explains most of the ring: its significance times the
+        // members it counted (what the `significance` signal reads).
         let mut best = Significance::default();
-        let mut best_log10 = 0.0f64;
-        let mut keep = |log10: f64, test: Test| {
-            if log10 < best_log10 {
-                best_log10 = log10;
+        let mut best_weight = 0.0f64;
+        let mut keep = |log10: f64, test: Test, counted: usize| {
+            let value = (-log10).min(CAP);
+            if value * counted as f64 > best_weight {
+                best_weight = value * counted as f64;
                 best = Significance {
-                    value: (-log10).min(CAP),
+                    value,
                     test,
+                    members: counted as u32,
                 };
             }
         };
@@ -181,7 +216,8 @@ impl<'a> NullModel<'a> {
                 continue;
             }
             let k = self.min_seller_products;
-            if actions.is_seller(target) && per_member.values().filter(|&&n| n >= k).count() >= 2 {
+            let concentrated = per_member.values().filter(|&&n| n >= k).count();
+            if actions.is_seller(target) && concentrated >= 2 {
                 let (log10, expected) = self.concentration(target);
                 let observed = self.concentrated[target as usize];
                 keep(
@@ -191,6 +227,7 @@ impl<'a> NullModel<'a> {
                         observed,
                         expected,
                     },
+                    concentrated,
                 );
             }
             let (first, last) = actions.target_span[target as usize];
@@ -220,6 +257,7 @@ impl<'a> NullModel<'a> {
                         observed,
                         expected,
                     },
+                    observed as usize,
                 );
             }
         }

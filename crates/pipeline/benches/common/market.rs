@@ -127,6 +127,14 @@ impl Market {
         )
     }
 
+    /// Every candidate's members under `candidate`, before scoring.
+    pub fn candidate_members(&self, candidate: &CandidateConfig) -> Vec<Vec<u32>> {
+        candidates(&self.graph, &self.projection, candidate, Some(&self.scores))
+            .into_iter()
+            .map(|c| c.members)
+            .collect()
+    }
+
     /// The planted rings' members, ring by ring.
     pub fn planted_members(&self) -> Vec<Vec<u32>> {
         self.planted.iter().map(|(_, m)| m.clone()).collect()
