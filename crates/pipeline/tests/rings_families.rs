@@ -164,6 +164,20 @@ fn slow_rings_are_found_by_the_model_free_searches() {
         );
         let sizes = (3, 100);
         let focus = ringscope_rings::cotarget::focus_candidates(&null, &actions, &co_target, sizes);
+        // Every HashMap hashes differently, so a second search would show an order taken from
+        // one.
+        let again = ringscope_rings::cotarget::focus_candidates(&null, &actions, &co_target, sizes);
+        let lists = |groups: &[ringscope_rings::cotarget::Group]| -> Vec<(Vec<u32>, Vec<u32>)> {
+            groups
+                .iter()
+                .map(|g| (g.members.clone(), g.products.clone()))
+                .collect()
+        };
+        assert_eq!(
+            lists(&focus),
+            lists(&again),
+            "seed {seed}: the same groups in the same order"
+        );
         let sellers: Vec<Vec<u32>> =
             ringscope_rings::cotarget::co_target_candidates(&null, &co_target, sizes)
                 .into_iter()

@@ -7,7 +7,7 @@ use crate::activity::{Actions, NO_SELLER};
 use crate::significance::{NullModel, Significance, Test};
 use crate::stats::poisson_tail_log10;
 use petgraph::unionfind::UnionFind;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Settings of [`co_target_candidates`], [`cohort_candidates`] and [`focus_candidates`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -185,11 +185,14 @@ pub fn focus_candidates(
         if !joined {
             continue;
         }
-        let mut parts: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+        let mut parts: HashMap<usize, Vec<u32>> = HashMap::new();
         for (x, &p) in products.iter().enumerate() {
             parts.entry(union.find(x)).or_default().push(p);
         }
-        for focus in parts.into_values().filter(|f| f.len() >= 2) {
+        // The roots depend on the pairs' hash order; the foci's own order does not.
+        let mut foci: Vec<Vec<u32>> = parts.into_values().filter(|f| f.len() >= 2).collect();
+        foci.sort_unstable();
+        for focus in foci {
             let members: Vec<u32> = mine
                 .iter()
                 .filter(|(_, ps)| {
