@@ -9,7 +9,8 @@ use ringscope_graph::{
     HeteroGraph, NodeKind, ProjectionConfig, build_marketplace, project_accounts,
 };
 use ringscope_rings::{
-    CandidateConfig, ScoringConfig, Source, candidates, found_rings, ring_quality, score_rings,
+    CandidateConfig, ScoringConfig, Source, candidates, found_rings, is_pure, ring_quality,
+    score_rings,
 };
 use ringscope_synth::{AttackKind, Difficulty, OutputFormat, SynthConfig, generate, write_tables};
 use std::collections::BTreeMap;
@@ -201,10 +202,7 @@ fn slow_rings_are_found_by_the_model_free_searches() {
         without_focus += count(&sellers);
         planted_total += all.len();
         groups += formed.len();
-        pure += formed
-            .iter()
-            .filter(|g| g.iter().filter(|&&a| fraud[a as usize]).count() * 5 >= g.len() * 4)
-            .count();
+        pure += formed.iter().filter(|g| is_pure(g, &fraud)).count();
     }
     eprintln!(
         "{found} of {planted_total} slow rings ({without_focus} without focus), {pure} of {groups} groups pure"

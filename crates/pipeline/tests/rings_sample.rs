@@ -6,7 +6,7 @@ mod common;
 use common::account_scores;
 use ringscope_graph::{HeteroGraph, ProjectionConfig, build_marketplace, project_accounts};
 use ringscope_rings::{
-    CandidateConfig, ScoringConfig, Source, candidates, ring_quality, score_rings,
+    CandidateConfig, ScoringConfig, Source, candidates, is_pure, ring_quality, score_rings,
 };
 
 fn sample() -> (HeteroGraph, Vec<(String, Vec<u32>)>) {
@@ -54,10 +54,7 @@ fn candidates_hold_nearly_every_planted_member() {
     let pure_blocks = found
         .iter()
         .filter(|c| c.source == Source::DenseBlock)
-        .filter(|c| {
-            let planted = c.members.iter().filter(|&&a| fraud[a as usize]).count();
-            planted * 5 >= c.members.len() * 4
-        })
+        .filter(|c| is_pure(&c.members, &fraud))
         .count();
     assert!(pure_blocks >= 1, "the dense-block path contributes a ring");
 }

@@ -285,11 +285,10 @@ pub fn candidates(
         });
     }
     // The stronger of the search's test and the ring's own, by how much of the ring each
-    // explains (`value` times the share of members it counted).
-    let weight = |s: &Significance, size: usize| s.value * f64::from(s.members) / size as f64;
+    // explains.
     for c in &mut out {
         let own = null.ring(&c.members);
-        if weight(&own, c.members.len()) > weight(&c.significance, c.members.len()) {
+        if own.explained() > c.significance.explained() {
             c.significance = own;
         }
     }
@@ -469,15 +468,18 @@ pub struct RingQuality {
 /// Share of a ring's members a match needs on either side.
 const MATCH_SHARE: f64 = 0.8;
 
+/// Whether at least 80% of `ring`'s members are planted fraud (`fraud` marks them): what a
+/// reported ring needs to count as found, or as precise.
+pub fn is_pure(ring: &[u32], fraud: &[bool]) -> bool {
+    !ring.is_empty()
+        && ring.iter().filter(|&&a| fraud[a as usize]).count() as f64
+            >= MATCH_SHARE * ring.len() as f64
+}
+
 /// Whether each planted ring is found by `reported` (see [`RingQuality`]); `fraud` marks every
 /// planted account, of any ring.
 pub fn found_rings(planted: &[Vec<u32>], reported: &[Vec<u32>], fraud: &[bool]) -> Vec<bool> {
-    let pure = |r: &Vec<u32>| {
-        !r.is_empty()
-            && r.iter().filter(|&&a| fraud[a as usize]).count() as f64
-                >= MATCH_SHARE * r.len() as f64
-    };
-    let pure_reports: Vec<&Vec<u32>> = reported.iter().filter(|r| pure(r)).collect();
+    let pure_reports: Vec<&Vec<u32>> = reported.iter().filter(|r| is_pure(r, fraud)).collect();
     planted
         .iter()
         .map(|p| {
@@ -500,11 +502,6 @@ pub fn ring_quality(planted: &[Vec<u32>], reported: &[Vec<u32>], accounts: usize
         .into_iter()
         .filter(|&f| f)
         .count();
-    let pure = |r: &Vec<u32>| {
-        !r.is_empty()
-            && r.iter().filter(|&&a| fraud[a as usize]).count() as f64
-                >= MATCH_SHARE * r.len() as f64
-    };
     let mut reported_member = vec![false; accounts];
     reported
         .iter()
@@ -520,7 +517,10 @@ pub fn ring_quality(planted: &[Vec<u32>], reported: &[Vec<u32>], accounts: usize
         found,
         planted: planted.len(),
         ring_recall: share(found, planted.len()),
-        ring_precision: share(reported.iter().filter(|r| pure(r)).count(), reported.len()),
+        ring_precision: share(
+            reported.iter().filter(|r| is_pure(r, &fraud)).count(),
+            reported.len(),
+        ),
         member_precision: share(both, reported_total),
         member_recall: share(both, planted_total),
     }

@@ -39,6 +39,13 @@ impl Default for CoTargetConfig {
 /// The share of a group chance may not explain.
 const MIN_PURITY: f64 = 0.8;
 
+/// Whether a group of `observed` accounts, `expected` of them by chance, with corrected
+/// `log10` p, is a candidate: significant enough, and chance explains at most a fifth of it
+/// (the purity a found ring needs).
+fn beyond_chance(config: &CoTargetConfig, log10: f64, expected: f64, observed: usize) -> bool {
+    -log10 >= config.min_significance && expected <= (1.0 - MIN_PURITY) * observed as f64
+}
+
 /// A repeat engager with more of one seller's products than this is left out of the pair
 /// counts of [`focus_candidates`]: its pairs grow with the square of its catalogue share, and a
 /// ring member engages a few.
@@ -72,9 +79,7 @@ pub fn co_target_candidates(
             continue;
         }
         let (log10, expected) = null.concentration(target);
-        // Chance explains `expected` of the group: keep it only when that leaves it mostly a
-        // ring (the purity a found ring needs).
-        if -log10 < config.min_significance || expected > (1.0 - MIN_PURITY) * run.len() as f64 {
+        if !beyond_chance(config, log10, expected, run.len()) {
             continue;
         }
         let members: Vec<u32> = run.iter().map(|&(_, a)| a).collect();
@@ -208,7 +213,7 @@ pub fn focus_candidates(
             let expected = custom * null.expected_concentrated(share);
             let observed = members.len();
             let log10 = poisson_tail_log10(expected, observed as u64) + searched;
-            if -log10 < config.min_significance || expected > (1.0 - MIN_PURITY) * observed as f64 {
+            if !beyond_chance(config, log10, expected, observed) {
                 continue;
             }
             out.push(Group {
@@ -287,7 +292,7 @@ pub fn cohort_candidates(
         let born_then = created_within(from) as f64 / all.len() as f64;
         let expected = run.len() as f64 * born_then;
         let log10 = poisson_tail_log10(expected, observed as u64) + windows + log10_targets;
-        if -log10 < config.min_significance || expected > (1.0 - MIN_PURITY) * observed as f64 {
+        if !beyond_chance(config, log10, expected, observed) {
             continue;
         }
         let within = |a: &u32| created[*a as usize].is_some_and(|b| (from..=to).contains(&b));

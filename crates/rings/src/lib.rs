@@ -19,7 +19,7 @@ pub mod subgraph;
 pub mod takeover;
 
 pub use candidates::{
-    Candidate, CandidateConfig, RingQuality, Source, candidates, found_rings, ring_quality,
+    Candidate, CandidateConfig, RingQuality, Source, candidates, found_rings, is_pure, ring_quality,
 };
 pub use cotarget::CoTargetConfig;
 pub use dense::{DenseBlock, DenseConfig, dense_blocks};

@@ -103,6 +103,14 @@ pub struct Significance {
     pub members: u32,
 }
 
+impl Significance {
+    /// How much of a ring the test explains, up to the ring's size: its significance times
+    /// the members it counted. Of two tests of one ring, the larger is the better.
+    pub fn explained(&self) -> f64 {
+        self.value * f64::from(self.members)
+    }
+}
+
 /// The null model of one graph and one set of suspicious accounts.
 pub struct NullModel<'a> {
     actions: &'a Actions<'a>,
@@ -188,19 +196,17 @@ impl<'a> NullModel<'a> {
                 }
             }
         }
-        // The best test is the one that explains most of the ring: its significance times the
-        // members it counted (what the `significance` signal reads).
+        // The best test is the one that explains most of the ring (what the `significance`
+        // signal reads).
         let mut best = Significance::default();
-        let mut best_weight = 0.0f64;
         let mut keep = |log10: f64, test: Test, counted: usize| {
-            let value = (-log10).min(CAP);
-            if value * counted as f64 > best_weight {
-                best_weight = value * counted as f64;
-                best = Significance {
-                    value,
-                    test,
-                    members: counted as u32,
-                };
+            let this = Significance {
+                value: (-log10).min(CAP),
+                test,
+                members: counted as u32,
+            };
+            if this.explained() > best.explained() {
+                best = this;
             }
         };
         let mut targets: Vec<u32> = hits.keys().copied().collect();
