@@ -118,6 +118,15 @@ fn findings_dir(target: &str) -> PathBuf {
     root.join("fuzz-findings").join(target)
 }
 
+/// Replaces the in-flight file's contents with `input`: written from the start, then cut to
+/// its length, so the file holds exactly this input when the next step aborts.
+fn save_in_flight(file: &mut std::fs::File, input: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(input)?;
+    file.set_len(input.len() as u64)
+}
+
 /// Fuzzes `target` for the configured time: every corpus entry as it is first, then mutated
 /// ones. `run` gets the entry's name and the input. Panics (failing the test) on the first
 /// panic or broken invariant, after saving the input.
@@ -143,6 +152,14 @@ pub fn fuzz(
     let dir = findings_dir(target);
     std::fs::create_dir_all(&dir).expect("a findings directory");
     let in_flight = dir.join(IN_FLIGHT);
+    // Opened once: a path lookup, truncation and close per input cost more than the fast
+    // targets' own work.
+    let mut in_flight_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&in_flight)
+        .expect("the in-flight file opened");
     eprintln!(
         "fuzz {target}: seed {seed}; an abort leaves its input at {}",
         in_flight.display()
@@ -171,7 +188,7 @@ pub fn fuzz(
         };
         // An abort (a failed allocation) cannot be caught, so the input is on disk before it
         // runs; a pass that ends removes it.
-        std::fs::write(&in_flight, &input).expect("the input in flight saved");
+        save_in_flight(&mut in_flight_file, &input).expect("the input in flight saved");
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&entry.name, &input)));
         report.executions += 1;
@@ -197,6 +214,7 @@ pub fn fuzz(
         }
     }
     report.elapsed = started.elapsed();
+    drop(in_flight_file);
     std::fs::remove_file(&in_flight).expect("the input in flight removed");
     eprintln!(
         "fuzz {target}: {} executions ({} accepted) in {:.1} s, seed {seed}, no finding",
