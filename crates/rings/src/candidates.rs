@@ -127,8 +127,12 @@ impl CandidateConfig {
             return Err("candidates.dense needs min_rows >= 2 and a min_density_ratio".into());
         }
         let c = &self.co_target;
-        if c.min_seller_products == 0 || c.min_significance.is_nan() || c.cohort_secs < 0 {
-            return Err("candidates.co_target needs min_seller_products >= 1, a min_significance and cohort_secs >= 0".into());
+        if c.min_seller_products == 0
+            || c.min_significance.is_nan()
+            || c.cohort_secs < 0
+            || c.cohort_long_secs < 0
+        {
+            return Err("candidates.co_target needs min_seller_products >= 1, a min_significance, cohort_secs >= 0 and cohort_long_secs >= 0".into());
         }
         let t = &self.takeover;
         if t.min_new_actions == 0

@@ -21,6 +21,10 @@ pub struct CoTargetConfig {
     pub min_significance: f64,
     /// Accounts created at most this many seconds apart form a cohort; 0 turns cohorts off.
     pub cohort_secs: i64,
+    /// A second, longer cohort window, for batches registered over a day; each target keeps
+    /// the more significant of the two, corrected for both. 0 (or not above `cohort_secs`)
+    /// tests `cohort_secs` alone.
+    pub cohort_long_secs: i64,
     /// Whether to search for focus groups within sellers ([`focus_candidates`]).
     pub focus: bool,
 }
@@ -31,8 +35,20 @@ impl Default for CoTargetConfig {
             min_seller_products: 2,
             min_significance: 3.0,
             cohort_secs: 6 * 3_600,
+            cohort_long_secs: 86_400,
             focus: true,
         }
+    }
+}
+
+impl CoTargetConfig {
+    /// The cohort windows tested, seconds.
+    pub fn cohort_windows(&self) -> Vec<i64> {
+        let mut windows = vec![self.cohort_secs];
+        if self.cohort_long_secs > self.cohort_secs {
+            windows.push(self.cohort_long_secs);
+        }
+        windows
     }
 }
 
@@ -236,9 +252,11 @@ pub fn focus_candidates(
     out
 }
 
-/// Per target, the accounts engaging it that were created within one window of `cohort_secs`,
-/// when more than chance: the null spreads the target's accounts over creation time as all
-/// accounts are spread. The model's score plays no part, so a cohort the model missed is found.
+/// Per target, the accounts engaging it that were created within one window (`cohort_secs`, or
+/// `cohort_long_secs`, whichever is more significant), when more than chance: the null spreads
+/// the target's accounts over creation time as all accounts are spread; the correction counts
+/// every target, every window position and both lengths. The model's score plays no part, so a
+/// cohort the model missed is found.
 /// A significant cohort on a product grows to every account created in the same window that
 /// engages the product's seller: a cohort splits its reviews over the seller's products.
 pub fn cohort_candidates(
@@ -254,14 +272,11 @@ pub fn cohort_candidates(
     }
     let mut all: Vec<i64> = created.iter().flatten().copied().collect();
     all.sort_unstable();
-    let (Some(&first), Some(&last)) = (all.first(), all.last()) else {
+    if all.is_empty() {
         return Vec::new();
-    };
-    let w = config.cohort_secs;
-    let windows = ((last - first).max(w) as f64 / w as f64).log10();
-    let log10_targets = (actions.targets().max(1) as f64).log10();
-    let created_within =
-        |from: i64| all.partition_point(|&t| t <= from + w) - all.partition_point(|&t| t < from);
+    }
+    let windows = config.cohort_windows();
+    let log10_tests = (actions.targets().max(1) as f64 * windows.len() as f64).log10();
     let with_birth: Vec<bool> = created.iter().map(Option::is_some).collect();
     let engaged = actions.engaged(&with_birth, 1, true);
     let mut out = Vec::new();
@@ -275,23 +290,25 @@ pub fn cohort_candidates(
             .filter_map(|&(_, a)| created[a as usize])
             .collect();
         births.sort_unstable();
-        let (mut lo, mut best) = (0, (0usize, 0usize));
-        for hi in 0..births.len() {
-            while births[hi] - births[lo] > w {
-                lo += 1;
-            }
-            if hi + 1 - lo > best.1 - best.0 {
-                best = (lo, hi + 1);
-            }
-        }
-        let observed = best.1 - best.0;
-        if observed < min_members {
+        // The most significant of the windows: a batch registered over a day is spread too
+        // thin for the shortest, a tight one is diluted in the longest.
+        let Some(cohort) = windows
+            .iter()
+            .filter_map(|&w| busiest_cohort(&births, &all, w, run.len(), min_members))
+            .min_by(|x, y| x.log10.total_cmp(&y.log10))
+        else {
             continue;
-        }
-        let (from, to) = (births[best.0], births[best.1 - 1]);
-        let born_then = created_within(from) as f64 / all.len() as f64;
-        let expected = run.len() as f64 * born_then;
-        let log10 = poisson_tail_log10(expected, observed as u64) + windows + log10_targets;
+        };
+        let Cohort {
+            observed,
+            expected,
+            from,
+            to,
+            born_then,
+            window: w,
+            ..
+        } = cohort;
+        let log10 = cohort.log10 + log10_tests;
         if !beyond_chance(config, log10, expected, observed) {
             continue;
         }
@@ -336,4 +353,61 @@ pub fn cohort_candidates(
         });
     }
     out
+}
+
+/// The busiest window of one target's engagers' creation times.
+struct Cohort {
+    /// Uncorrected log10 p of `observed` against chance, plus the windows of this length.
+    log10: f64,
+    /// Engagers created inside it.
+    observed: usize,
+    /// How many of the target's engagers chance puts inside it.
+    expected: f64,
+    /// First and last creation time inside it.
+    from: i64,
+    to: i64,
+    /// Share of all accounts created in the window.
+    born_then: f64,
+    /// The window, seconds.
+    window: i64,
+}
+
+/// The window of `w` seconds holding the most of `births` (a target's engagers' creation
+/// times, sorted), tested against `all` creation times (sorted): chance puts each engager in
+/// it with the share of all accounts created then. `None` below `min_members`.
+fn busiest_cohort(
+    births: &[i64],
+    all: &[i64],
+    w: i64,
+    engagers: usize,
+    min_members: usize,
+) -> Option<Cohort> {
+    let (mut lo, mut best) = (0, (0usize, 0usize));
+    for hi in 0..births.len() {
+        while births[hi] - births[lo] > w {
+            lo += 1;
+        }
+        if hi + 1 - lo > best.1 - best.0 {
+            best = (lo, hi + 1);
+        }
+    }
+    let observed = best.1 - best.0;
+    if observed < min_members {
+        return None;
+    }
+    let (from, to) = (births[best.0], births[best.1 - 1]);
+    let created_then = all.partition_point(|&t| t <= from + w) - all.partition_point(|&t| t < from);
+    let born_then = created_then as f64 / all.len() as f64;
+    let span = (all[all.len() - 1] - all[0]).max(w) as f64;
+    let expected = engagers as f64 * born_then;
+    let log10 = poisson_tail_log10(expected, observed as u64) + (span / w as f64).log10();
+    Some(Cohort {
+        log10,
+        observed,
+        expected,
+        from,
+        to,
+        born_then,
+        window: w,
+    })
 }
