@@ -10,7 +10,7 @@
 //! a before-and-after on the same marketplaces.
 //!
 //! The grid: `min_member_score` × `min_significance` × `report_threshold` × the significance
-//! signal's weight. The choice: the highest ring recall at ring precision >= 0.9 on the tuning
+//! signal's weight × the Louvain `resolution` (1 or 2) that splits large evidence components. The choice: the highest ring recall at ring precision >= 0.9 on the tuning
 //! marketplace (ties: higher precision, then the grid's order); without any setting at 0.9,
 //! the most precise.
 //!
@@ -30,20 +30,22 @@ const MEMBER_SCORES: [f64; 3] = [0.3, 0.5, 0.7];
 const SIGNIFICANCES: [f64; 4] = [0.0, 1.0, 2.0, 3.0];
 const THRESHOLDS: [f64; 3] = [0.25, 0.3, 0.35];
 const SIGNIFICANCE_WEIGHTS: [f64; 2] = [0.0, 0.3];
+const RESOLUTIONS: [f64; 2] = [1.0, 2.0];
 
-/// One grid point: `min_member_score`, `min_significance`, `report_threshold` and the
-/// significance weight.
-type Point = (f64, f64, f64, f64);
+/// One grid point: `min_member_score`, `min_significance`, `report_threshold`, the
+/// significance weight and the Louvain resolution.
+type Point = (f64, f64, f64, f64, f64);
 
 /// One grid point, on top of `base`.
 fn setting(
     base: &CandidateConfig,
-    (member, significance, threshold, weight): Point,
+    (member, significance, threshold, weight, resolution): Point,
 ) -> (CandidateConfig, ScoringConfig) {
     let defaults = ScoringConfig::default();
     (
         CandidateConfig {
             min_member_score: member,
+            resolution,
             ..base.clone()
         },
         ScoringConfig {
@@ -90,9 +92,11 @@ fn main() {
         .iter()
         .flat_map(|&m| {
             SIGNIFICANCES.iter().flat_map(move |&s| {
-                THRESHOLDS
-                    .iter()
-                    .flat_map(move |&t| SIGNIFICANCE_WEIGHTS.iter().map(move |&w| (m, s, t, w)))
+                THRESHOLDS.iter().flat_map(move |&t| {
+                    SIGNIFICANCE_WEIGHTS
+                        .iter()
+                        .flat_map(move |&w| RESOLUTIONS.iter().map(move |&r| (m, s, t, w, r)))
+                })
             })
         })
         .collect();
@@ -139,7 +143,7 @@ fn main() {
             let line = serde_json::json!({
                 "difficulty": name,
                 "held_out": family.name(),
-                "chosen": {"min_member_score": point.0, "min_significance": point.1, "report_threshold": point.2, "significance_weight": point.3},
+                "chosen": {"min_member_score": point.0, "min_significance": point.1, "report_threshold": point.2, "significance_weight": point.3, "resolution": point.4},
                 "tuning": {"ring_recall": tune_recall, "ring_precision": tune_precision},
                 "held_out_found": found,
                 "held_out_planted": planted,
