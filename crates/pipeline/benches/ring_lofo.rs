@@ -10,9 +10,10 @@
 //! a before-and-after on the same marketplaces.
 //!
 //! The grid: `min_member_score` × `min_significance` × `report_threshold` × the significance
-//! signal's weight × the Louvain `resolution` (1 or 2) that splits large evidence components. The choice: the highest ring recall at ring precision >= 0.9 on the tuning
-//! marketplace (ties: higher precision, then the grid's order); without any setting at 0.9,
-//! the most precise.
+//! signal's weight × the Louvain `resolution` (1 or 2) that splits large evidence components.
+//! The choice: the highest ring recall at ring precision >= 0.9 on the tuning marketplace
+//! (ties: higher precision, then the grid's order, which puts resolution 1 first); without any
+//! setting at 0.9, the most precise.
 //!
 //! `held_out_formed` counts the held-out rings some candidate forms before scoring: a ring
 //! missing there was lost at formation, one formed but not found was lost at scoring.

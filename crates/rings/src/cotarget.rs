@@ -300,15 +300,15 @@ pub fn cohort_candidates(
             continue;
         };
         let Cohort {
+            log10: uncorrected,
             observed,
             expected,
             from,
             to,
             born_then,
             window: w,
-            ..
         } = cohort;
-        let log10 = cohort.log10 + log10_tests;
+        let log10 = uncorrected + log10_tests;
         if !beyond_chance(config, log10, expected, observed) {
             continue;
         }
