@@ -28,6 +28,9 @@ pub struct ProjectionConfig {
     /// An identifier used by more accounts than this is a hub: it links nobody and is reported.
     pub max_accounts_per_identifier: usize,
     /// Two reviews of one product at most this many seconds apart are a co-review; 0 disables.
+    /// A day: rings that spread their reviews over two days are still paired, and each pair's
+    /// strength falls with the window's other reviews (the leave-one-family-out protocol,
+    /// benches/README.md).
     pub co_review_window_secs: i64,
     /// A window holding more reviews than this is a burst (a viral product): it links nobody.
     pub max_reviews_per_window: usize,
@@ -50,7 +53,7 @@ impl Default for ProjectionConfig {
                 .map(|r| r.name().to_string())
                 .to_vec(),
             max_accounts_per_identifier: 50,
-            co_review_window_secs: 6 * 3600,
+            co_review_window_secs: 86_400,
             max_reviews_per_window: 100,
             ip_subnets: true,
             max_accounts_per_subnet: 20,
