@@ -264,3 +264,60 @@ fn cohorts_registered_over_hours_are_formed_whole() {
     assert!(found * 2 >= planted_total, "{found} of {planted_total}");
     assert_eq!(pure, groups, "{pure} of {groups} cohorts pure");
 }
+
+/// Coordinated rings share no identifier and spread their reviews over two days at hard
+/// difficulty; with co-reviews paired within a day (the projection's default) more of them are
+/// reported than with the old 6-hour window, at ring precision >= 0.9. Held-out seeds.
+/// Measured when written: 38 of 47 found (precision 1.00 and 0.96), 21 with six hours.
+#[test]
+fn coordinated_rings_spread_over_days_are_paired_by_the_day_window() {
+    let (mut found_day, mut found_six, mut planted_total) = (0, 0, 0);
+    for seed in [64, 65] {
+        let config = SynthConfig::for_accounts(8_000, seed)
+            .with_difficulty(Difficulty::Hard)
+            .with_families(&[AttackKind::Coordinated]);
+        let (graph, planted) = marketplace(&config);
+        let scores = account_scores(&graph);
+        let all: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
+        let run = |window: i64| {
+            let projection = project_accounts(
+                &graph,
+                &ProjectionConfig {
+                    co_review_window_secs: window,
+                    ..ProjectionConfig::default()
+                },
+            );
+            let found = candidates(
+                &graph,
+                &projection,
+                &CandidateConfig::default(),
+                Some(&scores),
+            );
+            let rings = score_rings(
+                &graph,
+                &projection,
+                found,
+                Some(&scores),
+                &ScoringConfig::default(),
+            );
+            let reported: Vec<Vec<u32>> =
+                rings.iter().map(|r| r.candidate.members.clone()).collect();
+            ring_quality(&all, &reported, projection.graph.node_count())
+        };
+        let (day, six) = (
+            run(ProjectionConfig::default().co_review_window_secs),
+            run(6 * 3_600),
+        );
+        eprintln!("seed {seed}: one day {day:?}; six hours {six:?}");
+        assert!(day.ring_precision >= 0.9, "seed {seed}: {day:?}");
+        found_day += day.found;
+        found_six += six.found;
+        planted_total += day.planted;
+    }
+    eprintln!("{found_day} (one day) and {found_six} (six hours) of {planted_total} found");
+    assert!(found_day > found_six, "{found_day} against {found_six}");
+    assert!(
+        found_day * 3 >= planted_total * 2,
+        "{found_day} of {planted_total}"
+    );
+}
