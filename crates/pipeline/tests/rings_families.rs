@@ -25,6 +25,38 @@ fn marketplace(config: &SynthConfig) -> (HeteroGraph, Vec<(String, Vec<u32>)>) {
     (graph, planted)
 }
 
+/// A marketplace's planted rings and which accounts they hold, for counting the groups a
+/// search forms.
+struct Truth {
+    rings: Vec<Vec<u32>>,
+    fraud: Vec<bool>,
+}
+
+impl Truth {
+    fn new(planted: &[(String, Vec<u32>)], accounts: usize) -> Self {
+        let rings: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
+        let mut fraud = vec![false; accounts];
+        rings
+            .iter()
+            .flatten()
+            .for_each(|&a| fraud[a as usize] = true);
+        Truth { rings, fraud }
+    }
+
+    /// Planted rings that one of `groups` finds (`rings::found_rings`).
+    fn found(&self, groups: &[Vec<u32>]) -> usize {
+        found_rings(&self.rings, groups, &self.fraud)
+            .into_iter()
+            .filter(|&f| f)
+            .count()
+    }
+
+    /// Groups at least 80% planted.
+    fn pure(&self, groups: &[Vec<u32>]) -> usize {
+        groups.iter().filter(|g| is_pure(g, &self.fraud)).count()
+    }
+}
+
 /// Two held-out seeds at medium difficulty, every family: the reported rings are at least 90%
 /// pure, most planted rings are found, and each family is found at least once. Measured when
 /// written: 16 of 16 and 11 of 19 found, ring precision 1.00 and 0.94.
@@ -53,13 +85,14 @@ fn every_family_is_found_on_held_out_marketplaces() {
             &ScoringConfig::default(),
         );
         let reported: Vec<Vec<u32>> = rings.iter().map(|r| r.candidate.members.clone()).collect();
-        let all: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
-        let accounts = projection.graph.node_count();
-        let quality = ring_quality(&all, &reported, accounts);
+        let truth = Truth::new(&planted, projection.graph.node_count());
+        let quality = ring_quality(&truth.rings, &reported, truth.fraud.len());
         assert!(quality.ring_precision >= 0.9, "seed {seed}: {quality:?}");
-        let mut fraud = vec![false; accounts];
-        all.iter().flatten().for_each(|&a| fraud[a as usize] = true);
-        for ((attack, _), hit) in planted.iter().zip(found_rings(&all, &reported, &fraud)) {
+        for ((attack, _), hit) in
+            planted
+                .iter()
+                .zip(found_rings(&truth.rings, &reported, &truth.fraud))
+        {
             *by_family.entry(attack.clone()).or_default() += usize::from(hit);
         }
         found_total += quality.found;
@@ -189,20 +222,12 @@ fn slow_rings_are_found_by_the_model_free_searches() {
             .map(|g| g.members)
             .chain(sellers.iter().cloned())
             .collect();
-        let all: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
-        let mut fraud = vec![false; actions.accounts()];
-        all.iter().flatten().for_each(|&a| fraud[a as usize] = true);
-        let count = |groups: &[Vec<u32>]| {
-            found_rings(&all, groups, &fraud)
-                .into_iter()
-                .filter(|&f| f)
-                .count()
-        };
-        found += count(&formed);
-        without_focus += count(&sellers);
-        planted_total += all.len();
+        let truth = Truth::new(&planted, actions.accounts());
+        found += truth.found(&formed);
+        without_focus += truth.found(&sellers);
+        planted_total += truth.rings.len();
         groups += formed.len();
-        pure += formed.iter().filter(|g| is_pure(g, &fraud)).count();
+        pure += truth.pure(&formed);
     }
     eprintln!(
         "{found} of {planted_total} slow rings ({without_focus} without focus), {pure} of {groups} groups pure"
@@ -242,20 +267,12 @@ fn cohorts_registered_over_hours_are_formed_whole() {
                 .collect()
         };
         let (formed, formed_short) = (cohorts(&both), cohorts(&short));
-        let all: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
-        let mut fraud = vec![false; actions.accounts()];
-        all.iter().flatten().for_each(|&a| fraud[a as usize] = true);
-        let count = |groups: &[Vec<u32>]| {
-            found_rings(&all, groups, &fraud)
-                .into_iter()
-                .filter(|&f| f)
-                .count()
-        };
-        found += count(&formed);
-        short_only += count(&formed_short);
-        planted_total += all.len();
+        let truth = Truth::new(&planted, actions.accounts());
+        found += truth.found(&formed);
+        short_only += truth.found(&formed_short);
+        planted_total += truth.rings.len();
         groups += formed.len();
-        pure += formed.iter().filter(|g| is_pure(g, &fraud)).count();
+        pure += truth.pure(&formed);
     }
     eprintln!(
         "{found} of {planted_total} sleeper rings formed ({short_only} with the 6-hour window alone), {pure} of {groups} cohorts pure"

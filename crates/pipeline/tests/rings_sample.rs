@@ -4,9 +4,12 @@
 mod common;
 
 use common::account_scores;
-use ringscope_graph::{HeteroGraph, ProjectionConfig, build_marketplace, project_accounts};
+use ringscope_graph::{
+    HeteroGraph, Projection, ProjectionConfig, build_marketplace, project_accounts,
+};
 use ringscope_rings::{
-    CandidateConfig, ScoringConfig, Source, candidates, is_pure, ring_quality, score_rings,
+    Candidate, CandidateConfig, ScoringConfig, Source, candidates, found_rings, is_pure,
+    ring_quality, score_rings,
 };
 
 fn sample() -> (HeteroGraph, Vec<(String, Vec<u32>)>) {
@@ -15,6 +18,18 @@ fn sample() -> (HeteroGraph, Vec<(String, Vec<u32>)>) {
     let graph = build_marketplace("sample", ingested.batch).unwrap();
     let planted = ringscope_testkit::planted_rings(&dir, &graph);
     (graph, planted)
+}
+
+/// The shipped checkpoint's account scores and the candidates they gate.
+fn scored_candidates(graph: &HeteroGraph, projection: &Projection) -> (Vec<f64>, Vec<Candidate>) {
+    let scores = account_scores(graph);
+    let found = candidates(
+        graph,
+        projection,
+        &CandidateConfig::default(),
+        Some(&scores),
+    );
+    (scores, found)
 }
 
 /// Candidate generation must not lose ring members: later stages (splitting oversized
@@ -42,13 +57,7 @@ fn candidates_hold_nearly_every_planted_member() {
     }
     // Without scores the peeling's priors are flat, and its one block is a quarter of the
     // sample: larger than any ring, so no candidate. With the model's priors it finds rings.
-    let scores = account_scores(&graph);
-    let found = candidates(
-        &graph,
-        &projection,
-        &CandidateConfig::default(),
-        Some(&scores),
-    );
+    let (_, found) = scored_candidates(&graph, &projection);
     let mut fraud = vec![false; accounts];
     all.iter().flatten().for_each(|&a| fraud[a as usize] = true);
     let pure_blocks = found
@@ -67,13 +76,7 @@ fn candidates_hold_nearly_every_planted_member() {
 fn scored_candidates_separate_the_planted_rings() {
     let (graph, planted) = sample();
     let projection = project_accounts(&graph, &ProjectionConfig::default());
-    let scores = account_scores(&graph);
-    let found = candidates(
-        &graph,
-        &projection,
-        &CandidateConfig::default(),
-        Some(&scores),
-    );
+    let (scores, found) = scored_candidates(&graph, &projection);
     let accounts = projection.graph.node_count();
     let members: Vec<Vec<u32>> = found.iter().map(|c| c.members.clone()).collect();
     let all: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
@@ -83,21 +86,16 @@ fn scored_candidates_separate_the_planted_rings() {
     assert!(quality.ring_precision >= 0.6, "{quality:?}");
     // Coordinated accounts share no device or IP: what holds them is co-reviewing in lockstep
     // (the projection's synchrony links) or a dense block.
-    let fraud: Vec<u32> = all.iter().flatten().copied().collect();
-    let coordinated: Vec<&Vec<u32>> = planted
+    let mut fraud = vec![false; accounts];
+    all.iter().flatten().for_each(|&a| fraud[a as usize] = true);
+    let coordinated: Vec<Vec<u32>> = planted
         .iter()
         .filter(|(a, _)| a == "coordinated")
-        .map(|(_, r)| r)
+        .map(|(_, r)| r.clone())
         .collect();
-    let held = coordinated
-        .iter()
-        .filter(|ring| {
-            found.iter().any(|c| {
-                let covered = ring.iter().filter(|a| c.members.contains(a)).count();
-                let pure = c.members.iter().filter(|a| fraud.contains(a)).count();
-                covered * 5 >= ring.len() * 4 && pure * 5 >= c.members.len() * 4
-            })
-        })
+    let held = found_rings(&coordinated, &members, &fraud)
+        .into_iter()
+        .filter(|&f| f)
         .count();
     // Held out, one of the two is lost: the ring the scorer misses (see the recall above).
     assert!(
