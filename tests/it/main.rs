@@ -3,6 +3,7 @@
 mod nightly;
 mod report;
 mod serve;
+mod shard;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -75,7 +75,8 @@ fn pipeline(e: &Error) -> u8 {
         Error::Export(e) => export(e),
         Error::BadFile { .. } | Error::Embedded(_) => DATA_ERROR,
         Error::OutOfDomain(_) => OUT_OF_DOMAIN,
-        Error::Read { .. } => NO_INPUT,
+        Error::Read { .. } | Error::ShardMissing { .. } => NO_INPUT,
+        Error::Shard(_) => DATA_ERROR,
         // root() looks through contexts, so this arm is never taken.
         Error::Context { .. } => FAILURE,
     }

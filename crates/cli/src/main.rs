@@ -50,6 +50,13 @@ enum Command {
         after_help = "Examples:\n  ringscope config --print > nightly.toml\n  ringscope config --print --config nightly.toml --hub-cap 20"
     )]
     Config(ConfigArgs),
+    /// A run split into shards that run apart, on a Spark cluster or any scheduler
+    /// (docs/scale.md): plan, then run every shard, then merge.
+    #[command(
+        subcommand,
+        after_help = "Exit codes: as `run`; merge exits 66 when a shard has no output and 65 when a shard, the input, the checkpoint or the config is not the plan's.\n\nExample:\n  ringscope shard plan --input graphs/sample --shards 3 --out /tmp/plan\n  for i in 0 1 2; do ringscope shard run --plan /tmp/plan --shard $i --out /tmp/parts/shard=$i; done\n  ringscope shard merge --plan /tmp/plan --parts /tmp/parts --out /tmp/run"
+    )]
+    Shard(ShardCommand),
     /// The ring stage alone on a graph: rings.jsonl, ring tables and per-ring GraphML/GEXF.
     #[command(
         after_help = "Example:\n  ringscope rings --graph /tmp/sample-graph --checkpoint checkpoints/default --out /tmp/rings"
@@ -100,6 +107,56 @@ enum Command {
         after_help = "Protocols: tolokers uses its 10 fixed splits (mean ± std ROC-AUC); pygod_reddit and fdcompcn a stratified 40/20/40 split per seed; rev2_otc and rev2_alpha 5-fold stratified cross-validation over the labelled users. Another directory in the same layout gets its splits.csv, cross-validation when under half its nodes are labelled, or 40/20/40.\n\nExamples:\n  ringscope eval\n  ringscope eval --dataset tolokers --model sage,gat --out /tmp/eval\n  ringscope eval --data /data/my_graph --model my_layer.toml --seeds 10"
     )]
     Eval(eval::EvalArgs),
+}
+
+#[derive(Subcommand)]
+enum ShardCommand {
+    /// Assigns every account and seller to a shard and writes each shard's events: every row
+    /// naming a node within the model's reach of the shard's own nodes.
+    Plan {
+        /// Directory of event tables [default: graphs/sample].
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Shards.
+        #[arg(long)]
+        shards: usize,
+        /// The plan directory (replaced atomically): plan.json and shard=<i>/.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        settings: SettingArgs,
+    },
+    /// Scores one shard's own accounts and sellers, as one process scores them.
+    Run {
+        /// The plan directory.
+        #[arg(long)]
+        plan: PathBuf,
+        /// The shard, from 0.
+        #[arg(long)]
+        shard: usize,
+        /// The shard's events [default: <plan>/shard=<i>/input].
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Output directory (replaced atomically, then marked _SUCCESS).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        settings: SettingArgs,
+    },
+    /// Checks every shard's output against the plan and writes the run's outputs (as `run`).
+    Merge {
+        /// The plan directory.
+        #[arg(long)]
+        plan: PathBuf,
+        /// The directory holding each shard's output as shard=<i>/.
+        #[arg(long)]
+        parts: PathBuf,
+        /// Output directory, replaced atomically and marked _SUCCESS.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        settings: SettingArgs,
+    },
 }
 
 #[derive(Args)]
@@ -315,6 +372,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => args.config().and_then(|c| run(&c)),
         Command::Config(args) => args.run.config().map(|c| print!("{}", c.to_toml())),
+        Command::Shard(command) => shard_cmd(command),
         Command::Rings(args) => rings_cmd(args),
         Command::Serve(args) => serve_cmd(args),
         Command::Report(args) => report_cmd(args),
@@ -399,6 +457,64 @@ fn serve_cmd(args: ServeArgs) -> Result<()> {
         config.model,
         config.serve,
     )?;
+    Ok(())
+}
+
+fn shard_cmd(command: ShardCommand) -> Result<()> {
+    use ringscope_pipeline::shard;
+    match command {
+        ShardCommand::Plan {
+            input,
+            shards,
+            out,
+            settings,
+        } => {
+            let config = settings.config_with(|c| {
+                if let Some(v) = input {
+                    c.run.input = v;
+                }
+            })?;
+            let plan = shard::plan(&config, shards, &out)?;
+            for (i, s) in plan.sizes.iter().enumerate() {
+                let rows: usize = s.rows.values().sum();
+                println!(
+                    "shard {i}: {} accounts and sellers, {} nodes within {} hops, {rows} rows",
+                    s.owned, s.reach, plan.complete_hops
+                );
+            }
+            println!("plan written to {}", out.display());
+        }
+        ShardCommand::Run {
+            plan,
+            shard,
+            input,
+            out,
+            settings,
+        } => {
+            let config = settings.config_with(|_| {})?;
+            let record = shard::run_shard(&config, &plan, shard, input.as_deref(), &out)?;
+            println!(
+                "shard {shard}: {} nodes scored of {} in its graph; written to {}",
+                record.scored,
+                record.nodes,
+                out.display()
+            );
+        }
+        ShardCommand::Merge {
+            plan,
+            parts,
+            out,
+            settings,
+        } => {
+            let shards = shard::ShardScores::read(&plan, &parts)?;
+            let config = settings.config_with(|c| {
+                c.run.input.clone_from(&shards.plan.input);
+                c.run.out = Some(out);
+            })?;
+            let outputs = Run::new(&config).merge(&shards)?;
+            print!("{}", outputs.text());
+        }
+    }
     Ok(())
 }
 

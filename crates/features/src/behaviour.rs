@@ -11,14 +11,16 @@ use ringscope_graph::{Csr, HeteroGraph, IndexSpace, NO_TIME, Relation};
 pub(crate) type Column = (String, Vec<f32>);
 
 /// Rating spread, entropy, extremes and activity burstiness of each node on both sides of `r`,
-/// plus [`reputation`] columns when `r` has weights.
+/// plus [`reputation_columns`] when `r` has weights. Ratings are scaled by the relation's
+/// weight range, or by `range` where given (a shard's relation is part of a bigger one).
 pub(crate) fn behaviour_columns(
     graph: &HeteroGraph,
     r: &Relation,
     space: &IndexSpace,
+    range: Option<Option<(f32, f32)>>,
 ) -> Vec<Column> {
     let mut columns = Vec::new();
-    let range = r.weight.as_deref().and_then(weight_range);
+    let range = range.unwrap_or_else(|| r.weight.as_deref().and_then(weight_range));
     let sides = [
         ("out", graph.out_csr(r), r.src_kind),
         ("in", graph.in_csr(r), r.dst_kind),
@@ -65,7 +67,7 @@ pub(crate) fn behaviour_columns(
 }
 
 /// Smallest and largest finite weight, if they differ (a constant weight carries no rating).
-fn weight_range(weights: &[f32]) -> Option<(f32, f32)> {
+pub(crate) fn weight_range(weights: &[f32]) -> Option<(f32, f32)> {
     let (lo, hi) = weights
         .iter()
         .filter(|w| w.is_finite())
@@ -203,7 +205,7 @@ const REPUTATION_TOLERANCE: f64 = 1e-5;
 /// Columns: fairness and mean reliability on the rater side, goodness on the rated side, and
 /// the label-free neighbour aggregates "mean goodness of what I rated" and "mean fairness of
 /// those who rated me".
-fn reputation_columns(
+pub(crate) fn reputation_columns(
     graph: &HeteroGraph,
     r: &Relation,
     weights: &[f32],
@@ -320,7 +322,7 @@ mod tests {
                 vec![0, 60],
             );
             let space = g.index_space();
-            behaviour_columns(&g, &g.relations()[0], &space)
+            behaviour_columns(&g, &g.relations()[0], &space, None)
         };
         let varied = columns(vec![1.0, 5.0]);
         let constant = columns(vec![4.0, 4.0]);

@@ -11,6 +11,7 @@ pub use aggregate::{AggregateOptions, neighbour_aggregates};
 
 use rayon::prelude::*;
 use ringscope_graph::{AttrValues, HOMOGENEOUS_RELATION, HeteroGraph, IndexSpace, Relation};
+use std::collections::BTreeMap;
 
 /// A dense row-major matrix: one row per node in the graph's global index space (node set after
 /// node set), one named column per feature.
@@ -100,9 +101,66 @@ impl FeatureOptions {
     }
 }
 
+/// What a node's features read beyond its own edges, taken from a bigger graph: each weighted
+/// relation's weight range (ratings are scaled by it) and REV2 reputation (a fixed point over
+/// the whole relation). With them, a shard holding every edge of a node computes that node's
+/// row exactly as the whole graph would (docs/scale.md).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fixed {
+    /// Per weighted relation, its smallest and largest finite weight (`None`: all equal).
+    pub weight_ranges: BTreeMap<String, Option<(f32, f32)>>,
+    /// Column values to use instead of the computed ones: per column name, (global row, value).
+    pub columns: Vec<(String, Vec<(u32, f32)>)>,
+}
+
+impl Fixed {
+    /// The weight ranges of `graph`'s weighted relations, and its REV2 columns on the rows of
+    /// each relation's node kinds.
+    pub fn of(graph: &HeteroGraph) -> Fixed {
+        let space = graph.index_space();
+        let weighted = || {
+            graph
+                .relations()
+                .iter()
+                .filter(|r| r.name != HOMOGENEOUS_RELATION)
+                .filter_map(|r| r.weight.as_deref().map(|w| (r, w)))
+        };
+        let columns = weighted()
+            .flat_map(|(r, w)| {
+                let range = behaviour::weight_range(w);
+                let mut ends: Vec<usize> = space.range(r.src_kind).collect();
+                if r.dst_kind != r.src_kind {
+                    ends.extend(space.range(r.dst_kind));
+                }
+                behaviour::reputation_columns(graph, r, w, range, &space)
+                    .into_iter()
+                    .map(move |(name, values)| {
+                        let rows = ends.iter().map(|&i| (i as u32, values[i])).collect();
+                        (name, rows)
+                    })
+            })
+            .collect();
+        Fixed {
+            weight_ranges: weighted()
+                .map(|(r, w)| (r.name.clone(), behaviour::weight_range(w)))
+                .collect(),
+            columns,
+        }
+    }
+}
+
 /// Computes the feature matrix of `graph`. Degrees, weights and spans are log-scaled
 /// (`ln(1 + v)`) because they are heavy-tailed; missing values are 0.
 pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMatrix {
+    node_features_fixed(graph, options, None)
+}
+
+/// [`node_features`] with what reaches beyond a node's own edges taken from `fixed` where given.
+pub fn node_features_fixed(
+    graph: &HeteroGraph,
+    options: FeatureOptions,
+    fixed: Option<&Fixed>,
+) -> FeatureMatrix {
     let sets = graph.node_sets();
     let space = graph.index_space();
     let rows = space.len();
@@ -166,7 +224,8 @@ pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMat
             .map(|r| {
                 let mut columns = relation_columns(r, &space);
                 if options.behaviour {
-                    columns.extend(behaviour::behaviour_columns(graph, r, &space));
+                    let range = fixed.and_then(|f| f.weight_ranges.get(&r.name).copied());
+                    columns.extend(behaviour::behaviour_columns(graph, r, &space, range));
                 }
                 if options.temporal {
                     columns.extend(temporal::temporal_columns(graph, r, &space));
@@ -175,6 +234,13 @@ pub fn node_features(graph: &HeteroGraph, options: FeatureOptions) -> FeatureMat
             })
             .collect();
         columns.extend(per_relation.into_iter().flatten());
+    }
+    for (name, values) in fixed.iter().flat_map(|f| &f.columns) {
+        if let Some((_, column)) = columns.iter_mut().find(|(n, _)| n == name) {
+            for &(row, v) in values {
+                column[row as usize] = v;
+            }
+        }
     }
     FeatureMatrix::from_columns(rows, columns)
 }
@@ -431,6 +497,57 @@ mod tests {
     fn column(m: &FeatureMatrix, name: &str) -> Vec<f32> {
         m.column(name)
             .unwrap_or_else(|| panic!("no column {name}: {:?}", m.names))
+    }
+
+    /// Account 0's row on a graph holding only its own edges, given the whole graph's weight
+    /// ranges and REV2 columns, is its row on the whole graph (what a shard relies on); without
+    /// them it is not, since account 1's 5-star rating widens the scale and moves REV2.
+    #[test]
+    fn a_cut_graph_with_the_whole_graphs_fixed_columns_gives_a_nodes_own_row() {
+        let whole = marketplace();
+        // Time-aware features read a target's other ratings: a shard holds one hop more for them.
+        let options = FeatureOptions {
+            given: false,
+            temporal: false,
+            ..FeatureOptions::default()
+        };
+        let cut = HeteroGraph::new(
+            "cut",
+            vec![
+                NodeSet::new("account", ids(1, "a")),
+                NodeSet::new("product", ids(3, "p")),
+            ],
+            vec![
+                Relation::new(
+                    "reviewed",
+                    (0, 1),
+                    (1, 3),
+                    vec![0, 0, 0],
+                    vec![0, 1, 2],
+                    Some(vec![1.0, 2.0, 3.0]),
+                    Some(vec![0, 3600, 7200]),
+                )
+                .unwrap(),
+            ],
+        )
+        .unwrap();
+        let mut fixed = Fixed::of(&whole);
+        // The whole graph's rows in the cut's index space: account 1 is not in it, products
+        // move up by one.
+        for (_, rows) in &mut fixed.columns {
+            *rows = rows
+                .iter()
+                .filter(|&&(v, _)| v != 1)
+                .map(|&(v, x)| (if v == 0 { 0 } else { v - 1 }, x))
+                .collect();
+        }
+        let expected = node_features(&whole, options);
+        let row = |m: &FeatureMatrix| m.values[..m.cols()].to_vec();
+        assert_eq!(
+            row(&node_features_fixed(&cut, options, Some(&fixed))),
+            row(&expected)
+        );
+        assert_ne!(row(&node_features(&cut, options)), row(&expected));
     }
 
     #[test]

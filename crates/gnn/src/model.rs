@@ -163,6 +163,16 @@ impl Gnn {
             .fold(crate::graph::Views::NONE, |v, conv| v.union(conv.views()))
     }
 
+    /// How many hops of in-edges a node's logits read: one per layer; `None` where a layer
+    /// reads more than its rows' own edges (BWGNN's filters). A sharded run holds every edge
+    /// within this many hops of a shard's nodes (docs/scale.md).
+    pub fn hops(&self) -> Option<usize> {
+        self.convs
+            .iter()
+            .all(|c| c.rows_from_own_edges())
+            .then_some(self.convs.len())
+    }
+
     /// Class logits for every node.
     ///
     /// # Shapes

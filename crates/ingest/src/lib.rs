@@ -20,6 +20,7 @@ mod intern;
 pub mod parquet_check;
 pub mod parse;
 mod report;
+pub mod select;
 mod source;
 mod tables;
 

@@ -52,6 +52,17 @@ pub enum Error {
     /// written where the stages read it.
     #[error("embedded default: {0}")]
     Embedded(String),
+    /// A shard's output is missing: the shard failed or never ran.
+    #[error("shard {shard} has no output: {dir} has no _SUCCESS (the shard failed or did not run)")]
+    ShardMissing {
+        /// The shard.
+        shard: usize,
+        /// Where its output should be.
+        dir: PathBuf,
+    },
+    /// A shard, plan, input, checkpoint or config that do not belong together.
+    #[error("{0}")]
+    Shard(String),
     /// What was being done when `source` happened.
     #[error("{context}")]
     Context {

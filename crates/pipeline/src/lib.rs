@@ -25,6 +25,7 @@ pub mod report;
 pub mod rings;
 pub mod run;
 pub mod score;
+pub mod shard;
 pub mod stages;
 pub mod summary;
 pub mod train;

@@ -11,6 +11,7 @@ use crate::load::ingest_and_build;
 use crate::report::{self, RunFacts};
 use crate::rings::{self, Rings};
 use crate::score::{self, Scores};
+use crate::shard::ShardScores;
 use crate::stages::Stages;
 use crate::summary;
 use ringscope_export::{
@@ -182,24 +183,53 @@ impl<'a> Run<'a> {
     /// Runs every stage, writes every output into a staging directory, renames it into place
     /// and marks it with `_SUCCESS`.
     pub fn execute(&self) -> Result<RunOutputs> {
+        self.execute_with(None)
+    }
+
+    /// `ringscope shard merge`: the run with the scores of a sharded run's shards instead of
+    /// the model's own pass, refused unless the input, checkpoint and config are the ones the
+    /// shards were planned with. Every other stage and output is [`Run::execute`]'s.
+    pub fn merge(&self, shards: &ShardScores) -> Result<RunOutputs> {
+        self.execute_with(Some(shards))
+    }
+
+    fn execute_with(&self, shards: Option<&ShardScores>) -> Result<RunOutputs> {
         let config = self.config;
         config.validate()?;
         // A missing GPU fails the job now, not after the day's input has been read.
         ringscope_gnn::device::open(config.run.device)?;
         let plan = Plan::of(config)?;
+        if let Some(shards) = shards {
+            shards.check(&plan.input, &plan.checkpoint, config)?;
+        }
         // Locked first: a second run of this partition fails now, not after its ingest.
         let staged = StagedOutput::new(&plan.out)?;
         let mut stages = Stages::with_hook(self.after_stage);
         let (ingest, graph) = ingest_and_build(&plan.input, &mut stages)?;
         let projection = project_accounts(&graph, &config.projection);
         stages.done("projection");
-        // A checkpoint fitted on the input's labels is written with the outputs.
         let dir = staged.path();
+        let model_scores = |dir: &Path| -> Result<Scores> {
+            match shards {
+                Some(shards) => score::from_shards(
+                    &graph,
+                    dir,
+                    config.run.device,
+                    &config.model,
+                    shards.all(&graph)?,
+                ),
+                None => score::score(&graph, dir, config.run.device, &config.model),
+            }
+        };
+        // A checkpoint fitted on the input's labels is written with the outputs.
         let fitted_dir = dir.join(FITTED_MODEL);
-        let fit = crate::fit::stage(&config.model, &graph, &fitted_dir, config.run.device)?;
+        let fit = match shards {
+            Some(_) => None,
+            None => crate::fit::stage(&config.model, &graph, &fitted_dir, config.run.device)?,
+        };
         let (mut scores, checkpoint) = match &fit {
             Some(Ok(_)) => (
-                score::score(&graph, &fitted_dir, config.run.device, &config.model)?,
+                model_scores(&fitted_dir)?,
                 (plan.out.join(FITTED_MODEL), fitted_dir.clone()),
             ),
             Some(Err(why)) => (
@@ -207,7 +237,7 @@ impl<'a> Run<'a> {
                 (plan.checkpoint.clone(), plan.checkpoint.clone()),
             ),
             None => (
-                score::score(&graph, &plan.checkpoint, config.run.device, &config.model)?,
+                model_scores(&plan.checkpoint)?,
                 (plan.checkpoint.clone(), plan.checkpoint.clone()),
             ),
         };

@@ -110,13 +110,47 @@ pub fn score_with_features(
     if section.scorer == Scorer::LabelFree {
         return Ok((label_free(graph, section, None, None), None));
     }
+    checked(graph, dir, choice, section, |checkpoint, device| {
+        checkpoint.features_and_scores(graph, device)
+    })
+}
+
+/// The scores of a sharded run: `all` holds the shards' scores (`graph`'s index space), which
+/// are checked against the checkpoint's training population, capped and recorded as [`score`]
+/// does with its own. The check reads the whole graph's features.
+pub fn from_shards(
+    graph: &HeteroGraph,
+    dir: &Path,
+    choice: DeviceChoice,
+    section: &ModelSection,
+    all: Vec<f32>,
+) -> Result<Scores> {
+    let (scores, _) = checked(graph, dir, choice, section, |checkpoint, _| {
+        Ok((checkpoint.features(graph)?, all))
+    })?;
+    Ok(scores)
+}
+
+/// Scores from the checkpoint in `dir`, as `read` gives them with the features they came
+/// from, after the applicability check: kept, refused or replaced by the label-free scorer as
+/// `[model] on_out_of_domain` says.
+fn checked(
+    graph: &HeteroGraph,
+    dir: &Path,
+    choice: DeviceChoice,
+    section: &ModelSection,
+    read: impl FnOnce(
+        &checkpoint::Checkpoint,
+        &ringscope_gnn::Device,
+    ) -> std::result::Result<(FeatureMatrix, Vec<f32>), GnnError>,
+) -> Result<(Scores, Option<FeatureMatrix>)> {
     let scoring = || format!("scoring with {}", dir.display());
     let device = device::open(choice).context(scoring)?;
     let checkpoint = checkpoint::load(dir, &device).context(scoring)?;
     let limits = section.applicability;
     // A model that cannot read the input (its feature columns or relations are missing there)
     // is the plainest case of an input out of its domain.
-    let (applicability, read) = match checkpoint.features_and_scores(graph, &device) {
+    let (applicability, read) = match read(&checkpoint, &device) {
         Ok((features, all)) => {
             let profile = checkpoint.manifest.profile.as_ref();
             (

@@ -228,7 +228,7 @@ impl Checkpoint {
     /// graph is laid out and featurised as the manifest records, and refused unless it has the
     /// checkpoint's schema, relations and feature columns.
     pub fn score(&self, graph: &HeteroGraph, device: &Device) -> Result<Vec<f32>> {
-        let (input, features) = self.features_of(graph)?;
+        let (input, features) = self.features_of(graph, None)?;
         let (rows, cols) = (features.rows, features.cols());
         Ok(self.score_input(&input, features.values, [rows, cols], device))
     }
@@ -239,7 +239,18 @@ impl Checkpoint {
         graph: &HeteroGraph,
         device: &Device,
     ) -> Result<(FeatureMatrix, Vec<f32>)> {
-        let (input, features) = self.features_of(graph)?;
+        self.features_and_scores_fixed(graph, device, None)
+    }
+
+    /// [`Checkpoint::features_and_scores`] of a shard of a bigger graph, with what features
+    /// read beyond a node's own edges taken from `fixed` (docs/scale.md).
+    pub fn features_and_scores_fixed(
+        &self,
+        graph: &HeteroGraph,
+        device: &Device,
+        fixed: Option<&ringscope_features::Fixed>,
+    ) -> Result<(FeatureMatrix, Vec<f32>)> {
+        let (input, features) = self.features_of(graph, fixed)?;
         let shape = [features.rows, features.cols()];
         let scores = self.score_input(&input, features.values.clone(), shape, device);
         Ok((features, scores))
@@ -260,7 +271,7 @@ impl Checkpoint {
 
     /// The normalised feature matrix the model reads for `graph`.
     pub fn features(&self, graph: &HeteroGraph) -> Result<FeatureMatrix> {
-        Ok(self.features_of(graph)?.1)
+        Ok(self.features_of(graph, None)?.1)
     }
 
     /// Scores node `target` of `graph`, a subgraph cut out of a bigger graph, and explains the
@@ -275,7 +286,7 @@ impl Checkpoint {
         top_k: usize,
         device: &Device,
     ) -> Result<crate::explain::Explanation> {
-        let (input, mut features) = self.features_of(graph)?;
+        let (input, mut features) = self.features_of(graph, None)?;
         let cols = features.cols();
         for &(node, row) in known {
             features.values[node * cols..(node + 1) * cols].copy_from_slice(row);
@@ -300,7 +311,7 @@ impl Checkpoint {
         top_k: usize,
         device: &Device,
     ) -> Result<Vec<crate::explain::Explanation>> {
-        let (input, features) = self.features_of(graph)?;
+        let (input, features) = self.features_of(graph, None)?;
         Ok(groups
             .iter()
             .map(|g| {
@@ -319,9 +330,13 @@ impl Checkpoint {
 
     /// `graph` laid out and featurised as the manifest records, features normalised; refused
     /// unless it has the checkpoint's schema, relations and feature columns.
-    fn features_of(&self, graph: &HeteroGraph) -> Result<(ModelInput, FeatureMatrix)> {
+    fn features_of(
+        &self,
+        graph: &HeteroGraph,
+        fixed: Option<&ringscope_features::Fixed>,
+    ) -> Result<(ModelInput, FeatureMatrix)> {
         let m = &self.manifest;
-        let mut input = ModelInput::with_reverse(graph, m.feature_options, m.add_reverse);
+        let mut input = ModelInput::with_fixed(graph, m.feature_options, m.add_reverse, fixed);
         m.check_graph(
             &self.dir,
             SCHEMA_VERSION,

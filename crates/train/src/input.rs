@@ -2,7 +2,7 @@
 //! label per node, plus the names a checkpoint records to check the next graph against.
 
 use crate::split::{Split, node_labels, stratified_split};
-use ringscope_features::{FeatureMatrix, FeatureOptions, node_features};
+use ringscope_features::{FeatureMatrix, FeatureOptions, Fixed, node_features_fixed};
 use ringscope_gnn::graph::GraphEdges;
 use ringscope_graph::HeteroGraph;
 
@@ -34,9 +34,20 @@ impl ModelInput {
     /// Lays out `graph`, adding reverse relations or not as told: a directed single-kind graph
     /// such as a rating network needs them so raters also hear from whom they rated.
     pub fn with_reverse(graph: &HeteroGraph, options: FeatureOptions, add_reverse: bool) -> Self {
+        Self::with_fixed(graph, options, add_reverse, None)
+    }
+
+    /// [`ModelInput::with_reverse`], with what features read beyond a node's own edges taken
+    /// from `fixed` (a shard of a bigger graph).
+    pub fn with_fixed(
+        graph: &HeteroGraph,
+        options: FeatureOptions,
+        add_reverse: bool,
+        fixed: Option<&Fixed>,
+    ) -> Self {
         ModelInput {
             edges: GraphEdges::new(graph, add_reverse),
-            features: node_features(graph, options),
+            features: node_features_fixed(graph, options, fixed),
             options,
             labels: node_labels(graph),
             space: graph.index_space(),
