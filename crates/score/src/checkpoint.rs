@@ -14,6 +14,7 @@ use ringscope_features::distribution::Profile;
 use ringscope_features::{FeatureMatrix, FeatureOptions, Standardizer};
 pub use ringscope_gnn::digest::sha256_hex;
 use ringscope_gnn::error::{GnnError, Result};
+use ringscope_gnn::graph::GraphEdges;
 use ringscope_gnn::model::{Gnn, GnnConfig};
 use ringscope_graph::{HeteroGraph, SCHEMA_VERSION};
 use ringscope_train::fit::{Epoch, Metrics, Resume, TrainConfig, TrainData, Trained};
@@ -303,7 +304,10 @@ impl Checkpoint {
     }
 
     /// Explains the scores of each group of nodes of `graph` (global indices) with its `top_k`
-    /// features and outside nodes; see [`crate::explain`].
+    /// features and outside nodes; see [`crate::explain`]. Each group is explained on the part
+    /// of the graph its scores read (every edge of every node within the model's hops), which
+    /// gives the whole graph's scores and gradients at a fraction of the cost; a model whose
+    /// layers read further runs on the whole graph.
     pub fn explain(
         &self,
         graph: &HeteroGraph,
@@ -312,18 +316,26 @@ impl Checkpoint {
         device: &Device,
     ) -> Result<Vec<crate::explain::Explanation>> {
         let (input, features) = self.features_of(graph, None)?;
+        let cols = features.cols();
+        let explain = |x: &[f32], edges: &GraphEdges, group: &[u32]| {
+            crate::explain::explain(&self.model, x, cols, edges, group, top_k, device)
+        };
+        let Some(hops) = self.model.hops() else {
+            return Ok(groups
+                .iter()
+                .map(|g| explain(&features.values, &input.edges, g))
+                .collect());
+        };
+        let neighbours = crate::reach::Neighbours::of(&input.edges);
         Ok(groups
             .iter()
             .map(|g| {
-                crate::explain::explain(
-                    &self.model,
-                    &features.values,
-                    features.cols(),
-                    &input.edges,
-                    g,
-                    top_k,
-                    device,
-                )
+                let cut = crate::reach::Cut::around(&input.edges, &neighbours, g, hops);
+                let mut e = explain(&cut.rows(&features.values, cols), &cut.edges, &cut.local(g));
+                for (node, _) in &mut e.nodes {
+                    *node = cut.nodes[*node as usize];
+                }
+                e
             })
             .collect())
     }

@@ -5,5 +5,6 @@
 
 pub mod checkpoint;
 pub mod explain;
+pub mod reach;
 
 pub use checkpoint::{Checkpoint, Manifest};
