@@ -206,6 +206,31 @@ fn a_merge_refuses_a_missing_shard_or_pieces_of_another_plan() {
     let dir = tmp.path();
     sharded_run(dir, 2);
 
+    // Another shard's events given to a shard: exit 65, and nothing written.
+    let out = ringscope(
+        &[
+            "-q",
+            "shard",
+            "run",
+            "--plan",
+            "plan",
+            "--shard",
+            "0",
+            "--input",
+            "plan/shard=1/input",
+            "--out",
+            "wrong",
+        ],
+        dir,
+    );
+    assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not this plan's events"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.join("wrong").exists());
+
     // A shard without _SUCCESS (it failed or never ran): exit 66, naming the shard, and no
     // output at all.
     fs::remove_file(dir.join("parts/shard=1/_SUCCESS")).unwrap();

@@ -18,8 +18,10 @@ use crate::error::{Context as _, Error, Result};
 use crate::stages::Stages;
 use ringscope_export::{FileEntry, StagedOutput, digest_files, sha256_hex, write_file, write_json};
 use ringscope_features::Fixed;
+use ringscope_gnn::graph::GraphEdges;
 use ringscope_graph::{HeteroGraph, NodeKind, project_accounts};
 use ringscope_ingest::select::{Keys, select_rows};
+use ringscope_score::reach::Neighbours;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -149,7 +151,7 @@ pub fn plan(config: &Config, shards: usize, out: &Path) -> Result<ShardPlan> {
     let complete_hops = hops + usize::from(checkpoint.manifest.feature_options.temporal);
     let (_, graph) = crate::load::ingest_and_build(&input, &mut Stages::new())?;
     let owner = assign(&graph, config, shards);
-    let adjacency = adjacency(&graph);
+    let neighbours = Neighbours::of(&GraphEdges::new(&graph, false));
     let space = graph.index_space();
     let staged = StagedOutput::new(out)?;
     let fixed = Fixed::of(&graph);
@@ -160,17 +162,19 @@ pub fn plan(config: &Config, shards: usize, out: &Path) -> Result<ShardPlan> {
     };
     let mut sizes = Vec::with_capacity(shards);
     for shard in 0..shards {
-        let own: Vec<usize> = (0..owner.len())
-            .filter(|&v| owner[v] == Some(shard))
+        let own: Vec<u32> = (0..owner.len() as u32)
+            .filter(|&v| owner[v as usize] == Some(shard))
             .collect();
-        let reach = with_partners(&graph, within(&adjacency, &own, complete_hops));
+        let reach = with_partners(&graph, neighbours.within(&own, complete_hops));
         let dir = shard_dir(staged.path(), shard);
         std::fs::create_dir_all(&dir).map_err(|source| ringscope_export::ExportError::Io {
             path: dir.clone(),
             source,
         })?;
         write_file(&dir.join(OWNED_FILE), node_list(&own, node).as_bytes())?;
-        let reached: Vec<usize> = (0..reach.len()).filter(|&v| reach[v]).collect();
+        let reached: Vec<u32> = (0..reach.len() as u32)
+            .filter(|&v| reach[v as usize])
+            .collect();
         write_file(&dir.join(REACH_FILE), node_list(&reached, node).as_bytes())?;
         let mut text = String::from("column,kind,id,value\n");
         for (column, rows) in &fixed.columns {
@@ -183,7 +187,7 @@ pub fn plan(config: &Config, shards: usize, out: &Path) -> Result<ShardPlan> {
         write_file(&dir.join(FIXED_FILE), text.as_bytes())?;
         let mut keys = Keys::new();
         for &v in &reached {
-            let (kind, id) = node(v);
+            let (kind, id) = node(v as usize);
             keys.entry(kind.to_string())
                 .or_default()
                 .insert(id.to_string());
@@ -217,10 +221,10 @@ pub fn plan(config: &Config, shards: usize, out: &Path) -> Result<ShardPlan> {
 }
 
 /// `kind,id` lines.
-fn node_list<'a>(nodes: &[usize], node: impl Fn(usize) -> (&'a str, &'a str)) -> String {
+fn node_list<'a>(nodes: &[u32], node: impl Fn(usize) -> (&'a str, &'a str)) -> String {
     let mut text = String::from("kind,id\n");
     for &v in nodes {
-        let (kind, id) = node(v);
+        let (kind, id) = node(v as usize);
         let _ = writeln!(text, "{kind},{}", ringscope_ingest::csv_field(id));
     }
     text
@@ -272,42 +276,6 @@ fn assign(graph: &HeteroGraph, config: &Config, shards: usize) -> Vec<Option<usi
         }
     }
     owner
-}
-
-/// Every node's neighbours over every relation, both directions, in the global index space.
-fn adjacency(graph: &HeteroGraph) -> Vec<Vec<u32>> {
-    let space = graph.index_space();
-    let mut adjacency = vec![Vec::new(); space.len()];
-    for r in graph.relations() {
-        for (&s, &d) in r.src.iter().zip(&r.dst) {
-            let (s, d) = (
-                space.global_of(r.src_kind, s),
-                space.global_of(r.dst_kind, d),
-            );
-            adjacency[s].push(d as u32);
-            adjacency[d].push(s as u32);
-        }
-    }
-    adjacency
-}
-
-/// The nodes within `hops` of `from`.
-fn within(adjacency: &[Vec<u32>], from: &[usize], hops: usize) -> Vec<bool> {
-    let mut seen = vec![false; adjacency.len()];
-    let mut frontier: Vec<usize> = from.to_vec();
-    frontier.iter().for_each(|&v| seen[v] = true);
-    for _ in 0..hops {
-        let mut next = Vec::new();
-        for &v in &frontier {
-            for &u in &adjacency[v] {
-                if !std::mem::replace(&mut seen[u as usize], true) {
-                    next.push(u as usize);
-                }
-            }
-        }
-        frontier = next;
-    }
-    seen
 }
 
 /// `reach` with the seller of each reached account's ID and the account of each reached
@@ -409,7 +377,28 @@ pub fn run_shard(
     let input = input.map_or_else(|| own_dir.join(INPUT_DIR), Path::to_path_buf);
     let mut stages = Stages::new();
     let staged = StagedOutput::new(out)?;
-    let (_, graph) = crate::load::ingest_and_build(&input, &mut stages)?;
+    let (report, graph) = crate::load::ingest_and_build(&input, &mut stages)?;
+    // Events other than the ones the plan cut would score silently wrong: their row counts
+    // per table must be the plan's.
+    // A table without rows may be an empty file or no file at all.
+    let planned: BTreeMap<&str, usize> = plan.sizes[shard]
+        .rows
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(t, n)| (t.as_str(), *n))
+        .collect();
+    let read: BTreeMap<&str, usize> = report
+        .tables
+        .iter()
+        .map(|(t, s)| (t.name(), s.rows_read as usize))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    if read != planned {
+        return Err(Error::Shard(format!(
+            "shard {shard}: {} holds {read:?} rows per table, the plan cut {planned:?}: they are not this plan's events",
+            input.display()
+        )));
+    }
     let missing = |what: &str, kind: &str, id: &str| {
         Error::Shard(format!(
             "shard {shard}: {kind} {id} of its {what} is not in its events ({}): they were not cut by this plan",

@@ -1,7 +1,8 @@
 //! The part of a graph a group's scores read: the nodes within a model's hops of the group,
 //! with every edge of each, as a graph of its own. Explanations run on it instead of the whole
 //! graph; a node's logits there equal its logits on the whole graph, since every edge into
-//! every node they read (and every degree those edges are normalised by) is kept.
+//! every node they read (and every degree those edges are normalised by) is kept. A sharded
+//! run's plan finds each shard's reach with the same [`Neighbours::within`].
 
 use ringscope_gnn::graph::{GraphEdges, RelationEdges};
 
@@ -20,6 +21,25 @@ impl Neighbours {
         }
         Neighbours(adjacency)
     }
+
+    /// Which nodes lie within `hops` of `from`.
+    pub fn within(&self, from: &[u32], hops: usize) -> Vec<bool> {
+        let mut seen = vec![false; self.0.len()];
+        let mut frontier: Vec<u32> = from.to_vec();
+        frontier.iter().for_each(|&v| seen[v as usize] = true);
+        for _ in 0..hops {
+            let mut next = Vec::new();
+            for &v in &frontier {
+                for &u in &self.0[v as usize] {
+                    if !std::mem::replace(&mut seen[u as usize], true) {
+                        next.push(u);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        seen
+    }
 }
 
 /// A group's part of a graph, in an index space of its own.
@@ -36,20 +56,7 @@ const OUT: u32 = u32::MAX;
 impl Cut {
     /// The nodes within `hops` of `group` with all their edges (so their other ends come too).
     pub fn around(edges: &GraphEdges, neighbours: &Neighbours, group: &[u32], hops: usize) -> Cut {
-        let mut within = vec![false; edges.num_nodes];
-        let mut frontier: Vec<u32> = group.to_vec();
-        frontier.iter().for_each(|&v| within[v as usize] = true);
-        for _ in 0..hops {
-            let mut next = Vec::new();
-            for &v in &frontier {
-                for &u in &neighbours.0[v as usize] {
-                    if !std::mem::replace(&mut within[u as usize], true) {
-                        next.push(u);
-                    }
-                }
-            }
-            frontier = next;
-        }
+        let within = neighbours.within(group, hops);
         let mut kept = within.clone();
         for (v, _) in within.iter().enumerate().filter(|(_, w)| **w) {
             neighbours.0[v]
