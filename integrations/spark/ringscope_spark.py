@@ -1,7 +1,10 @@
 """ringscope as a Spark job: one day's events in, one Hive partition of run outputs out.
 
-1. The plan, on the driver: `ringscope shard plan` assigns accounts and sellers to shards and
-   lists each shard's reach (the nodes whose every row it must read).
+1. The plan. Spark SQL groups the accounts into components: accounts joined on the
+   identifiers they share (devices, IPs, cards, addresses; an identifier used by more accounts
+   than the hub cap links nobody), labelled by iterative minimum-label propagation. On the
+   driver, `ringscope shard plan --components` packs the components into shards and lists each
+   shard's reach (the nodes whose every row it must read).
 2. Each shard's rows, in Spark SQL: every event table is joined with the reach on each of its ID
    columns; rows sharing a primary key with a kept row come along, and master rows come along
    for the events that refer to them (the rules of crates/ingest/src/select.rs). The rows are
@@ -114,6 +117,80 @@ def read_table(spark, fmt, path):
         df = spark.read.option("mergeSchema", True).parquet(path)
     # Input order: ringscope reads files in path order, rows in file order.
     return df.withColumn("_file", F.input_file_name()).withColumn("_pos", F.monotonically_increasing_id())
+
+
+# The identifier relations the projection links accounts by, as (table, account column,
+# identifier column): graph/src/build.rs builds them from these columns.
+IDENTIFIERS = {
+    "used_device": [("orders", "buyer_id", "device_id"), ("sessions", "account_id", "device_id")],
+    "used_ip": [("orders", "buyer_id", "ip"), ("sessions", "account_id", "ip")],
+    "paid_with": [("orders", "buyer_id", "payment_id")],
+    "ships_to": [("orders", "buyer_id", "address_id")],
+}
+
+
+def projection_settings(config):
+    """`[projection]` identifier relations and hub cap, with ringscope's defaults."""
+    section = {}
+    if config:
+        import tomllib
+
+        with open(config, "rb") as f:
+            section = tomllib.load(f).get("projection", {})
+    return (
+        section.get("identifier_relations", list(IDENTIFIERS)),
+        section.get("max_accounts_per_identifier", 50),
+    )
+
+
+def components(spark, args, path):
+    """Writes `account_id,component` to `path`: the accounts' connected components over shared
+    identifiers under the hub cap, by minimum-label propagation; returns the rounds it took."""
+    from pyspark.sql import functions as F
+
+    relations, cap = projection_settings(args.config)
+    tables = tables_in(args.input)
+    pairs = None
+    for relation in relations:
+        for table, account, identifier in IDENTIFIERS.get(relation, []):
+            if table not in tables:
+                continue
+            df = read_table(spark, *tables[table])
+            if identifier not in df.columns:
+                continue
+            p = df.select(
+                F.trim(F.col(account).cast("string")).alias("account"),
+                F.concat(F.lit(relation + ":"), F.trim(F.col(identifier).cast("string"))).alias("ident"),
+            ).where(F.col("ident").isNotNull() & (F.col("account") != ""))
+            pairs = p if pairs is None else pairs.unionByName(p)
+    if pairs is None:
+        return 0
+    pairs = pairs.distinct()
+    users = pairs.groupBy("ident").agg(F.count("*").alias("n"))
+    # A hub links nobody; an identifier of one account links nobody either.
+    linking = users.where((F.col("n") >= 2) & (F.col("n") <= cap)).select("ident")
+    pairs = pairs.join(linking, "ident").localCheckpoint()
+    label = pairs.select("account").distinct().withColumn("label", F.col("account")).localCheckpoint()
+    rounds = 0
+    while True:
+        rounds += 1
+        by_ident = pairs.join(label, "account").groupBy("ident").agg(F.min("label").alias("l"))
+        by_account = pairs.join(by_ident, "ident").groupBy("account").agg(F.min("l").alias("l"))
+        nxt = (
+            label.join(by_account, "account")
+            .select("account", F.least("label", "l").alias("label"))
+            .localCheckpoint()
+        )
+        changed = nxt.join(label.withColumnRenamed("label", "old"), "account").where(
+            F.col("label") != F.col("old")
+        ).count()
+        label = nxt
+        if changed == 0:
+            break
+    label.select(F.col("account").alias("account_id"), F.col("label").alias("component")).coalesce(1).write.mode(
+        "overwrite"
+    ).option("header", True).csv(path)
+    return rounds
 
 
 def select_shards(spark, args, plan_dir, events_dir):
@@ -255,8 +332,15 @@ def main(argv=None):
     os.makedirs(parts_dir)
     binary = args.ringscope
     started = time.time()
-    run([binary, "-q", "shard", "plan", "--input", os.path.abspath(args.input),
-         "--shards", str(args.shards), "--out", plan_dir] + settings(args))
+    labels = os.path.join(work, "components")
+    rounds = components(spark, args, labels)
+    plan = [binary, "-q", "shard", "plan", "--input", os.path.abspath(args.input),
+            "--shards", str(args.shards), "--out", plan_dir]
+    parts = [f for f in os.listdir(labels) if f.endswith(".csv")] if rounds else []
+    if parts:
+        plan += ["--components", os.path.join(labels, parts[0])]
+    grouped = time.time()
+    run(plan + settings(args))
     planned = time.time()
     tables = select_shards(spark, args, plan_dir, events_dir)
     shard_inputs(events_dir, inputs_dir, tables, args.shards)
@@ -274,9 +358,10 @@ def main(argv=None):
     if previous:
         merge += ["--previous-rings", os.path.join(previous, "rings.jsonl")]
     run(merge + settings(args))
-    timings = {"plan": planned - started, "select": selected - planned,
+    timings = {"components": grouped - started, "plan": planned - grouped, "select": selected - planned,
                "shards": scored - selected, "merge": time.time() - scored}
-    print(json.dumps({"out": out, "shards": sorted(records, key=lambda r: r["shard"]),
+    print(json.dumps({"out": out, "components_rounds": rounds,
+                      "shards": sorted(records, key=lambda r: r["shard"]),
                       "seconds": timings}, indent=1))
     spark.stop()
 

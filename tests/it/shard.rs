@@ -480,6 +480,50 @@ fn the_spark_job_gives_one_process_scores_and_rings_and_retries_a_failed_shard()
     assert_equal_runs(&dir.join("single"), &partition);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["shards"].as_array().unwrap().len(), 3, "{report}");
+    // The components came from Spark SQL's label propagation, and the plan kept each one that
+    // fits in a shard together.
+    assert!(
+        report["components_rounds"].as_u64().unwrap() >= 2,
+        "{report}"
+    );
+    let labels = fs::read_dir(dir.join("work/components"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "csv"))
+        .expect("the components file");
+    let mut component: BTreeMap<String, String> = BTreeMap::new();
+    for r in csv::Reader::from_path(labels).unwrap().records() {
+        let r = r.unwrap();
+        component.insert(r[0].to_string(), r[1].to_string());
+    }
+    let mut shard_of: BTreeMap<String, usize> = BTreeMap::new();
+    for i in 0..3 {
+        let owned = dir.join(format!("work/plan/shard={i}/owned.csv"));
+        for r in csv::Reader::from_path(owned).unwrap().records() {
+            let r = r.unwrap();
+            if &r[0] == "account" {
+                shard_of.insert(r[1].to_string(), i);
+            }
+        }
+    }
+    let mut members: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (account, label) in &component {
+        members.entry(label).or_default().push(shard_of[account]);
+    }
+    let capacity = shard_of.len().div_ceil(3);
+    let linked = members.values().filter(|m| m.len() >= 2).count();
+    assert!(
+        linked >= 10,
+        "the sample has linked accounts: {linked} components"
+    );
+    for (label, shards) in &members {
+        if shards.len() <= capacity {
+            assert!(
+                shards.iter().all(|&s| s == shards[0]),
+                "component {label} split: {shards:?}"
+            );
+        }
+    }
 
     // A shard that fails every attempt: the job fails, names it, and writes no _SUCCESS.
     fs::remove_dir_all(dir.join("out")).unwrap();

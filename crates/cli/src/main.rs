@@ -123,6 +123,11 @@ enum ShardCommand {
         /// The plan directory (replaced atomically): plan.json and shard=<i>/.
         #[arg(long)]
         out: PathBuf,
+        /// Accounts' components (`account_id,component` CSV, as the Spark job computes them),
+        /// kept together in one shard where they fit [default: the components of the
+        /// same-actor projection].
+        #[arg(long)]
+        components: Option<PathBuf>,
         #[command(flatten)]
         settings: SettingArgs,
     },
@@ -467,6 +472,7 @@ fn shard_cmd(command: ShardCommand) -> Result<()> {
             input,
             shards,
             out,
+            components,
             settings,
         } => {
             let config = settings.config_with(|c| {
@@ -474,7 +480,7 @@ fn shard_cmd(command: ShardCommand) -> Result<()> {
                     c.run.input = v;
                 }
             })?;
-            let plan = shard::plan(&config, shards, &out)?;
+            let plan = shard::plan(&config, shards, components.as_deref(), &out)?;
             for (i, s) in plan.sizes.iter().enumerate() {
                 let rows: usize = s.rows.values().sum();
                 println!(

@@ -14,7 +14,12 @@
 //!   machine that computes them itself needs the third hop too;
 //! - `shards`: accounts split into SHARDS parts by hash; each part's 2- and 3-hop closure as a
 //!   share of the graph's nodes, which is what a shard scoring its own accounts exactly with a
-//!   halo would hold.
+//!   halo would hold;
+//! - `layered`: the same shards if every node had one (an identifier with the shard of its
+//!   first account, products and sellers by hash) and layers were exchanged instead of halos
+//!   (docs/scale.md): each shard's edges (those touching a node it owns, the rows it reads) and
+//!   the nodes whose previous-layer rows it receives (neighbours of its nodes that it does not
+//!   own), as shares of the graph's.
 
 mod common;
 
@@ -91,6 +96,71 @@ impl Adjacency {
         }
         reached
     }
+}
+
+/// The shard of an account under the bench's hash.
+fn account_shard(a: u32, shards: usize) -> usize {
+    (a.wrapping_mul(2_654_435_761) >> 7) as usize % shards
+}
+
+/// Per shard, with every node owned (accounts by hash, an identifier node with its first
+/// account, products and sellers by hash): edges touching its nodes, and the nodes outside it
+/// whose rows it receives each layer, as shares of all edges and nodes.
+fn layered_shards(
+    graph: &HeteroGraph,
+    adjacency: &Adjacency,
+    first_account: u32,
+    accounts: usize,
+    shards: usize,
+) -> Vec<serde_json::Value> {
+    let nodes = graph.num_nodes();
+    let is_account =
+        |v: usize| (first_account as usize..first_account as usize + accounts).contains(&v);
+    let neighbours =
+        |v: usize| &adjacency.neighbours[adjacency.offsets[v]..adjacency.offsets[v + 1]];
+    let identifier_kinds: Vec<std::ops::Range<usize>> = ["device", "ip", "payment", "address"]
+        .iter()
+        .filter_map(|k| graph.node_set(k).map(|(kind, _)| graph.kind_range(kind)))
+        .collect();
+    let owner: Vec<usize> = (0..nodes)
+        .map(|v| {
+            if is_account(v) {
+                return account_shard(v as u32 - first_account, shards);
+            }
+            if identifier_kinds.iter().any(|r| r.contains(&v))
+                && let Some(&a) = neighbours(v)
+                    .iter()
+                    .filter(|&&a| is_account(a as usize))
+                    .min()
+            {
+                return account_shard(a - first_account, shards);
+            }
+            account_shard(v as u32, shards)
+        })
+        .collect();
+    let edges = adjacency.neighbours.len() / 2;
+    (0..shards)
+        .map(|shard| {
+            let (mut touching, mut both) = (0usize, 0usize);
+            let mut received = vec![false; nodes];
+            for v in (0..nodes).filter(|&v| owner[v] == shard) {
+                for &w in neighbours(v) {
+                    if owner[w as usize] == shard {
+                        both += 1;
+                    } else {
+                        touching += 1;
+                        received[w as usize] = true;
+                    }
+                }
+            }
+            let own_edges = touching + both / 2;
+            serde_json::json!({
+                "nodes": owner.iter().filter(|&&o| o == shard).count(),
+                "edge_share": own_edges as f64 / edges as f64,
+                "received_share": received.iter().filter(|&&r| r).count() as f64 / nodes as f64,
+            })
+        })
+        .collect()
 }
 
 /// Sizes of the groups `labels` makes of `members`, largest first.
@@ -176,7 +246,7 @@ fn main() {
     let mut shard_closure = Vec::new();
     for shard in 0..shards {
         let owned: Vec<u32> = (0..n_accounts as u32)
-            .filter(|a| (a.wrapping_mul(2_654_435_761) >> 7) as usize % shards == shard)
+            .filter(|&a| account_shard(a, shards) == shard)
             .map(|a| first + a)
             .collect();
         stamp += 1;
@@ -187,6 +257,7 @@ fn main() {
             "three_hop_share": reached[2] as f64 / nodes as f64,
         }));
     }
+    let layered = layered_shards(graph, &adjacency, first, n_accounts, shards);
     let [h1, h2, h3] = by_hop;
     let by_hop_three_len = h3.len();
     let result = serde_json::json!({
@@ -206,6 +277,7 @@ fn main() {
             "three_hops": quantiles(h3),
         },
         "shards": shard_closure,
+        "layered": layered,
         "seconds": {"synth": m.seconds[0], "ingest_and_graph": m.seconds[1], "gnn_scores": m.seconds[2], "projection": m.seconds[3]},
         "peak_rss_kib_after": {"ingest_and_graph": m.peak_kib[1], "gnn_scores": m.peak_kib[2], "projection": m.peak_kib[3]},
     });

@@ -130,8 +130,14 @@ fn check_config(config: &Config) -> Result<()> {
 }
 
 /// `ringscope shard plan`: cuts `config.run.input` into `shards` shards under `out` (replaced
-/// atomically).
-pub fn plan(config: &Config, shards: usize, out: &Path) -> Result<ShardPlan> {
+/// atomically), keeping together the accounts of each component: those in `components`
+/// (`account_id,component`) where given, else of the same-actor projection.
+pub fn plan(
+    config: &Config,
+    shards: usize,
+    components: Option<&Path>,
+    out: &Path,
+) -> Result<ShardPlan> {
     config.validate()?;
     check_config(config)?;
     if shards == 0 {
@@ -150,7 +156,11 @@ pub fn plan(config: &Config, shards: usize, out: &Path) -> Result<ShardPlan> {
     })?;
     let complete_hops = hops + usize::from(checkpoint.manifest.feature_options.temporal);
     let (_, graph) = crate::load::ingest_and_build(&input, &mut Stages::new())?;
-    let owner = assign(&graph, config, shards);
+    let owner = assign(
+        &graph,
+        &component_labels(&graph, config, components)?,
+        shards,
+    );
     let neighbours = Neighbours::of(&GraphEdges::new(&graph, false));
     let space = graph.index_space();
     let staged = StagedOutput::new(out)?;
@@ -230,17 +240,28 @@ fn node_list<'a>(nodes: &[u32], node: impl Fn(usize) -> (&'a str, &'a str)) -> S
     text
 }
 
-/// The shard of each node (global index): accounts by connected components of the same-actor
-/// projection (hub caps as configured), largest first onto the emptiest shard, a component too
-/// big for one shard cut into pieces; sellers with the account of their ID where there is
-/// one, else by position. Other kinds belong to no shard: only accounts and sellers are scored
-/// outputs.
-fn assign(graph: &HeteroGraph, config: &Config, shards: usize) -> Vec<Option<usize>> {
-    let space = graph.index_space();
-    let mut owner = vec![None; space.len()];
-    let Some((account_kind, accounts)) = graph.node_set(NodeKind::Account.name()) else {
-        return owner;
+/// Each account's component label: from `given` (`account_id,component`, as the Spark job
+/// computes them; an account it does not name is a component of its own), else the connected
+/// components of the same-actor projection (hub caps as configured).
+fn component_labels(
+    graph: &HeteroGraph,
+    config: &Config,
+    given: Option<&Path>,
+) -> Result<Vec<String>> {
+    let Some((_, accounts)) = graph.node_set(NodeKind::Account.name()) else {
+        return Ok(Vec::new());
     };
+    if let Some(path) = given {
+        let mut labels: Vec<String> = (0..accounts.len() as u32)
+            .map(|a| format!("\u{0}{}", accounts.ids.resolve(a)))
+            .collect();
+        for row in read_rows(path, 2)? {
+            if let Some(a) = accounts.ids.get(&row[0]) {
+                labels[a as usize] = row[1].clone();
+            }
+        }
+        return Ok(labels);
+    }
     let projection = project_accounts(graph, &config.projection);
     let mut sets = petgraph::unionfind::UnionFind::<usize>::new(accounts.len());
     for e in projection.graph.edge_indices() {
@@ -248,9 +269,24 @@ fn assign(graph: &HeteroGraph, config: &Config, shards: usize) -> Vec<Option<usi
             sets.union(a.index(), b.index());
         }
     }
-    let mut components: HashMap<usize, Vec<usize>> = HashMap::new();
-    for a in 0..accounts.len() {
-        components.entry(sets.find_mut(a)).or_default().push(a);
+    Ok((0..accounts.len())
+        .map(|a| sets.find_mut(a).to_string())
+        .collect())
+}
+
+/// The shard of each node (global index): accounts by component (`labels`), largest first
+/// onto the emptiest shard, a component too big for one shard cut into pieces; sellers with
+/// the account of their ID where there is one, else by position. Other kinds belong to no
+/// shard: only accounts and sellers are scored outputs.
+fn assign(graph: &HeteroGraph, labels: &[String], shards: usize) -> Vec<Option<usize>> {
+    let space = graph.index_space();
+    let mut owner = vec![None; space.len()];
+    let Some((account_kind, accounts)) = graph.node_set(NodeKind::Account.name()) else {
+        return owner;
+    };
+    let mut components: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (a, label) in labels.iter().enumerate() {
+        components.entry(label).or_default().push(a);
     }
     let mut components: Vec<Vec<usize>> = components.into_values().collect();
     components.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a[0].cmp(&b[0])));
