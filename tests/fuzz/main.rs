@@ -182,6 +182,20 @@ fn checkpoint_manifest() {
     assert!(report.accepted > 0, "{report:?}");
 }
 
+#[test]
+fn shard_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fuzz("shard_plan", JSON_TOKENS, |_, input| {
+        std::fs::write(dir.path().join("plan.json"), input).unwrap();
+        match ringscope_pipeline::shard::read_plan(dir.path()) {
+            Ok(_) => Outcome::Accepted,
+            Err(e) if e.to_string().contains("plan.json") => Outcome::Refused,
+            Err(e) => Outcome::Broken(format!("the error names no file: {e}")),
+        }
+    });
+    assert!(report.accepted > 0, "{report:?}");
+}
+
 /// A body gets a value or a 4xx, never a 5xx.
 fn status_is_4xx(status: u16) -> Outcome {
     if (400..500).contains(&status) {

@@ -206,6 +206,20 @@ fn a_merge_refuses_a_missing_shard_or_pieces_of_another_plan() {
     let dir = tmp.path();
     sharded_run(dir, 2);
 
+    // A shard the plan does not have: exit 78.
+    let out = ringscope(
+        &[
+            "-q", "shard", "run", "--plan", "plan", "--shard", "2", "--out", "wrong",
+        ],
+        dir,
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("shard 2 is not in the plan"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // Another shard's events given to a shard: exit 65, and nothing written.
     let out = ringscope(
         &[

@@ -350,7 +350,7 @@ pub fn read_plan(dir: &Path) -> Result<(ShardPlan, String)> {
     Ok((plan, sha256_hex(&bytes)))
 }
 
-/// `kind,id[,…]` rows of a file the plan wrote, as (kind, id, rest).
+/// The rows of a CSV file a plan or a shard wrote, below its header, each `columns` fields.
 fn read_rows(path: &Path, columns: usize) -> Result<Vec<Vec<String>>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -396,13 +396,13 @@ pub fn run_shard(
     config.validate()?;
     check_config(config)?;
     let (plan, plan_sha256) = read_plan(plan_dir)?;
-    if shard >= plan.shards {
+    let Some(size) = plan.sizes.get(shard).filter(|_| shard < plan.shards) else {
         return Err(Error::Config(format!(
-            "shard {shard} is not in the plan ({} shards, 0 to {})",
-            plan.shards,
-            plan.shards - 1
+            "shard {shard} is not in the plan in {} ({} shards, numbered from 0)",
+            plan_dir.display(),
+            plan.shards
         )));
-    }
+    };
     if config_sha256(config) != plan.config_sha256 {
         return Err(Error::Shard(format!(
             "shard {shard}: the config differs from the one {} was planned with",
@@ -417,7 +417,7 @@ pub fn run_shard(
     // Events other than the ones the plan cut would score silently wrong: their row counts
     // per table must be the plan's.
     // A table without rows may be an empty file or no file at all.
-    let planned: BTreeMap<&str, usize> = plan.sizes[shard]
+    let planned: BTreeMap<&str, usize> = size
         .rows
         .iter()
         .filter(|(_, n)| **n > 0)
