@@ -65,7 +65,7 @@ def parse_args(argv):
     p.add_argument("--out", required=True, help="root of the output partitions")
     p.add_argument("--partition", required=True, help="Hive partition written under --out, such as dt=2026-12-05")
     p.add_argument("--shards", type=int, required=True)
-    p.add_argument("--work", required=True, help="scratch directory for the plan, the shards' events and their scores (replaced)")
+    p.add_argument("--work", required=True, help="scratch directory for the plan, the shards' events and their scores (replaced if this job made it; refused if it holds other files)")
     p.add_argument("--ringscope", default=shutil.which("ringscope") or "ringscope", help="the ringscope binary, on every executor at this path")
     p.add_argument("--config", help="ringscope TOML config, for the plan, every shard and the merge")
     p.add_argument("--checkpoint", help="checkpoint directory [default: the config's]")
@@ -326,10 +326,15 @@ def main(argv=None):
         builder = builder.config("spark.sql.shuffle.partitions", str(max(2, args.shards)))
     spark = builder.getOrCreate()
     work = os.path.abspath(args.work)
+    # The scratch directory is replaced; one this job did not make is left alone.
+    marker = os.path.join(work, ".ringscope-spark-work")
+    if os.path.isdir(work) and os.listdir(work) and not os.path.isfile(marker):
+        raise SystemExit(f"--work {work} holds files this job did not write; give an empty or new directory")
     shutil.rmtree(work, ignore_errors=True)
     plan_dir, events_dir = os.path.join(work, "plan"), os.path.join(work, "events")
     inputs_dir, parts_dir = os.path.join(work, "inputs"), os.path.join(work, "parts")
     os.makedirs(parts_dir)
+    open(marker, "w").close()
     binary = args.ringscope
     started = time.time()
     labels = os.path.join(work, "components")
