@@ -317,6 +317,11 @@ def main(argv=None):
     args = parse_args(argv if argv is not None else sys.argv[1:])
     if not re.fullmatch(r"[A-Za-z0-9_]+=[A-Za-z0-9_.:-]+", args.partition):
         raise SystemExit(f"--partition {args.partition!r} is not key=value")
+    work = os.path.abspath(args.work)
+    # The scratch directory is replaced; one this job did not make is left alone.
+    marker = os.path.join(work, ".ringscope-spark-work")
+    if os.path.isdir(work) and os.listdir(work) and not os.path.isfile(marker):
+        raise SystemExit(f"--work {work} holds files this job did not write; give an empty or new directory")
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("ringscope")
@@ -325,11 +330,6 @@ def main(argv=None):
         # Spark's default of 200 shuffle partitions is for clusters; spark-submit may set its own.
         builder = builder.config("spark.sql.shuffle.partitions", str(max(2, args.shards)))
     spark = builder.getOrCreate()
-    work = os.path.abspath(args.work)
-    # The scratch directory is replaced; one this job did not make is left alone.
-    marker = os.path.join(work, ".ringscope-spark-work")
-    if os.path.isdir(work) and os.listdir(work) and not os.path.isfile(marker):
-        raise SystemExit(f"--work {work} holds files this job did not write; give an empty or new directory")
     shutil.rmtree(work, ignore_errors=True)
     plan_dir, events_dir = os.path.join(work, "plan"), os.path.join(work, "events")
     inputs_dir, parts_dir = os.path.join(work, "inputs"), os.path.join(work, "parts")
