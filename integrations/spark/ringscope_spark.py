@@ -69,6 +69,7 @@ def parse_args(argv):
     p.add_argument("--ringscope", default=shutil.which("ringscope") or "ringscope", help="the ringscope binary, on every executor at this path")
     p.add_argument("--config", help="ringscope TOML config, for the plan, every shard and the merge")
     p.add_argument("--checkpoint", help="checkpoint directory [default: the config's]")
+    p.add_argument("--layered", action="store_true", help="exchange each layer's rows between shards instead of giving each shard the rows behind its scores (docs/scale.md)")
     p.add_argument("--master", default=None, help="Spark master when not set by spark-submit, such as local[2,3] (3 attempts per task)")
     return p.parse_args(argv)
 
@@ -265,11 +266,14 @@ def shard_inputs(events_dir, inputs_dir, tables, shards):
                 os.symlink(rows, os.path.join(own, table))
 
 
-def score_shards(spark, args, plan_dir, inputs_dir, parts_dir):
-    """One task per shard; returns each shard's record (shard.json)."""
+def score_shards(spark, args, plan_dir, inputs_dir, parts_dir, step=None):
+    """One task per shard, writing <parts_dir>/shard=<i>/; returns each shard's record
+    (shard.json). A layered plan's `step` reads the previous step's rows from
+    <parts_dir>/../step=<step - 1>."""
     import pyarrow as pa
 
     binary, extra = args.ringscope, settings(args)
+    os.makedirs(parts_dir, exist_ok=True)
     fail = os.environ.get("RINGSCOPE_SPARK_FAIL_SHARD")
 
     def score(batches):
@@ -285,6 +289,10 @@ def score_shards(spark, args, plan_dir, inputs_dir, parts_dir):
                 out = os.path.join(parts_dir, f"shard={shard}")
                 cmd = [binary, "-q", "shard", "run", "--plan", plan_dir, "--shard", str(shard),
                        "--input", os.path.join(inputs_dir, f"shard={shard}"), "--out", out] + extra
+                if step is not None:
+                    cmd += ["--step", str(step)]
+                    if step > 0:
+                        cmd += ["--rows", os.path.join(os.path.dirname(parts_dir), f"step={step - 1}")]
                 started = time.time()
                 r = subprocess.run(cmd, capture_output=True, text=True)
                 if r.returncode != 0:
@@ -292,11 +300,11 @@ def score_shards(spark, args, plan_dir, inputs_dir, parts_dir):
                 with open(os.path.join(out, "shard.json")) as f:
                     rec = json.load(f)
                 yield pa.RecordBatch.from_pylist([{
-                    "shard": shard, "nodes": rec["nodes"], "edges": rec["edges"],
-                    "scored": rec["scored"], "seconds": time.time() - started,
+                    "shard": shard, "step": -1 if step is None else step, "nodes": rec["nodes"],
+                    "edges": rec["edges"], "scored": rec["scored"], "seconds": time.time() - started,
                 }])
 
-    schema = "shard long, nodes long, edges long, scored long, seconds double"
+    schema = "shard long, step long, nodes long, edges long, scored long, seconds double"
     shards = spark.range(args.shards).repartition(args.shards, "id")
     return [r.asDict() for r in shards.mapInArrow(score, schema).collect()]
 
@@ -340,7 +348,7 @@ def main(argv=None):
     labels = os.path.join(work, "components")
     rounds = components(spark, args, labels)
     plan = [binary, "-q", "shard", "plan", "--input", os.path.abspath(args.input),
-            "--shards", str(args.shards), "--out", plan_dir]
+            "--shards", str(args.shards), "--out", plan_dir] + (["--layered"] if args.layered else [])
     parts = [f for f in os.listdir(labels) if f.endswith(".csv")] if rounds else []
     if parts:
         plan += ["--components", os.path.join(labels, parts[0])]
@@ -351,7 +359,17 @@ def main(argv=None):
     shard_inputs(events_dir, inputs_dir, tables, args.shards)
     selected = time.time()
     try:
-        records = score_shards(spark, args, plan_dir, inputs_dir, parts_dir)
+        if args.layered:
+            # One round per layer, and one for the input rows; each reads the last one's rows.
+            with open(os.path.join(plan_dir, "plan.json")) as f:
+                layers = json.load(f)["hops"]
+            records = []
+            for step in range(layers + 1):
+                step_dir = os.path.join(parts_dir, f"step={step}")
+                records += score_shards(spark, args, plan_dir, inputs_dir, step_dir, step)
+            parts_dir = step_dir
+        else:
+            records = score_shards(spark, args, plan_dir, inputs_dir, parts_dir)
     except Exception as e:  # the task's own error, after Spark's retries
         found = re.search(r"shard (\d+)[^\n]*", str(e))
         raise SystemExit(f"ringscope-spark: {found.group(0) if found else e}; no _SUCCESS written")

@@ -200,6 +200,117 @@ fn a_sharded_run_writes_the_outputs_of_one_process() {
     assert_eq!(births, 0, "nothing is new against the same day: {events}");
 }
 
+/// Runs one step of every shard of the layered plan in `<dir>/plan`.
+fn layered_step(dir: &Path, shards: usize, step: usize) {
+    for i in 0..shards {
+        let out = format!("parts/step={step}/shard={i}");
+        let previous = format!("parts/step={}", step.wrapping_sub(1));
+        let (i, step) = (i.to_string(), step.to_string());
+        let mut args = vec![
+            "-q", "shard", "run", "--plan", "plan", "--shard", &i, "--step", &step, "--out", &out,
+        ];
+        if step != "0" {
+            args.extend(["--rows", previous.as_str()]);
+        }
+        ok(&ringscope(&args, dir));
+    }
+}
+
+/// The largest graph any shard of `<dir>/<parts>` held, in nodes.
+fn largest_shard_graph(dir: &Path, parts: &str, shards: usize) -> u64 {
+    (0..shards)
+        .map(|i| {
+            let record: serde_json::Value = serde_json::from_str(
+                &fs::read_to_string(dir.join(format!("{parts}/shard={i}/shard.json"))).unwrap(),
+            )
+            .unwrap();
+            record["nodes"].as_u64().unwrap()
+        })
+        .max()
+        .unwrap()
+}
+
+#[test]
+fn a_layered_run_exchanges_each_layers_rows_and_scores_as_one_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let sample = repo_sample();
+    ok(&ringscope(
+        &[
+            "-q",
+            "run",
+            "--input",
+            sample.to_str().unwrap(),
+            "--out",
+            "single",
+        ],
+        dir,
+    ));
+    ok(&ringscope(
+        &[
+            "-q",
+            "shard",
+            "plan",
+            "--input",
+            sample.to_str().unwrap(),
+            "--shards",
+            "3",
+            "--out",
+            "plan",
+            "--layered",
+        ],
+        dir,
+    ));
+    // A layered step needs its step, and the previous step's rows after the first.
+    let out = ringscope(
+        &[
+            "-q", "shard", "run", "--plan", "plan", "--shard", "0", "--out", "x",
+        ],
+        dir,
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("layered plan"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = ringscope(
+        &[
+            "-q", "shard", "run", "--plan", "plan", "--shard", "0", "--step", "1", "--out", "x",
+        ],
+        dir,
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
+    for step in 0..=2 {
+        layered_step(dir, 3, step);
+    }
+    ok(&ringscope(
+        &[
+            "-q",
+            "shard",
+            "merge",
+            "--plan",
+            "plan",
+            "--parts",
+            "parts/step=2",
+            "--out",
+            "merged",
+        ],
+        dir,
+    ));
+    assert_equal_runs(&dir.join("single"), &dir.join("merged"));
+
+    // Each shard held the rows naming its own nodes, not the rows behind its scores.
+    let halo = dir.join("halo");
+    fs::create_dir_all(&halo).unwrap();
+    sharded_run(&halo, 3);
+    let (layered, whole) = (
+        largest_shard_graph(dir, "parts/step=2", 3),
+        largest_shard_graph(&halo, "parts", 3),
+    );
+    assert!(layered < whole, "layered {layered} nodes, halo {whole}");
+}
+
 #[test]
 fn a_merge_refuses_a_missing_shard_or_pieces_of_another_plan() {
     let tmp = tempfile::tempdir().unwrap();
@@ -438,7 +549,7 @@ fn spark_available() -> bool {
 
 /// Runs integrations/spark/ringscope_spark.py on the sample under `local[2,2]` (two attempts
 /// per task), writing partition dt=2026-12-05 under `<dir>/out`.
-fn spark_job(dir: &Path, fail_shard: Option<&str>) -> std::process::Output {
+fn spark_job(dir: &Path, fail_shard: Option<&str>, layered: bool) -> std::process::Output {
     let job =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../integrations/spark/ringscope_spark.py");
     let sample = repo_sample();
@@ -460,11 +571,14 @@ fn spark_job(dir: &Path, fail_shard: Option<&str>) -> std::process::Output {
     if let Some(shard) = fail_shard {
         cmd.env("RINGSCOPE_SPARK_FAIL_SHARD", shard);
     }
+    if layered {
+        cmd.arg("--layered");
+    }
     cmd.output().expect("python3 runs")
 }
 
 #[test]
-fn the_spark_job_gives_one_process_scores_and_rings_and_retries_a_failed_shard() {
+fn the_spark_job_gives_one_process_scores_and_rings_in_both_modes_and_retries_a_failed_shard() {
     if !spark_available() {
         return;
     }
@@ -483,7 +597,7 @@ fn the_spark_job_gives_one_process_scores_and_rings_and_retries_a_failed_shard()
         dir,
     ));
     // Shard 1's first attempt fails; Spark runs it again.
-    let out = spark_job(dir, Some("1:once"));
+    let out = spark_job(dir, Some("1:once"), false);
     ok(&out);
     assert!(
         dir.join("work/parts/.failed-1").is_file(),
@@ -539,9 +653,17 @@ fn the_spark_job_gives_one_process_scores_and_rings_and_retries_a_failed_shard()
         }
     }
 
+    // Layer by layer: three rounds of three tasks, the same scores and rings.
+    fs::remove_dir_all(dir.join("out")).unwrap();
+    let out = spark_job(dir, None, true);
+    ok(&out);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["shards"].as_array().unwrap().len(), 9, "{report}");
+    assert_equal_runs(&dir.join("single"), &partition);
+
     // A shard that fails every attempt: the job fails, names it, and writes no _SUCCESS.
     fs::remove_dir_all(dir.join("out")).unwrap();
-    let out = spark_job(dir, Some("2"));
+    let out = spark_job(dir, Some("2"), false);
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("shard 2"),

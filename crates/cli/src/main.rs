@@ -128,6 +128,11 @@ enum ShardCommand {
         /// same-actor projection].
         #[arg(long)]
         components: Option<PathBuf>,
+        /// Give every node a shard and exchange each layer's rows between shards, instead of
+        /// giving each shard the rows behind its scores (docs/scale.md): then run every shard
+        /// with --step 0, then --step 1, … --step <layers>.
+        #[arg(long)]
+        layered: bool,
         #[command(flatten)]
         settings: SettingArgs,
     },
@@ -142,6 +147,13 @@ enum ShardCommand {
         /// The shard's events [default: <plan>/shard=<i>/input].
         #[arg(long)]
         input: Option<PathBuf>,
+        /// A layered plan's step: 0 the input rows, then each layer; the last writes scores.
+        #[arg(long)]
+        step: Option<usize>,
+        /// A layered plan's previous step: the directory holding every shard's output of it as
+        /// shard=<i>/.
+        #[arg(long, value_name = "DIR")]
+        rows: Option<PathBuf>,
         /// Output directory (replaced atomically, then marked _SUCCESS).
         #[arg(long)]
         out: PathBuf,
@@ -473,6 +485,7 @@ fn shard_cmd(command: ShardCommand) -> Result<()> {
             shards,
             out,
             components,
+            layered,
             settings,
         } => {
             let config = settings.config_with(|c| {
@@ -480,12 +493,12 @@ fn shard_cmd(command: ShardCommand) -> Result<()> {
                     c.run.input = v;
                 }
             })?;
-            let plan = shard::plan(&config, shards, components.as_deref(), &out)?;
+            let plan = shard::plan(&config, shards, components.as_deref(), layered, &out)?;
             for (i, s) in plan.sizes.iter().enumerate() {
                 let rows: usize = s.rows.values().sum();
                 println!(
-                    "shard {i}: {} accounts and sellers, {} nodes within {} hops, {rows} rows",
-                    s.owned, s.reach, plan.complete_hops
+                    "shard {i}: {} nodes of its own, {} whose rows it reads, {rows} rows",
+                    s.owned, s.reach
                 );
             }
             println!("plan written to {}", out.display());
@@ -494,13 +507,23 @@ fn shard_cmd(command: ShardCommand) -> Result<()> {
             plan,
             shard,
             input,
+            step,
+            rows,
             out,
             settings,
         } => {
             let config = settings.config_with(|_| {})?;
-            let record = shard::run_shard(&config, &plan, shard, input.as_deref(), &out)?;
+            let record = shard::run_shard(
+                &config,
+                &plan,
+                shard,
+                input.as_deref(),
+                step,
+                rows.as_deref(),
+                &out,
+            )?;
             println!(
-                "shard {shard}: {} nodes scored of {} in its graph; written to {}",
+                "shard {shard}: {} rows written of {} nodes in its graph, to {}",
                 record.scored,
                 record.nodes,
                 out.display()

@@ -224,39 +224,78 @@ impl Gnn {
             .map(|b| (b * n / blocks) as u32..((b + 1) * n / blocks) as u32)
             .map(Iterator::collect)
             .collect();
-        let views = self.views();
-        let mut h = match &self.input {
-            Some(input) => relu(linear(input, x)),
-            None => x,
-        };
+        let mut h = self.input_rows(x);
         for (i, conv) in self.convs.iter().enumerate() {
-            let finish = |out: Tensor<2>, own: Tensor<2>| {
-                let out = match self.norms.get(i) {
-                    Some(norm) => relu(norm.forward(out)),
-                    None => relu(out),
-                };
-                // A residual needs equal widths, as in `run`.
-                if self.skip && out.dims() == own.dims() {
-                    out + own
-                } else {
-                    out
-                }
-            };
             h = if conv.rows_from_own_edges() {
                 let parts: Vec<Tensor<2>> = rows
                     .iter()
-                    .map(|block| {
-                        let part = edges.to_device_rows_for(block, views, &device);
-                        let out = conv.forward_rows(h.clone(), &part, &part);
-                        finish(out, part.dst_rows(h.clone()))
-                    })
+                    .map(|block| self.layer_rows(i, h.clone(), edges, block))
                     .collect();
                 Tensor::cat(parts, 0)
             } else {
-                let whole = edges.to_device_for(views, &device);
-                finish(conv.forward(h.clone(), &whole), h)
+                let whole = edges.to_device_for(self.views(), &device);
+                self.finish_layer(i, conv.forward(h.clone(), &whole), h)
             };
         }
+        self.output_rows(h)
+    }
+
+    /// Graph layers.
+    pub fn layers(&self) -> usize {
+        self.convs.len()
+    }
+
+    /// The rows the first layer reads: `x`'s rows through the input projection, each from
+    /// its own features alone. A shard of a layer-by-layer run computes them for its own nodes
+    /// (docs/scale.md).
+    pub fn input_rows(&self, x: Tensor<2>) -> Tensor<2> {
+        match &self.input {
+            Some(input) => relu(linear(input, x)),
+            None => x,
+        }
+    }
+
+    /// Layer `i`'s output for `rows` of `edges`, from the previous layer's rows `h` (one per
+    /// node of `edges`; only the sources of the edges into `rows` are read), with the degrees
+    /// `edges` holds. Only for a layer whose rows read their own in-edges alone
+    /// (`rows_from_own_edges`). Inference only.
+    ///
+    /// # Shapes
+    /// - `h`: `[edges.num_nodes, width]` → `[rows.len(), hidden]`
+    pub fn layer_rows(
+        &self,
+        i: usize,
+        h: Tensor<2>,
+        edges: &GraphEdges,
+        rows: &[u32],
+    ) -> Tensor<2> {
+        let part = edges.to_device_rows_for(rows, self.views(), &h.device());
+        let out = self.convs[i].forward_rows(h.clone(), &part, &part);
+        self.finish_layer(i, out, part.dst_rows(h))
+    }
+
+    /// Whether layer `i`'s rows read their own in-edges alone.
+    pub fn layer_reads_own_edges(&self, i: usize) -> bool {
+        self.convs[i].rows_from_own_edges()
+    }
+
+    /// Normalisation, ReLU and the residual after layer `i`, given its output `out` and its
+    /// rows' input `own`.
+    fn finish_layer(&self, i: usize, out: Tensor<2>, own: Tensor<2>) -> Tensor<2> {
+        let out = match self.norms.get(i) {
+            Some(norm) => relu(norm.forward(out)),
+            None => relu(out),
+        };
+        // A residual needs equal widths, as in `run`.
+        if self.skip && out.dims() == own.dims() {
+            out + own
+        } else {
+            out
+        }
+    }
+
+    /// Class logits of rows of the last layer's output.
+    pub fn output_rows(&self, h: Tensor<2>) -> Tensor<2> {
         linear(&self.output, h)
     }
 

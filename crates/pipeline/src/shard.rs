@@ -42,6 +42,8 @@ pub const INPUT_DIR: &str = "input";
 pub const SCORES_FILE: &str = "scores.csv";
 /// A shard's record of what it read, in its output.
 pub const SHARD_FILE: &str = "shard.json";
+/// A layered shard's rows of one layer for its own nodes (`kind,id,v0,…`), in its output.
+pub const ROWS_FILE: &str = "rows.csv";
 
 /// The folder of shard `i` under a plan or a directory of shard outputs.
 pub fn shard_dir(root: &Path, i: usize) -> PathBuf {
@@ -59,6 +61,10 @@ pub struct ShardPlan {
     pub hops: usize,
     /// Hops within which a shard holds every edge of a node.
     pub complete_hops: usize,
+    /// Whether shards exchange each layer's rows (`shard run --step`) instead of holding the
+    /// rows behind their nodes' scores: every node then has a shard.
+    #[serde(default)]
+    pub layered: bool,
     /// The events directory planned.
     pub input: PathBuf,
     /// Its files, as the run manifest lists them.
@@ -78,7 +84,7 @@ pub struct ShardPlan {
 /// One shard's size in a plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardSize {
-    /// Accounts and sellers it scores.
+    /// Nodes of its own: the accounts and sellers it scores (every kind in a layered plan).
     pub owned: usize,
     /// Nodes whose every row it reads.
     pub reach: usize,
@@ -132,10 +138,15 @@ fn check_config(config: &Config) -> Result<()> {
 /// `ringscope shard plan`: cuts `config.run.input` into `shards` shards under `out` (replaced
 /// atomically), keeping together the accounts of each component: those in `components`
 /// (`account_id,component`) where given, else of the same-actor projection.
+///
+/// With `layered`, every node gets a shard and a shard holds only the rows naming its own
+/// nodes: `run_shard` then runs once per layer, each step reading the previous step's rows of
+/// every shard (docs/scale.md).
 pub fn plan(
     config: &Config,
     shards: usize,
     components: Option<&Path>,
+    layered: bool,
     out: &Path,
 ) -> Result<ShardPlan> {
     config.validate()?;
@@ -154,14 +165,25 @@ pub fn plan(
             checkpoint_dir.display()
         ))
     })?;
-    let complete_hops = hops + usize::from(checkpoint.manifest.feature_options.temporal);
+    // GCN divides by its neighbours' degrees too, which a layered shard does not hold.
+    if layered && checkpoint.manifest.model.model == "gcn" {
+        return Err(Error::Config(format!(
+            "{}: a GCN reads its neighbours' degrees, so it cannot run layer by layer; plan without --layered",
+            checkpoint_dir.display()
+        )));
+    }
+    let temporal = usize::from(checkpoint.manifest.feature_options.temporal);
+    let complete_hops = if layered { temporal } else { hops + temporal };
     let (_, graph) = crate::load::ingest_and_build(&input, &mut Stages::new())?;
-    let owner = assign(
+    let neighbours = Neighbours::of(&GraphEdges::new(&graph, false));
+    let mut owner = assign(
         &graph,
         &component_labels(&graph, config, components)?,
         shards,
     );
-    let neighbours = Neighbours::of(&GraphEdges::new(&graph, false));
+    if layered {
+        assign_the_rest(&graph, &neighbours, &mut owner, shards);
+    }
     let space = graph.index_space();
     let staged = StagedOutput::new(out)?;
     let fixed = Fixed::of(&graph);
@@ -217,6 +239,7 @@ pub fn plan(
         shards,
         hops,
         complete_hops,
+        layered,
         inputs: digest_files(&input, &[])?,
         input,
         checkpoint_files: digest_files(&checkpoint_dir, &[])?,
@@ -314,6 +337,43 @@ fn assign(graph: &HeteroGraph, labels: &[String], shards: usize) -> Vec<Option<u
     owner
 }
 
+/// Gives every node without a shard one: an identifier (device, IP, card, address) the shard of
+/// its first account, so an account's rows and its identifiers' rows mostly fall in one shard;
+/// anything else by position.
+fn assign_the_rest(
+    graph: &HeteroGraph,
+    neighbours: &Neighbours,
+    owner: &mut [Option<usize>],
+    shards: usize,
+) {
+    let space = graph.index_space();
+    let accounts = graph
+        .node_set(NodeKind::Account.name())
+        .map(|(k, _)| space.range(k));
+    let identifiers = [
+        NodeKind::Device,
+        NodeKind::Ip,
+        NodeKind::Payment,
+        NodeKind::Address,
+    ]
+    .map(|k| graph.node_set(k.name()).map(|(k, _)| space.range(k)));
+    for v in 0..owner.len() {
+        if owner[v].is_some() {
+            continue;
+        }
+        let is_identifier = identifiers.iter().flatten().any(|r| r.contains(&v));
+        let first_account = neighbours
+            .of_node(v as u32)
+            .iter()
+            .filter(|&&a| accounts.as_ref().is_some_and(|r| r.contains(&(a as usize))))
+            .min();
+        owner[v] = Some(match (is_identifier, first_account) {
+            (true, Some(&a)) => owner[a as usize].unwrap_or(v % shards),
+            _ => v % shards,
+        });
+    }
+}
+
 /// `reach` with the seller of each reached account's ID and the account of each reached
 /// seller's: the `operates` edge between them exists only when rows name both.
 fn with_partners(graph: &HeteroGraph, mut reach: Vec<bool>) -> Vec<bool> {
@@ -391,6 +451,8 @@ pub fn run_shard(
     plan_dir: &Path,
     shard: usize,
     input: Option<&Path>,
+    step: Option<usize>,
+    rows: Option<&Path>,
     out: &Path,
 ) -> Result<ShardRecord> {
     config.validate()?;
@@ -476,28 +538,57 @@ pub fn run_shard(
     let device = ringscope_gnn::device::open(config.run.device)?;
     let checkpoint = ringscope_score::checkpoint::load(&checkpoint_dir, &device)
         .context(|| format!("reading {}", checkpoint_dir.display()))?;
-    let (_, all) = checkpoint
-        .features_and_scores_fixed(&graph, &device, Some(&fixed))
-        .context(|| format!("scoring shard {shard}"))?;
+    let scoring = || format!("scoring shard {shard}");
+    let (file, text, scored) = if plan.layered {
+        let step = Step::of(&plan, plan_dir, checkpoint.model.layers(), step, rows)?;
+        let (edges, features) = checkpoint.layout(&graph, Some(&fixed)).context(scoring)?;
+        let own: Vec<u32> = owned.iter().map(|(_, v)| *v as u32).collect();
+        let (h, width) = match step {
+            Step::Input => checkpoint.input_rows(&features, &own, &device),
+            Step::Layer { layer, rows, .. } => {
+                let (h, width) = previous_rows(rows, &plan, &plan_sha256, &graph)?;
+                checkpoint.layer_rows(layer, h, width, &edges, &own, &device)
+            }
+        };
+        if step.is_last() {
+            scores_csv(&owned, &checkpoint.scores_of_rows(h, width, &device))
+        } else {
+            let mut text = String::from("kind,id");
+            (0..width).for_each(|c| {
+                let _ = write!(text, ",v{c}");
+            });
+            text.push('\n');
+            for (i, (row, _)) in owned.iter().enumerate() {
+                let _ = write!(text, "{},{}", row[0], ringscope_ingest::csv_field(&row[1]));
+                for value in &h[i * width..(i + 1) * width] {
+                    let _ = write!(text, ",{value}");
+                }
+                text.push('\n');
+            }
+            (ROWS_FILE, text, owned.len())
+        }
+    } else {
+        if step.is_some() || rows.is_some() {
+            return Err(Error::Config(format!(
+                "--step and --rows are for a plan made with --layered, and {} was not",
+                plan_dir.display()
+            )));
+        }
+        let (_, all) = checkpoint
+            .features_and_scores_fixed(&graph, &device, Some(&fixed))
+            .context(scoring)?;
+        let scores: Vec<f32> = owned.iter().map(|(_, v)| all[*v]).collect();
+        scores_csv(&owned, &scores)
+    };
     stages.done("score");
-    let mut text = String::from("kind,id,score\n");
-    for (row, v) in &owned {
-        let _ = writeln!(
-            text,
-            "{},{},{}",
-            row[0],
-            ringscope_ingest::csv_field(&row[1]),
-            all[*v]
-        );
-    }
-    write_file(&staged.path().join(SCORES_FILE), text.as_bytes())?;
+    write_file(&staged.path().join(file), text.as_bytes())?;
     let record = ShardRecord {
         shard,
         plan_sha256,
         inputs: digest_files(&input, &[])?,
         nodes: graph.num_nodes(),
         edges: graph.num_edges(),
-        scored: owned.len(),
+        scored,
         timings: stages
             .timings()
             .iter()
@@ -506,6 +597,152 @@ pub fn run_shard(
     };
     write_json(&staged.path().join(SHARD_FILE), &record)?;
     staged.commit()?.mark_success()?;
+    Ok(record)
+}
+
+/// `scores.csv` of the owned accounts and sellers among `owned` (other kinds are no output).
+fn scores_csv(owned: &[(Vec<String>, usize)], scores: &[f32]) -> (&'static str, String, usize) {
+    let mut text = String::from("kind,id,score\n");
+    let mut n = 0;
+    let scored = [NodeKind::Account.name(), NodeKind::Seller.name()];
+    for ((row, _), score) in owned.iter().zip(scores) {
+        if scored.contains(&row[0].as_str()) {
+            let _ = writeln!(
+                text,
+                "{},{},{score}",
+                row[0],
+                ringscope_ingest::csv_field(&row[1])
+            );
+            n += 1;
+        }
+    }
+    (SCORES_FILE, text, n)
+}
+
+/// One step of a layered shard.
+enum Step<'a> {
+    /// The input projection of the shard's own nodes.
+    Input,
+    /// Layer `layer` (from 0) of its own nodes from every shard's previous `rows`.
+    Layer {
+        layer: usize,
+        rows: &'a Path,
+        last: bool,
+    },
+}
+
+impl<'a> Step<'a> {
+    /// `--step` and `--rows` of a layered plan: step 0 is the input, step `i` layer `i - 1`.
+    fn of(
+        plan: &ShardPlan,
+        plan_dir: &Path,
+        layers: usize,
+        step: Option<usize>,
+        rows: Option<&'a Path>,
+    ) -> Result<Step<'a>> {
+        let usage = || {
+            Error::Config(format!(
+                "{} is a layered plan: run each shard with --step 0, then --step 1 to {layers} with --rows <the previous step's outputs>",
+                plan_dir.display()
+            ))
+        };
+        match (step.ok_or_else(usage)?, rows) {
+            (0, _) if layers == 0 || plan.shards == 0 => Err(usage()),
+            (0, None) => Ok(Step::Input),
+            (i, Some(rows)) if (1..=layers).contains(&i) => Ok(Step::Layer {
+                layer: i - 1,
+                rows,
+                last: i == layers,
+            }),
+            _ => Err(usage()),
+        }
+    }
+
+    fn is_last(&self) -> bool {
+        matches!(self, Step::Layer { last: true, .. })
+    }
+}
+
+/// The rows every shard of the plan wrote in the previous step (`<rows>/shard=<i>/rows.csv`),
+/// laid out over `graph`'s nodes (zero where no shard gave one: nothing reads them), and
+/// their width.
+fn previous_rows(
+    rows: &Path,
+    plan: &ShardPlan,
+    plan_sha256: &str,
+    graph: &HeteroGraph,
+) -> Result<(Vec<f32>, usize)> {
+    let mut width = None;
+    let mut h = Vec::new();
+    for shard in 0..plan.shards {
+        let dir = shard_dir(rows, shard);
+        read_record(&dir, shard, plan_sha256)?;
+        let path = dir.join(ROWS_FILE);
+        let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::Read {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        for (i, record) in reader.records().enumerate() {
+            let bad = |message: String| Error::BadFile {
+                file: path.clone(),
+                line: i + 2,
+                message,
+            };
+            let record = record.map_err(|e| bad(e.to_string()))?;
+            let w = record.len().saturating_sub(2);
+            let w = *width.get_or_insert(w);
+            if record.len() != w + 2 || w == 0 {
+                return Err(bad(format!("{} fields, expected {}", record.len(), w + 2)));
+            }
+            if h.is_empty() {
+                h = vec![0f32; graph.num_nodes() * w];
+            }
+            let Some(v) = find(graph, &record[0], &record[1]) else {
+                continue;
+            };
+            for (c, cell) in record.iter().skip(2).enumerate() {
+                h[v * w + c] = cell
+                    .parse()
+                    .map_err(|_| bad(format!("'{cell}' is not a number")))?;
+            }
+        }
+    }
+    match width {
+        Some(w) => Ok((h, w)),
+        None => Err(Error::Shard(format!(
+            "{}: no shard wrote rows for the previous step",
+            rows.display()
+        ))),
+    }
+}
+
+/// Shard `shard`'s `shard.json` in `dir`, refused unless it has `_SUCCESS` and ran under the
+/// plan whose hash is `plan_sha256`.
+fn read_record(dir: &Path, shard: usize, plan_sha256: &str) -> Result<ShardRecord> {
+    if !dir.join(ringscope_export::SUCCESS).is_file() {
+        return Err(Error::ShardMissing {
+            shard,
+            dir: dir.to_path_buf(),
+        });
+    }
+    let path = dir.join(SHARD_FILE);
+    let bytes = std::fs::read(&path).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let record: ShardRecord = serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
+        file: path.clone(),
+        line: e.line(),
+        message: e.to_string(),
+    })?;
+    if record.shard != shard || record.plan_sha256 != plan_sha256 {
+        return Err(Error::Shard(format!(
+            "{} is shard {} of plan {}, not shard {shard} of plan {plan_sha256}",
+            dir.display(),
+            record.shard,
+            record.plan_sha256,
+        )));
+    }
     Ok(record)
 }
 
@@ -525,29 +762,7 @@ impl ShardScores {
         let mut scores = HashMap::new();
         for shard in 0..plan.shards {
             let dir = shard_dir(parts, shard);
-            if !dir.join(ringscope_export::SUCCESS).is_file() {
-                return Err(Error::ShardMissing { shard, dir });
-            }
-            let path = dir.join(SHARD_FILE);
-            let bytes = std::fs::read(&path).map_err(|source| Error::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let record: ShardRecord =
-                serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
-                    file: path.clone(),
-                    line: e.line(),
-                    message: e.to_string(),
-                })?;
-            if record.shard != shard || record.plan_sha256 != sha {
-                return Err(Error::Shard(format!(
-                    "{} is shard {} of plan {}, not shard {shard} of {} ({sha})",
-                    dir.display(),
-                    record.shard,
-                    record.plan_sha256,
-                    plan_dir.join(PLAN_FILE).display()
-                )));
-            }
+            read_record(&dir, shard, &sha)?;
             let path = dir.join(SCORES_FILE);
             for (i, row) in read_rows(&path, 3)?.into_iter().enumerate() {
                 let score: f32 = row[2].parse().map_err(|_| Error::BadFile {

@@ -270,6 +270,59 @@ impl Checkpoint {
         ringscope_train::predict(&self.model, x, &graph)
     }
 
+    /// `graph` as the model reads it, with what features read beyond a node's own edges taken
+    /// from `fixed`: its edges and its normalised features (a layer-by-layer shard's input,
+    /// docs/scale.md).
+    pub fn layout(
+        &self,
+        graph: &HeteroGraph,
+        fixed: Option<&ringscope_features::Fixed>,
+    ) -> Result<(GraphEdges, FeatureMatrix)> {
+        let (input, features) = self.features_of(graph, fixed)?;
+        Ok((input.edges, features))
+    }
+
+    /// A layer-by-layer shard's first step (docs/scale.md): the input rows of `rows` (global
+    /// indices of `features`), row-major, and their width.
+    pub fn input_rows(
+        &self,
+        features: &FeatureMatrix,
+        rows: &[u32],
+        device: &Device,
+    ) -> (Vec<f32>, usize) {
+        let cols = features.cols();
+        let mut x = Vec::with_capacity(rows.len() * cols);
+        for &v in rows {
+            let v = v as usize;
+            x.extend_from_slice(&features.values[v * cols..(v + 1) * cols]);
+        }
+        let x = ringscope_gnn::graph::matrix(x, rows.len(), cols, device);
+        host(self.model.input_rows(x))
+    }
+
+    /// A layer-by-layer shard's step for layer `layer`: the rows of `rows` from the previous
+    /// layer's rows `h` (one per node of `edges`, `width` wide), row-major, and their width.
+    pub fn layer_rows(
+        &self,
+        layer: usize,
+        h: Vec<f32>,
+        width: usize,
+        edges: &GraphEdges,
+        rows: &[u32],
+        device: &Device,
+    ) -> (Vec<f32>, usize) {
+        let h = ringscope_gnn::graph::matrix(h, edges.num_nodes, width, device);
+        host(self.model.layer_rows(layer, h, edges, rows))
+    }
+
+    /// Fraud probabilities from the last layer's rows `h` (`width` wide).
+    pub fn scores_of_rows(&self, h: Vec<f32>, width: usize, device: &Device) -> Vec<f32> {
+        let n = h.len() / width.max(1);
+        let h = ringscope_gnn::graph::matrix(h, n, width, device);
+        let probs = burn::tensor::activation::softmax(self.model.output_rows(h), 1);
+        host(probs.slice([0..n, 1..2])).0
+    }
+
     /// The normalised feature matrix the model reads for `graph`.
     pub fn features(&self, graph: &HeteroGraph) -> Result<FeatureMatrix> {
         Ok(self.features_of(graph, None)?.1)
@@ -525,4 +578,15 @@ pub fn vouch(path: &Path, bytes: &[u8], digest: &FileDigest) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A matrix's values, row-major, and its width.
+fn host(t: Tensor<2>) -> (Vec<f32>, usize) {
+    let [_, width] = t.dims();
+    let values = t
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 values");
+    (values, width)
 }

@@ -22,6 +22,11 @@ impl Neighbours {
         Neighbours(adjacency)
     }
 
+    /// The neighbours of node `v`.
+    pub fn of_node(&self, v: u32) -> &[u32] {
+        &self.0[v as usize]
+    }
+
     /// Which nodes lie within `hops` of `from`.
     pub fn within(&self, from: &[u32], hops: usize) -> Vec<bool> {
         let mut seen = vec![false; self.0.len()];
