@@ -12,6 +12,10 @@
 //! node within `hops` (one more with time-aware features, which read a target's other
 //! ratings), so all those edges are in the shard's graph. Other nodes in the shard's graph have
 //! wrong features, but nothing the shard keeps reads them.
+//!
+//! A layered plan instead gives every node a shard and each shard the rows naming its own
+//! nodes only; [`run_shard`] then runs once per step (the input rows, then each layer), every
+//! step reading every shard's previous rows, so no shard holds the rows behind its scores.
 
 use crate::config::{Config, Fit, Scorer};
 use crate::error::{Context as _, Error, Result};
