@@ -61,6 +61,22 @@ fn assert_equal_runs(single: &Path, sharded: &Path) {
     assert_eq!(rings, memberships(sharded), "ring memberships");
 }
 
+/// `ringscope run` on the sample into `<dir>/single`.
+fn single_run(dir: &Path) {
+    let sample = repo_sample();
+    ok(&ringscope(
+        &[
+            "-q",
+            "run",
+            "--input",
+            sample.to_str().unwrap(),
+            "--out",
+            "single",
+        ],
+        dir,
+    ));
+}
+
 fn ok(out: &std::process::Output) {
     assert!(
         out.status.success(),
@@ -119,18 +135,7 @@ fn merge(dir: &Path, extra: &[&str]) -> std::process::Output {
 fn a_sharded_run_writes_the_outputs_of_one_process() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let sample = repo_sample();
-    ok(&ringscope(
-        &[
-            "-q",
-            "run",
-            "--input",
-            sample.to_str().unwrap(),
-            "--out",
-            "single",
-        ],
-        dir,
-    ));
+    single_run(dir);
     sharded_run(dir, 3);
     let plan: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.join("plan/plan.json")).unwrap()).unwrap();
@@ -235,17 +240,7 @@ fn a_layered_run_exchanges_each_layers_rows_and_scores_as_one_process() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let sample = repo_sample();
-    ok(&ringscope(
-        &[
-            "-q",
-            "run",
-            "--input",
-            sample.to_str().unwrap(),
-            "--out",
-            "single",
-        ],
-        dir,
-    ));
+    single_run(dir);
     ok(&ringscope(
         &[
             "-q",
@@ -584,18 +579,7 @@ fn the_spark_job_gives_one_process_scores_and_rings_in_both_modes_and_retries_a_
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let sample = repo_sample();
-    ok(&ringscope(
-        &[
-            "-q",
-            "run",
-            "--input",
-            sample.to_str().unwrap(),
-            "--out",
-            "single",
-        ],
-        dir,
-    ));
+    single_run(dir);
     // Shard 1's first attempt fails; Spark runs it again.
     let out = spark_job(dir, Some("1:once"), false);
     ok(&out);

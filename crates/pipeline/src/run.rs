@@ -199,9 +199,9 @@ impl<'a> Run<'a> {
         // A missing GPU fails the job now, not after the day's input has been read.
         ringscope_gnn::device::open(config.run.device)?;
         let plan = Plan::of(config)?;
-        if let Some(shards) = shards {
-            shards.check(&plan.input, &plan.checkpoint, config)?;
-        }
+        let planned_files = shards
+            .map(|s| s.check(&plan.input, &plan.checkpoint, config))
+            .transpose()?;
         // Locked first: a second run of this partition fails now, not after its ingest.
         let staged = StagedOutput::new(&plan.out)?;
         let mut stages = Stages::with_hook(self.after_stage);
@@ -300,11 +300,18 @@ impl<'a> Run<'a> {
             partition: config.run.partition.clone(),
             input: plan.input.clone(),
             output: plan.out.clone(),
-            inputs: digest_files(&plan.input, &[])?,
+            inputs: match &planned_files {
+                Some((inputs, _)) => inputs.clone(),
+                None => digest_files(&plan.input, &[])?,
+            },
             checkpoint: CheckpointEntry {
                 path: checkpoint.0,
                 model: scores.model.name(),
-                files: digest_files(&checkpoint.1, &[])?,
+                // A merge scores with the planned checkpoint, never a fitted one.
+                files: match &planned_files {
+                    Some((_, files)) => files.clone(),
+                    None => digest_files(&checkpoint.1, &[])?,
+                },
             },
             config_sha256: sha256_hex(config_toml.as_bytes()),
             config: config_toml,

@@ -401,41 +401,55 @@ fn with_partners(graph: &HeteroGraph, mut reach: Vec<bool>) -> Vec<bool> {
 
 /// Reads a plan and the SHA-256 of its file.
 pub fn read_plan(dir: &Path) -> Result<(ShardPlan, String)> {
-    let path = dir.join(PLAN_FILE);
-    let bytes = std::fs::read(&path).map_err(|source| Error::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let plan = serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
-        file: path.clone(),
-        line: e.line(),
-        message: e.to_string(),
-    })?;
+    let (plan, bytes) = read_json(&dir.join(PLAN_FILE))?;
     Ok((plan, sha256_hex(&bytes)))
 }
 
-/// The rows of a CSV file a plan or a shard wrote, below its header, each `columns` fields.
-fn read_rows(path: &Path, columns: usize) -> Result<Vec<Vec<String>>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(path)
-        .map_err(|e| Error::Read {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-    let mut rows = Vec::new();
+/// A JSON file a plan or a shard wrote, and its bytes.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, Vec<u8>)> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value = serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
+        file: path.to_path_buf(),
+        line: e.line(),
+        message: e.to_string(),
+    })?;
+    Ok((value, bytes))
+}
+
+/// Calls `each` with every record of a CSV file a plan or a shard wrote (below its header)
+/// and the error naming that record's line.
+fn each_record(
+    path: &Path,
+    mut each: impl FnMut(&csv::StringRecord, &dyn Fn(String) -> Error) -> Result<()>,
+) -> Result<()> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
     for (i, record) in reader.records().enumerate() {
         let bad = |message: String| Error::BadFile {
             file: path.to_path_buf(),
             line: i + 2,
             message,
         };
-        let record = record.map_err(|e| bad(e.to_string()))?;
+        each(&record.map_err(|e| bad(e.to_string()))?, &bad)?;
+    }
+    Ok(())
+}
+
+/// The rows of a CSV file a plan or a shard wrote, below its header, each `columns` fields.
+fn read_rows(path: &Path, columns: usize) -> Result<Vec<Vec<String>>> {
+    let mut rows = Vec::new();
+    each_record(path, |record, bad| {
         if record.len() != columns {
             return Err(bad(format!("{} fields, expected {columns}", record.len())));
         }
         rows.push(record.iter().map(str::to_string).collect());
-    }
+        Ok(())
+    })?;
     Ok(rows)
 }
 
@@ -545,11 +559,17 @@ pub fn run_shard(
     let scoring = || format!("scoring shard {shard}");
     let (file, text, scored) = if plan.layered {
         let step = Step::of(&plan, plan_dir, checkpoint.model.layers(), step, rows)?;
-        let (edges, features) = checkpoint.layout(&graph, Some(&fixed)).context(scoring)?;
         let own: Vec<u32> = owned.iter().map(|(_, v)| *v as u32).collect();
+        // Only the first step reads features; the later ones read the edges and rows.
         let (h, width) = match step {
-            Step::Input => checkpoint.input_rows(&features, &own, &device),
+            Step::Input => {
+                let features = checkpoint
+                    .features_fixed(&graph, Some(&fixed))
+                    .context(scoring)?;
+                checkpoint.input_rows(&features, &own, &device)
+            }
             Step::Layer { layer, rows, .. } => {
+                let edges = checkpoint.edges(&graph).context(scoring)?;
                 let (h, width) = previous_rows(rows, &plan, &plan_sha256, &graph)?;
                 checkpoint.layer_rows(layer, h, width, &edges, &own, &device)
             }
@@ -681,20 +701,8 @@ fn previous_rows(
     for shard in 0..plan.shards {
         let dir = shard_dir(rows, shard);
         read_record(&dir, shard, plan_sha256)?;
-        let path = dir.join(ROWS_FILE);
-        let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::Read {
-            path: path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        for (i, record) in reader.records().enumerate() {
-            let bad = |message: String| Error::BadFile {
-                file: path.clone(),
-                line: i + 2,
-                message,
-            };
-            let record = record.map_err(|e| bad(e.to_string()))?;
-            let w = record.len().saturating_sub(2);
-            let w = *width.get_or_insert(w);
+        each_record(&dir.join(ROWS_FILE), |record, bad| {
+            let w = *width.get_or_insert(record.len().saturating_sub(2));
             if record.len() != w + 2 || w == 0 {
                 return Err(bad(format!("{} fields, expected {}", record.len(), w + 2)));
             }
@@ -702,14 +710,15 @@ fn previous_rows(
                 h = vec![0f32; graph.num_nodes() * w];
             }
             let Some(v) = find(graph, &record[0], &record[1]) else {
-                continue;
+                return Ok(());
             };
             for (c, cell) in record.iter().skip(2).enumerate() {
                 h[v * w + c] = cell
                     .parse()
                     .map_err(|_| bad(format!("'{cell}' is not a number")))?;
             }
-        }
+            Ok(())
+        })?;
     }
     match width {
         Some(w) => Ok((h, w)),
@@ -729,16 +738,7 @@ fn read_record(dir: &Path, shard: usize, plan_sha256: &str) -> Result<ShardRecor
             dir: dir.to_path_buf(),
         });
     }
-    let path = dir.join(SHARD_FILE);
-    let bytes = std::fs::read(&path).map_err(|source| Error::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let record: ShardRecord = serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
-        file: path.clone(),
-        line: e.line(),
-        message: e.to_string(),
-    })?;
+    let (record, _): (ShardRecord, _) = read_json(&dir.join(SHARD_FILE))?;
     if record.shard != shard || record.plan_sha256 != plan_sha256 {
         return Err(Error::Shard(format!(
             "{} is shard {} of plan {}, not shard {shard} of plan {plan_sha256}",
@@ -780,23 +780,31 @@ impl ShardScores {
         Ok(ShardScores { plan, scores })
     }
 
-    /// Refuses an input, checkpoint or config other than the plan's.
-    pub fn check(&self, input: &Path, checkpoint: &Path, config: &Config) -> Result<()> {
+    /// Refuses an input, checkpoint or config other than the plan's; returns the input's and
+    /// the checkpoint's files as the run manifest lists them, so they are hashed once.
+    pub fn check(
+        &self,
+        input: &Path,
+        checkpoint: &Path,
+        config: &Config,
+    ) -> Result<(Vec<FileEntry>, Vec<FileEntry>)> {
         let differs = |what: &str| {
             Err(Error::Shard(format!(
                 "the {what} differs from the one the shards were planned with"
             )))
         };
-        if digest_files(input, &[])? != self.plan.inputs {
+        let inputs = digest_files(input, &[])?;
+        if inputs != self.plan.inputs {
             return differs(&format!("input {}", input.display()));
         }
-        if digest_files(checkpoint, &[])? != self.plan.checkpoint_files {
+        let checkpoint_files = digest_files(checkpoint, &[])?;
+        if checkpoint_files != self.plan.checkpoint_files {
             return differs(&format!("checkpoint {}", checkpoint.display()));
         }
         if config_sha256(config) != self.plan.config_sha256 {
             return differs("config");
         }
-        Ok(())
+        Ok((inputs, checkpoint_files))
     }
 
     /// Every node's score in `graph`'s index space: accounts and sellers from the shards

@@ -270,16 +270,19 @@ impl Checkpoint {
         ringscope_train::predict(&self.model, x, &graph)
     }
 
-    /// `graph` as the model reads it, with what features read beyond a node's own edges taken
-    /// from `fixed`: its edges and its normalised features (a layer-by-layer shard's input,
-    /// docs/scale.md).
-    pub fn layout(
-        &self,
-        graph: &HeteroGraph,
-        fixed: Option<&ringscope_features::Fixed>,
-    ) -> Result<(GraphEdges, FeatureMatrix)> {
-        let (input, features) = self.features_of(graph, fixed)?;
-        Ok((input.edges, features))
+    /// `graph`'s edges as the model reads them, without its features: what a layer-by-layer
+    /// shard's later steps need (docs/scale.md). The schema and relations are checked; the
+    /// feature columns were checked at the shard's first step, on the same rows.
+    pub fn edges(&self, graph: &HeteroGraph) -> Result<GraphEdges> {
+        let m = &self.manifest;
+        let edges = GraphEdges::new(graph, m.add_reverse);
+        m.check_graph(
+            &self.dir,
+            SCHEMA_VERSION,
+            &edges.relation_names(),
+            &m.features,
+        )?;
+        Ok(edges)
     }
 
     /// A layer-by-layer shard's first step (docs/scale.md): the input rows of `rows` (global
@@ -325,7 +328,17 @@ impl Checkpoint {
 
     /// The normalised feature matrix the model reads for `graph`.
     pub fn features(&self, graph: &HeteroGraph) -> Result<FeatureMatrix> {
-        Ok(self.features_of(graph, None)?.1)
+        self.features_fixed(graph, None)
+    }
+
+    /// [`Checkpoint::features`] of a shard of a bigger graph, with what features read beyond a
+    /// node's own edges taken from `fixed` (docs/scale.md).
+    pub fn features_fixed(
+        &self,
+        graph: &HeteroGraph,
+        fixed: Option<&ringscope_features::Fixed>,
+    ) -> Result<FeatureMatrix> {
+        Ok(self.features_of(graph, fixed)?.1)
     }
 
     /// Scores node `target` of `graph`, a subgraph cut out of a bigger graph, and explains the
