@@ -243,8 +243,10 @@ fn slow_rings_are_found_by_the_model_free_searches() {
 /// Sleeper accounts are registered in one batch over several hours (8 h at hard difficulty)
 /// and share nothing else. The cohort search tests a 6-hour and a one-day window per target and
 /// keeps the more significant: the day's window holds whole batches that the 6-hour one cuts,
-/// and what it forms is planted. Held-out seeds, hard difficulty. Measured when written: 32 of
-/// 54 formed, 23 with the 6-hour window alone, 79 of 79 cohorts pure.
+/// and what it forms is planted. A cohort grows from a product to its seller by the births
+/// around its window, not in it, which the batch itself fills. Held-out seeds, hard difficulty.
+/// Measured when written: 32 of 54 formed, 23 with the 6-hour window alone, 79 of 79 cohorts
+/// pure; with growth by the births around: 42 of 54, 28, and 78 of 79 (the other 7 of 9).
 #[test]
 fn cohorts_registered_over_hours_are_formed_whole() {
     let (mut found, mut short_only, mut planted_total, mut groups, mut pure) = (0, 0, 0, 0, 0);
@@ -278,8 +280,8 @@ fn cohorts_registered_over_hours_are_formed_whole() {
         "{found} of {planted_total} sleeper rings formed ({short_only} with the 6-hour window alone), {pure} of {groups} cohorts pure"
     );
     assert!(found > short_only, "{found} against {short_only}");
-    assert!(found * 2 >= planted_total, "{found} of {planted_total}");
-    assert_eq!(pure, groups, "{pure} of {groups} cohorts pure");
+    assert!(found * 3 >= planted_total * 2, "{found} of {planted_total}");
+    assert!(pure * 20 >= groups * 19, "{pure} of {groups} cohorts pure");
 }
 
 /// Coordinated rings share no identifier and spread their reviews over two days at hard
@@ -336,5 +338,53 @@ fn coordinated_rings_spread_over_days_are_paired_by_the_day_window() {
     assert!(
         found_day * 3 >= planted_total * 2,
         "{found_day} of {planted_total}"
+    );
+}
+
+/// At hard difficulty every family's members also review popular products (camouflage), and
+/// those co-reviews glue rings into components of several rings, where each ring is no more
+/// than a fragment; splitting a component whose own communities reach
+/// `min_split_modularity` reports them apart. Held-out seeds, every family. Measured when
+/// written: 68 of 73 found with the split, 62 without, ring precision 1.00 on every seed.
+#[test]
+fn rings_glued_by_camouflage_are_split_apart() {
+    let (mut found_split, mut found_whole, mut planted_total) = (0, 0, 0);
+    for seed in [63, 64, 65] {
+        let config = SynthConfig::for_accounts(8_000, seed).with_difficulty(Difficulty::Hard);
+        let (graph, planted) = marketplace(&config);
+        let scores = account_scores(&graph);
+        let projection = project_accounts(&graph, &ProjectionConfig::default());
+        let all: Vec<Vec<u32>> = planted.iter().map(|(_, m)| m.clone()).collect();
+        let run = |min_split_modularity: f64| {
+            let config = CandidateConfig {
+                min_split_modularity,
+                ..CandidateConfig::default()
+            };
+            let found = candidates(&graph, &projection, &config, Some(&scores));
+            let rings = score_rings(
+                &graph,
+                &projection,
+                found,
+                Some(&scores),
+                &ScoringConfig::default(),
+            );
+            let reported: Vec<Vec<u32>> =
+                rings.iter().map(|r| r.candidate.members.clone()).collect();
+            ring_quality(&all, &reported, projection.graph.node_count())
+        };
+        let (split, whole) = (
+            run(CandidateConfig::default().min_split_modularity),
+            run(1.0),
+        );
+        eprintln!("seed {seed}: split {split:?}; whole {whole:?}");
+        assert!(split.ring_precision >= 0.9, "seed {seed}: {split:?}");
+        found_split += split.found;
+        found_whole += whole.found;
+        planted_total += split.planted;
+    }
+    eprintln!("{found_split} (split) and {found_whole} (whole) of {planted_total} found");
+    assert!(
+        found_split > found_whole,
+        "{found_split} against {found_whole}"
     );
 }

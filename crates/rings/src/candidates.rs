@@ -23,7 +23,7 @@
 use crate::activity::Actions;
 use crate::cotarget::{CoTargetConfig, co_target_candidates, cohort_candidates, focus_candidates};
 use crate::dense::{DenseConfig, dense_blocks};
-use crate::louvain::{Adjacency, louvain};
+use crate::louvain::{Adjacency, louvain, modularity};
 use crate::significance::{NullModel, Significance};
 use crate::takeover::{TakeoverConfig, behaviour_change};
 use petgraph::unionfind::UnionFind;
@@ -79,6 +79,9 @@ pub struct CandidateConfig {
     pub max_members: usize,
     /// Louvain resolution for that split.
     pub resolution: f64,
+    /// A candidate whose own Louvain communities reach this modularity is split into them,
+    /// and each again (see `refine`); 1 never splits.
+    pub min_split_modularity: f64,
     /// Evidence candidates drop, round after round, members whose evidence weight inside the
     /// candidate is below this share of the candidate's median: bystanders (often honest
     /// accounts the GNN scores high next to a ring) hang on by a co-review or two, while ring
@@ -100,6 +103,7 @@ impl Default for CandidateConfig {
             min_members: 3,
             max_members: 100,
             resolution: 1.0,
+            min_split_modularity: 0.4,
             min_core_share: 0.3,
             dense: DenseConfig::default(),
             co_target: CoTargetConfig::default(),
@@ -122,6 +126,9 @@ impl CandidateConfig {
         }
         if self.resolution.is_nan() || self.resolution <= 0.0 {
             return Err("candidates.resolution must be positive".into());
+        }
+        if !(0.0..=1.0).contains(&self.min_split_modularity) {
+            return Err("candidates.min_split_modularity must be within 0..=1".into());
         }
         if self.dense.min_rows < 2 || self.dense.min_density_ratio.is_nan() {
             return Err("candidates.dense needs min_rows >= 2 and a min_density_ratio".into());
@@ -198,7 +205,10 @@ pub fn candidates(
                 Source::Community,
             )
         };
-        for part in parts {
+        for part in parts
+            .into_iter()
+            .flat_map(|p| refine(projection, p, &link, config))
+        {
             let members = trim_weak_members(
                 projection,
                 part,
@@ -325,14 +335,12 @@ fn connected_parts(rows: &[u32], cols: &[u32], edges: &[(u32, u32)]) -> Vec<(Vec
     parts.into_values().filter(|(r, _)| !r.is_empty()).collect()
 }
 
-/// Louvain communities (at least `min_members` strong) of the component `members`, over its
-/// `link`ed evidence edges weighted by strength.
-fn split(
+/// The `link`ed evidence edges among `members`, weighted by strength, in local indices.
+fn induced(
     projection: &Projection,
     members: &[u32],
     link: &dyn Fn(usize, usize, f32) -> bool,
-    config: &CandidateConfig,
-) -> Vec<Vec<u32>> {
+) -> Adjacency {
     let local: std::collections::HashMap<u32, u32> = members
         .iter()
         .enumerate()
@@ -350,19 +358,66 @@ fn split(
             } else {
                 e.source()
             };
+            let Some(&j) = local.get(&(other.index() as u32)) else {
+                continue;
+            };
             if link(a as usize, other.index(), evidence.weight) {
-                adjacency[i].push((local[&(other.index() as u32)], f64::from(evidence.weight)));
+                adjacency[i].push((j, f64::from(evidence.weight)));
             }
         }
     }
-    let community = louvain(&adjacency, config.resolution);
+    adjacency
+}
+
+/// `members` grouped by `community`, groups under `min_members` dropped.
+fn grouped(members: &[u32], community: &[u32], min_members: usize) -> Vec<Vec<u32>> {
     let count = community.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
     let mut groups: Vec<Vec<u32>> = vec![Vec::new(); count];
     for (i, &c) in community.iter().enumerate() {
         groups[c as usize].push(members[i]);
     }
-    groups.retain(|g| g.len() >= config.min_members);
+    groups.retain(|g| g.len() >= min_members);
     groups
+}
+
+/// Louvain communities (at least `min_members` strong) of the component `members`, over its
+/// `link`ed evidence edges weighted by strength.
+fn split(
+    projection: &Projection,
+    members: &[u32],
+    link: &dyn Fn(usize, usize, f32) -> bool,
+    config: &CandidateConfig,
+) -> Vec<Vec<u32>> {
+    let community = louvain(&induced(projection, members, link), config.resolution);
+    grouped(members, &community, config.min_members)
+}
+
+/// `members` as one group, or, when Louvain finds communities in it with modularity at least
+/// `min_split_modularity`, each community refined in turn: rings that camouflage co-reviews of
+/// the same popular products glue into one component are separate groups joined by weak
+/// links, while one ring's members are tied to each other about evenly.
+fn refine(
+    projection: &Projection,
+    members: Vec<u32>,
+    link: &dyn Fn(usize, usize, f32) -> bool,
+    config: &CandidateConfig,
+) -> Vec<Vec<u32>> {
+    if members.len() < 2 * config.min_members || config.min_split_modularity >= 1.0 {
+        return vec![members];
+    }
+    let adjacency = induced(projection, &members, link);
+    let community = louvain(&adjacency, 1.0);
+    if modularity(&adjacency, &community, 1.0) < config.min_split_modularity {
+        return vec![members];
+    }
+    let groups = grouped(&members, &community, config.min_members);
+    if groups.len() < 2 {
+        return vec![members];
+    }
+    groups
+        .into_iter()
+        .flat_map(|g| refine(projection, g, link, config))
+        .collect()
 }
 
 /// Drops members of `members` whose linked evidence weight to the others is below `share` of
@@ -592,5 +647,56 @@ mod tests {
         assert_eq!(ring, vec![0, 1, 2, 3, 4, 5, 8]);
         let untouched = trim_weak_members(&projection, (0..8).collect(), &link, 0.0, 0.0);
         assert_eq!(untouched, (0..8).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn joined_rings_are_refined_apart_and_one_ring_is_not() {
+        // Three 6-cliques (weight 1), each tied to the next by two weak co-reviews (0.2), and a
+        // 12-clique on its own: the first is three rings, the second one ring.
+        let mut graph = petgraph::graph::UnGraph::<(), ringscope_graph::Evidence>::new_undirected();
+        let nodes: Vec<_> = (0..30).map(|_| graph.add_node(())).collect();
+        let mut link = |a: u32, b: u32, weight: f32| {
+            let evidence = ringscope_graph::Evidence {
+                weight,
+                ..Default::default()
+            };
+            graph.add_edge(nodes[a as usize], nodes[b as usize], evidence);
+        };
+        let clique = |from: u32, to: u32, link: &mut dyn FnMut(u32, u32, f32)| {
+            for a in from..to {
+                for b in a + 1..to {
+                    link(a, b, 1.0);
+                }
+            }
+        };
+        for k in 0..3 {
+            clique(k * 6, k * 6 + 6, &mut link);
+        }
+        for (a, b) in [(0, 6), (1, 7), (6, 12), (7, 13)] {
+            link(a, b, 0.2);
+        }
+        clique(18, 30, &mut link);
+        let projection = Projection {
+            graph,
+            hubs: Vec::new(),
+            bursts: Vec::new(),
+            untimed_reviews: 0,
+            near: Default::default(),
+        };
+        let link = |_: usize, _: usize, _: f32| true;
+        let config = CandidateConfig::default();
+        let joined = refine(&projection, (0..18).collect(), &link, &config);
+        let expected: Vec<Vec<u32>> = (0..3).map(|k| (k * 6..k * 6 + 6).collect()).collect();
+        assert_eq!(joined, expected);
+        let one: Vec<u32> = (18..30).collect();
+        assert_eq!(refine(&projection, one.clone(), &link, &config), vec![one]);
+        let off = CandidateConfig {
+            min_split_modularity: 1.0,
+            ..config
+        };
+        assert_eq!(
+            refine(&projection, (0..18).collect(), &link, &off),
+            vec![(0..18).collect::<Vec<u32>>()]
+        );
     }
 }

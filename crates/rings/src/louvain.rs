@@ -36,6 +36,34 @@ pub fn louvain(adjacency: &Adjacency, resolution: f64) -> Vec<u32> {
     renumber(&membership)
 }
 
+/// Modularity of `community` over `adjacency` at `resolution`: the share of edge weight inside
+/// communities minus what a configuration model with the same degrees puts there. Near 0 for a
+/// graph with no community structure (a clique), towards 1 for separate groups joined by a few
+/// edges.
+pub fn modularity(adjacency: &Adjacency, community: &[u32], resolution: f64) -> f64 {
+    let count = community.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let (mut inside, mut total) = (vec![0.0f64; count], vec![0.0f64; count]);
+    let mut m2 = 0.0;
+    for (v, edges) in adjacency.iter().enumerate() {
+        let cv = community[v] as usize;
+        for &(u, w) in edges {
+            // A self-loop is listed once and counts at both ends.
+            let w = if u as usize == v { 2.0 * w } else { w };
+            m2 += w;
+            total[cv] += w;
+            if community[u as usize] as usize == cv {
+                inside[cv] += w;
+            }
+        }
+    }
+    if m2 == 0.0 {
+        return 0.0;
+    }
+    (0..count)
+        .map(|c| inside[c] / m2 - resolution * (total[c] / m2).powi(2))
+        .sum()
+}
+
 /// Local moves until no node improves modularity; returns each node's community.
 fn one_level(graph: &Adjacency, resolution: f64) -> Vec<u32> {
     let n = graph.len();
@@ -179,6 +207,21 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), 6, "{c:?}");
         assert_eq!(louvain(&graph(30, &edges), 1.0), c, "deterministic");
+    }
+
+    #[test]
+    fn modularity_separates_joined_cliques_from_one_clique() {
+        let mut edges = clique(0..5);
+        edges.extend(clique(5..10));
+        edges.push((0, 5));
+        let two = graph(10, &edges);
+        let c = louvain(&two, 1.0);
+        // Two 5-cliques and a bridge: 20 of 21 edges inside, each half of the degree.
+        let expected = 20.0 / 21.0 - 0.5;
+        assert!((modularity(&two, &c, 1.0) - expected).abs() < 1e-12);
+        let one = graph(10, &clique(0..10));
+        assert!(modularity(&one, &louvain(&one, 1.0), 1.0).abs() < 1e-12);
+        assert_eq!(modularity(&graph(3, &[]), &[0, 1, 2], 1.0), 0.0);
     }
 
     #[test]
