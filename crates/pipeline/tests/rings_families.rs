@@ -179,7 +179,8 @@ fn takeovers_are_told_from_their_own_history() {
 /// members low; the seller-wide co-target search (small catalogues) and the focus search (a few
 /// products of a big one) find them from who engages which of a seller's products alone, and
 /// what they form is planted. Held-out seeds at hard difficulty (6–12 members over 4 weeks).
-/// Measured when written: 32 of 54 found, 16 without the focus search, every group pure.
+/// Measured when written: 32 of 54 found, 16 without the focus search, every group pure; with
+/// each seller's custom estimated without the pairs it cannot explain, 37 of 54, 35 of 35 pure.
 #[test]
 fn slow_rings_are_found_by_the_model_free_searches() {
     let (mut found, mut without_focus, mut planted_total, mut groups, mut pure) = (0, 0, 0, 0, 0);
@@ -233,7 +234,7 @@ fn slow_rings_are_found_by_the_model_free_searches() {
         "{found} of {planted_total} slow rings ({without_focus} without focus), {pure} of {groups} groups pure"
     );
     assert!(
-        found * 2 >= planted_total,
+        found * 3 >= planted_total * 2,
         "{found} of {planted_total} found"
     );
     assert!(found > without_focus, "the focus search adds rings");
@@ -243,10 +244,11 @@ fn slow_rings_are_found_by_the_model_free_searches() {
 /// Sleeper accounts are registered in one batch over several hours (8 h at hard difficulty)
 /// and share nothing else. The cohort search tests a 6-hour and a one-day window per target and
 /// keeps the more significant: the day's window holds whole batches that the 6-hour one cuts,
-/// and what it forms is planted. A cohort grows from a product to its seller by the births
-/// around its window, not in it, which the batch itself fills. Held-out seeds, hard difficulty.
+/// and what it forms is planted. Chance comes from the births around a window, not in it,
+/// which the batch itself fills. Held-out seeds, hard difficulty.
 /// Measured when written: 32 of 54 formed, 23 with the 6-hour window alone, 79 of 79 cohorts
-/// pure; with growth by the births around: 42 of 54, 28, and 78 of 79 (the other 7 of 9).
+/// pure; with chance taken from the births around the window: 47 of 54, 34, and 116 of 117
+/// (the other 7 of 9).
 #[test]
 fn cohorts_registered_over_hours_are_formed_whole() {
     let (mut found, mut short_only, mut planted_total, mut groups, mut pure) = (0, 0, 0, 0, 0);
@@ -280,7 +282,7 @@ fn cohorts_registered_over_hours_are_formed_whole() {
         "{found} of {planted_total} sleeper rings formed ({short_only} with the 6-hour window alone), {pure} of {groups} cohorts pure"
     );
     assert!(found > short_only, "{found} against {short_only}");
-    assert!(found * 3 >= planted_total * 2, "{found} of {planted_total}");
+    assert!(found * 4 >= planted_total * 3, "{found} of {planted_total}");
     assert!(pure * 20 >= groups * 19, "{pure} of {groups} cohorts pure");
 }
 
