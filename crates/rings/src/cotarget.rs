@@ -418,20 +418,26 @@ const BACKGROUND_SECS: i64 = 3 * 86_400;
 /// there: on a 20k marketplace one sleeper ring was 11 of the 26 accounts created in its 7
 /// hours, which made chance look like it explained 4 of the ring's 13 seller engagers.
 fn background_births(all: &[i64], from: i64, to: i64) -> f64 {
-    let count = |a: i64, b: i64| all.partition_point(|&t| t <= b) - all.partition_point(|&t| t < a);
     let (first, last) = (all[0], all[all.len() - 1]);
+    // The sides, clipped to the data: a window may run past its end.
     let (lo, hi) = (
         (from - BACKGROUND_SECS).max(first),
         (to + BACKGROUND_SECS).min(last),
     );
-    let around_secs = (from - lo) + (hi - to);
-    if around_secs <= 0 {
+    let (before_secs, after_secs) = ((from - lo).max(0), (hi - to).max(0));
+    if before_secs + after_secs == 0 {
         // Nothing was created outside the span: the span is all the data has.
-        return count(from, to) as f64;
+        let inside = all.partition_point(|&t| t <= to) - all.partition_point(|&t| t < from);
+        return inside as f64;
     }
+    let before = all.partition_point(|&t| t < from) - all.partition_point(|&t| t < lo);
+    let after = if after_secs > 0 {
+        all.partition_point(|&t| t <= hi) - all.partition_point(|&t| t <= to)
+    } else {
+        0
+    };
     // One birth more than seen, so a quiet neighbourhood never makes chance zero.
-    let around = count(lo, hi) - count(from, to) + 1;
-    around as f64 * (to - from).max(1) as f64 / around_secs as f64
+    (before + after + 1) as f64 * (to - from).max(1) as f64 / (before_secs + after_secs) as f64
 }
 
 /// The window of `w` seconds holding the most of `births` (a target's engagers' creation
@@ -492,6 +498,8 @@ mod tests {
         assert!((background_births(&all, from, to) - 1.0).abs() < 0.02);
         // At the data's start only the later side counts, at the same rate.
         assert!((background_births(&all, 0, HOUR) - 1.0).abs() < 0.02);
+        // A window running past the data's end: only the earlier side counts.
+        assert!((background_births(&all, 479 * HOUR, 485 * HOUR) - 6.0).abs() < 0.1);
         // A span that is all the data: its own births.
         assert_eq!(background_births(&all, all[0], all[all.len() - 1]), 490.0);
     }
