@@ -168,14 +168,19 @@ fn config_toml() {
     assert!(report.accepted > 0, "{report:?}");
 }
 
-#[test]
-fn checkpoint_manifest() {
+/// Fuzzes the JSON file `file` that `read` loads from a folder: it is accepted, or refused by
+/// an error that names the file.
+fn json_file_names_itself<T, E: std::fmt::Display>(
+    target: &str,
+    file: &str,
+    read: impl Fn(&std::path::Path) -> Result<T, E>,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let report = fuzz("manifest", JSON_TOKENS, |_, input| {
-        std::fs::write(dir.path().join("manifest.json"), input).unwrap();
-        match ringscope_score::checkpoint::read_manifest(dir.path()) {
+    let report = fuzz(target, JSON_TOKENS, |_, input| {
+        std::fs::write(dir.path().join(file), input).unwrap();
+        match read(dir.path()) {
             Ok(_) => Outcome::Accepted,
-            Err(e) if e.to_string().contains("manifest.json") => Outcome::Refused,
+            Err(e) if e.to_string().contains(file) => Outcome::Refused,
             Err(e) => Outcome::Broken(format!("the error names no file: {e}")),
         }
     });
@@ -183,17 +188,21 @@ fn checkpoint_manifest() {
 }
 
 #[test]
+fn checkpoint_manifest() {
+    json_file_names_itself(
+        "manifest",
+        "manifest.json",
+        ringscope_score::checkpoint::read_manifest,
+    );
+}
+
+#[test]
 fn shard_plan() {
-    let dir = tempfile::tempdir().unwrap();
-    let report = fuzz("shard_plan", JSON_TOKENS, |_, input| {
-        std::fs::write(dir.path().join("plan.json"), input).unwrap();
-        match ringscope_pipeline::shard::read_plan(dir.path()) {
-            Ok(_) => Outcome::Accepted,
-            Err(e) if e.to_string().contains("plan.json") => Outcome::Refused,
-            Err(e) => Outcome::Broken(format!("the error names no file: {e}")),
-        }
-    });
-    assert!(report.accepted > 0, "{report:?}");
+    json_file_names_itself(
+        "shard_plan",
+        "plan.json",
+        ringscope_pipeline::shard::read_plan,
+    );
 }
 
 /// A body gets a value or a 4xx, never a 5xx.

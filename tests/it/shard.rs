@@ -86,6 +86,12 @@ fn ok(out: &std::process::Output) {
     );
 }
 
+/// `out` exited with `code` and its stderr says `says`.
+fn refused(out: &std::process::Output, code: i32, says: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+}
+
 /// Plans `shards` shards of the sample, runs each and merges them into `<dir>/merged`.
 fn sharded_run(dir: &Path, shards: usize) {
     let sample = repo_sample();
@@ -263,12 +269,7 @@ fn a_layered_run_exchanges_each_layers_rows_and_scores_as_one_process() {
         ],
         dir,
     );
-    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("layered plan"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 78, "layered plan");
     let out = ringscope(
         &[
             "-q", "shard", "run", "--plan", "plan", "--shard", "0", "--step", "1", "--out", "x",
@@ -319,12 +320,7 @@ fn a_merge_refuses_a_missing_shard_or_pieces_of_another_plan() {
         ],
         dir,
     );
-    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("shard 2 is not in the plan"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 78, "shard 2 is not in the plan");
 
     // Another shard's events given to a shard: exit 65, and nothing written.
     let out = ringscope(
@@ -343,24 +339,14 @@ fn a_merge_refuses_a_missing_shard_or_pieces_of_another_plan() {
         ],
         dir,
     );
-    assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("not this plan's events"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 65, "not this plan's events");
     assert!(!dir.join("wrong").exists());
 
     // A shard without _SUCCESS (it failed or never ran): exit 66, naming the shard, and no
     // output at all.
     fs::remove_file(dir.join("parts/shard=1/_SUCCESS")).unwrap();
     let out = merge(dir, &[]);
-    assert_eq!(out.status.code(), Some(66), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("shard 1 has no output"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 66, "shard 1 has no output");
     assert!(!dir.join("merged").exists());
     fs::write(dir.join("parts/shard=1/_SUCCESS"), "").unwrap();
 
@@ -402,12 +388,7 @@ fn a_merge_refuses_a_missing_shard_or_pieces_of_another_plan() {
     );
     ok(&out);
     let out = merge(dir, &[]);
-    assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("not shard 1 of"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 65, "not shard 1 of");
     assert!(!dir.join("merged").exists());
 
     // A config other than the plan's, for a shard or the merge: exit 65.
@@ -427,12 +408,7 @@ fn a_merge_refuses_a_missing_shard_or_pieces_of_another_plan() {
         ],
         dir,
     );
-    assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("config differs"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 65, "config differs");
     ok(&ringscope(
         &[
             "-q",
@@ -485,11 +461,10 @@ fn a_merge_refuses_a_missing_shard_or_pieces_of_another_plan() {
     fs::write(input.join("reviews.csv"), reviews).unwrap();
     fs::remove_dir_all(dir.join("merged")).unwrap();
     let out = merge(dir, &[]);
-    assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("differs from the one the shards were planned with"),
-        "{}",
-        text(&out.stderr)
+    refused(
+        &out,
+        65,
+        "differs from the one the shards were planned with",
     );
     assert!(!dir.join("merged").exists());
 }
@@ -511,12 +486,7 @@ fn a_shard_plan_refuses_the_label_free_scorer() {
         ],
         tmp.path(),
     );
-    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("label-free scorer ranks"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 78, "label-free scorer ranks");
 }
 
 /// Whether `python3` can start a local Spark; `false` with a note unless

@@ -6,7 +6,7 @@ mod common;
 
 use common::account_scores;
 use ringscope_graph::{
-    HeteroGraph, NodeKind, ProjectionConfig, build_marketplace, project_accounts,
+    HeteroGraph, NodeKind, Projection, ProjectionConfig, build_marketplace, project_accounts,
 };
 use ringscope_rings::{
     CandidateConfig, ScoringConfig, Source, candidates, found_rings, is_pure, ring_quality,
@@ -23,6 +23,27 @@ fn marketplace(config: &SynthConfig) -> (HeteroGraph, Vec<(String, Vec<u32>)>) {
         build_marketplace("t", ringscope_ingest::ingest_dir(dir.path()).unwrap().batch).unwrap();
     let planted = ringscope_testkit::planted_rings(dir.path(), &graph);
     (graph, planted)
+}
+
+/// The member lists of the rings a run reports on `graph` with `config` and the account
+/// `scores`, highest first.
+fn reported(
+    graph: &HeteroGraph,
+    projection: &Projection,
+    config: &CandidateConfig,
+    scores: &[f64],
+) -> Vec<Vec<u32>> {
+    let found = candidates(graph, projection, config, Some(scores));
+    score_rings(
+        graph,
+        projection,
+        found,
+        Some(scores),
+        &ScoringConfig::default(),
+    )
+    .into_iter()
+    .map(|r| r.candidate.members)
+    .collect()
 }
 
 /// A marketplace's planted rings and which accounts they hold, for counting the groups a
@@ -71,20 +92,7 @@ fn every_family_is_found_on_held_out_marketplaces() {
         let (graph, planted) = marketplace(&config);
         let scores = account_scores(&graph);
         let projection = project_accounts(&graph, &ProjectionConfig::default());
-        let found = candidates(
-            &graph,
-            &projection,
-            &CandidateConfig::default(),
-            Some(&scores),
-        );
-        let rings = score_rings(
-            &graph,
-            &projection,
-            found,
-            Some(&scores),
-            &ScoringConfig::default(),
-        );
-        let reported: Vec<Vec<u32>> = rings.iter().map(|r| r.candidate.members.clone()).collect();
+        let reported = reported(&graph, &projection, &CandidateConfig::default(), &scores);
         let truth = Truth::new(&planted, projection.graph.node_count());
         let quality = ring_quality(&truth.rings, &reported, truth.fraud.len());
         assert!(quality.ring_precision >= 0.9, "seed {seed}: {quality:?}");
@@ -308,21 +316,7 @@ fn coordinated_rings_spread_over_days_are_paired_by_the_day_window() {
                     ..ProjectionConfig::default()
                 },
             );
-            let found = candidates(
-                &graph,
-                &projection,
-                &CandidateConfig::default(),
-                Some(&scores),
-            );
-            let rings = score_rings(
-                &graph,
-                &projection,
-                found,
-                Some(&scores),
-                &ScoringConfig::default(),
-            );
-            let reported: Vec<Vec<u32>> =
-                rings.iter().map(|r| r.candidate.members.clone()).collect();
+            let reported = reported(&graph, &projection, &CandidateConfig::default(), &scores);
             ring_quality(&all, &reported, projection.graph.node_count())
         };
         let (day, six) = (
@@ -362,16 +356,7 @@ fn rings_glued_by_camouflage_are_split_apart() {
                 min_split_modularity,
                 ..CandidateConfig::default()
             };
-            let found = candidates(&graph, &projection, &config, Some(&scores));
-            let rings = score_rings(
-                &graph,
-                &projection,
-                found,
-                Some(&scores),
-                &ScoringConfig::default(),
-            );
-            let reported: Vec<Vec<u32>> =
-                rings.iter().map(|r| r.candidate.members.clone()).collect();
+            let reported = reported(&graph, &projection, &config, &scores);
             ring_quality(&all, &reported, projection.graph.node_count())
         };
         let (split, whole) = (

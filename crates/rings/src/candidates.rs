@@ -589,6 +589,33 @@ pub fn ring_quality(planted: &[Vec<u32>], reported: &[Vec<u32>], accounts: usize
 mod tests {
     use super::*;
 
+    /// A projection of `accounts` accounts with the evidence links `(a, b, weight)`.
+    fn projection(accounts: usize, links: &[(u32, u32, f32)]) -> Projection {
+        let mut graph = petgraph::graph::UnGraph::<(), ringscope_graph::Evidence>::new_undirected();
+        let nodes: Vec<_> = (0..accounts).map(|_| graph.add_node(())).collect();
+        for &(a, b, weight) in links {
+            let evidence = ringscope_graph::Evidence {
+                weight,
+                ..Default::default()
+            };
+            graph.add_edge(nodes[a as usize], nodes[b as usize], evidence);
+        }
+        Projection {
+            graph,
+            hubs: Vec::new(),
+            bursts: Vec::new(),
+            untimed_reviews: 0,
+            near: Default::default(),
+        }
+    }
+
+    /// Every pair of `from..to` linked at `weight`.
+    fn clique(from: u32, to: u32, weight: f32) -> Vec<(u32, u32, f32)> {
+        (from..to)
+            .flat_map(|a| (a + 1..to).map(move |b| (a, b, weight)))
+            .collect()
+    }
+
     #[test]
     fn the_matching_rule_needs_coverage_and_purity() {
         let planted = vec![(0..10).collect::<Vec<u32>>(), (10..20).collect()];
@@ -614,32 +641,10 @@ mod tests {
         // Accounts 0..6 form a ring (every pair linked, weight 1). Account 6 hangs on by one weak
         // co-review to 0, and 7 by one to 6: a chain of bystanders. Account 8 scores low but is
         // tied to four members as strongly as they are to each other.
-        let mut graph = petgraph::graph::UnGraph::<(), ringscope_graph::Evidence>::new_undirected();
-        let nodes: Vec<_> = (0..9).map(|_| graph.add_node(())).collect();
-        let mut link = |a: usize, b: usize, weight: f32| {
-            let evidence = ringscope_graph::Evidence {
-                weight,
-                ..Default::default()
-            };
-            graph.add_edge(nodes[a], nodes[b], evidence);
-        };
-        for a in 0..6 {
-            for b in a + 1..6 {
-                link(a, b, 1.0);
-            }
-        }
-        link(0, 6, 0.4);
-        link(6, 7, 0.4);
-        for a in 0..4 {
-            link(a, 8, 1.0);
-        }
-        let projection = Projection {
-            graph,
-            hubs: Vec::new(),
-            bursts: Vec::new(),
-            untimed_reviews: 0,
-            near: Default::default(),
-        };
+        let mut links = clique(0, 6, 1.0);
+        links.extend([(0, 6, 0.4), (6, 7, 0.4)]);
+        links.extend((0..4).map(|a| (a, 8, 1.0)));
+        let projection = projection(9, &links);
         let scores = [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.8, 0.8, 0.1];
         let eligible = |a: usize| scores[a] >= 0.5;
         let link = |a: usize, b: usize, _: f32| eligible(a) && eligible(b);
@@ -653,36 +658,11 @@ mod tests {
     fn joined_rings_are_refined_apart_and_one_ring_is_not() {
         // Three 6-cliques (weight 1), each tied to the next by two weak co-reviews (0.2), and a
         // 12-clique on its own: the first is three rings, the second one ring.
-        let mut graph = petgraph::graph::UnGraph::<(), ringscope_graph::Evidence>::new_undirected();
-        let nodes: Vec<_> = (0..30).map(|_| graph.add_node(())).collect();
-        let mut link = |a: u32, b: u32, weight: f32| {
-            let evidence = ringscope_graph::Evidence {
-                weight,
-                ..Default::default()
-            };
-            graph.add_edge(nodes[a as usize], nodes[b as usize], evidence);
-        };
-        let clique = |from: u32, to: u32, link: &mut dyn FnMut(u32, u32, f32)| {
-            for a in from..to {
-                for b in a + 1..to {
-                    link(a, b, 1.0);
-                }
-            }
-        };
-        for k in 0..3 {
-            clique(k * 6, k * 6 + 6, &mut link);
-        }
-        for (a, b) in [(0, 6), (1, 7), (6, 12), (7, 13)] {
-            link(a, b, 0.2);
-        }
-        clique(18, 30, &mut link);
-        let projection = Projection {
-            graph,
-            hubs: Vec::new(),
-            bursts: Vec::new(),
-            untimed_reviews: 0,
-            near: Default::default(),
-        };
+        let mut links: Vec<(u32, u32, f32)> =
+            (0..3).flat_map(|k| clique(k * 6, k * 6 + 6, 1.0)).collect();
+        links.extend([(0, 6, 0.2), (1, 7, 0.2), (6, 12, 0.2), (7, 13, 0.2)]);
+        links.extend(clique(18, 30, 1.0));
+        let projection = projection(30, &links);
         let link = |_: usize, _: usize, _: f32| true;
         let config = CandidateConfig::default();
         let joined = refine(&projection, (0..18).collect(), &link, &config);
